@@ -1,0 +1,55 @@
+# SPATGAN in Go. `make train` and `make test` are the two commands a new user needs.
+# The libtensorflow location comes from scripts/provision-tf.sh: LIBTENSORFLOW_DIR
+# if you set it (your own or a GPU build), else a pinned CPU build cached in
+# ~/.cache/spatgan. Nothing needs to be exported by hand.
+
+SHELL   := /bin/bash
+GO      ?= go
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+TF_DIR  := $(shell scripts/provision-tf.sh --dir)
+export CGO_ENABLED := 1
+export CGO_CFLAGS  := -I$(TF_DIR)/include
+export CGO_LDFLAGS := -L$(TF_DIR)/lib -Wl,-rpath,$(TF_DIR)/lib
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+
+BIN     := bin/spatgan
+LDFLAGS := -X main.version=$(VERSION)
+BUNDLE  ?= out/bundle
+STEPS   ?=
+CONFIG  ?= default
+TRACE   ?=
+BENCH   ?= .
+BENCHTIME ?= 1x
+FUZZTIME ?= 60s
+
+.PHONY: all deps build train test test-tools vet fmt bench fuzz clean
+
+all: build
+
+deps:
+	@scripts/provision-tf.sh
+
+build: deps
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/spatgan
+
+train: build
+	$(BIN) train --out $(BUNDLE) --config $(CONFIG) $(if $(STEPS),--steps $(STEPS)) $(if $(TRACE),--trace $(TRACE))
+
+test-tools:
+	@scripts/install-test-tools.sh
+
+test: deps test-tools
+	$(GO) vet ./...
+	$(GO) test -count=1 ./...
+
+bench: deps
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -benchmem ./...
+
+fuzz:
+	@scripts/fuzz.sh $(FUZZTIME)
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+clean:
+	rm -rf bin out

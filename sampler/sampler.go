@@ -1,0 +1,33 @@
+// Package sampler defines the interface through which every traffic
+// generator, the trained GAN bundle and the simple baselines alike, is driven
+// by simulation, offline generation and benchmarks.
+package sampler
+
+import "github.com/spatgan/spatgan/trace"
+
+// Turn is one burst decision (TSynGAN): how many packets this side sends
+// before the opponent answers, and how long after the opponent's last packet
+// its first packet goes out.
+type Turn struct {
+	Count int   // packets in the burst, >= 1
+	GapNS int64 // reply gap in nanoseconds, >= 0
+}
+
+// Pkt is one packet decision (PSynGAN).
+type Pkt struct {
+	Size int32 // frame length in bytes, within the model's valid range
+	DtNS int64 // time since the previous packet of the same burst, >= 0 (ignored for the first packet, whose time is the Turn's gap)
+}
+
+// Sampler draws turns and packets for one side given conditions. Calls are
+// batched: out[i] is drawn for conds[i]. Implementations are seeded at
+// construction and deterministic for a given sequence of calls. They need
+// not be safe for concurrent use.
+type Sampler interface {
+	// Name identifies the generator in reports ("gan", "normal", ...).
+	Name() string
+	// TurnsTo draws one turn per condition for side.
+	TurnsTo(out []Turn, side trace.Side, conds []trace.Cond) error
+	// PacketsTo draws one packet per condition for side.
+	PacketsTo(out []Pkt, side trace.Side, conds []trace.Cond) error
+}
