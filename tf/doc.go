@@ -1,0 +1,26 @@
+// Package tf is the project's TensorFlow graph layer and the only package
+// with cgo. It builds graphs through the TensorFlow Go bindings
+// (github.com/galeone/tensorflow/tensorflow/go, the TF 2.10 bindings) and
+// tfgo, runs them with the TensorFlow C library, and offers what a WGAN-GP
+// needs: dense layers on resource variables, first- and second-order
+// gradients, Adam, and a checksummed variable file format.
+//
+// # Ownership and errors
+//
+// Graph construction keeps one sticky error (the bindings' scope error): the
+// first failure is remembered, every later op becomes a no-op, and Graph.Err
+// or NewSession returns it once. Nothing in this package panics on bad input
+// or a failed TensorFlow call; tfgo's panicking helpers are not used.
+// A Session owns its C session and must be closed; Close is safe to call
+// twice. Tensors and graphs are owned by the bindings' finalisers.
+//
+// # Second-order gradients
+//
+// The C API's gradient registry (TF_AddGradientsWithPrefix) has no gradient
+// for ReluGrad, so a gradient penalty cannot back-propagate twice through
+// Relu. This package's ReLU is LeakyRelu with alpha 0, which is the same
+// function and whose gradient, LeakyReluGrad, has a registered gradient.
+// Concatenation uses ConcatV2 (the bindings' op.Concat emits the v1 op, which
+// has no gradient). Gradients may not be taken under a device scope or with
+// control dependencies (a limit of the bindings).
+package tf

@@ -1,0 +1,238 @@
+package tf
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"unsafe"
+
+	tfgo "github.com/galeone/tensorflow/tensorflow/go"
+)
+
+// SessionOptions configure a Session.
+type SessionOptions struct {
+	// IntraOpThreads and InterOpThreads bound TensorFlow's thread pools
+	// (0 = TensorFlow's default, all cores).
+	IntraOpThreads int
+	InterOpThreads int
+}
+
+// configProto encodes the two thread counts as a tensorflow.ConfigProto
+// (fields 2 and 5, varints), so no protobuf package is needed.
+func (o SessionOptions) configProto() []byte {
+	var b []byte
+	put := func(field int, v int) {
+		if v <= 0 {
+			return
+		}
+		b = append(b, byte(field<<3))
+		for u := uint64(v); ; u >>= 7 {
+			if u < 0x80 {
+				b = append(b, byte(u))
+				break
+			}
+			b = append(b, byte(u)|0x80)
+		}
+	}
+	put(2, o.IntraOpThreads)
+	put(5, o.InterOpThreads)
+	return b
+}
+
+// Session runs a Graph. It owns its C session: Close it; Close is safe to
+// call more than once.
+type Session struct {
+	g *Graph
+	s *tfgo.Session
+}
+
+// NewSession checks the graph's sticky error and opens a session on it.
+func NewSession(g *Graph, opt SessionOptions) (*Session, error) {
+	if err := g.Err(); err != nil {
+		return nil, err
+	}
+	s, err := tfgo.NewSession(g.g, &tfgo.SessionOptions{Config: opt.configProto()})
+	if err != nil {
+		return nil, fmt.Errorf("tf: new session: %w", err)
+	}
+	return &Session{g: g, s: s}, nil
+}
+
+// Close releases the C session. It is safe to call twice.
+func (s *Session) Close() error {
+	if s == nil || s.s == nil {
+		return nil
+	}
+	err := s.s.Close()
+	s.s = nil
+	if err != nil {
+		return fmt.Errorf("tf: close session: %w", err)
+	}
+	return nil
+}
+
+// Feed binds a float32 batch to a placeholder: Data holds Rows rows of
+// len(Data)/Rows columns in row-major order; Rows < 0 feeds a scalar.
+type Feed struct {
+	Node Node
+	Data []float32
+	Rows int
+}
+
+// errClosed is returned by a closed session.
+var errClosed = errors.New("tf: session is closed")
+
+// bytesOf views a float32 slice as bytes without copying.
+func bytesOf(f []float32) []byte {
+	if len(f) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(&f[0])), 4*len(f))
+}
+
+// tensor copies data into a new TensorFlow tensor with one memcpy.
+func tensor(data []float32, shape []int64) (*tfgo.Tensor, error) {
+	return tfgo.ReadTensor(tfgo.Float, shape, &sliceReader{b: bytesOf(data)})
+}
+
+type sliceReader struct{ b []byte }
+
+func (r *sliceReader) Read(p []byte) (int, error) {
+	if len(r.b) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, r.b)
+	r.b = r.b[n:]
+	return n, nil
+}
+
+// floatWriter copies a tensor's bytes into a float32 slice.
+type floatWriter struct {
+	dst []byte
+	n   int
+}
+
+func (w *floatWriter) Write(p []byte) (int, error) {
+	if w.n+len(p) > len(w.dst) {
+		return 0, errors.New("tf: fetched tensor larger than expected")
+	}
+	copy(w.dst[w.n:], p)
+	w.n += len(p)
+	return len(p), nil
+}
+
+// Run feeds the inputs, runs the targets and returns the fetched nodes as
+// flat float32 slices. If dst is given, dst[i] is reused when its capacity
+// suffices, so a hot loop can run without allocating result buffers.
+func (s *Session) Run(feeds []Feed, fetches []Node, dst [][]float32, targets ...Target) ([][]float32, error) {
+	if s == nil || s.s == nil {
+		return nil, errClosed
+	}
+	fm := make(map[tfgo.Output]*tfgo.Tensor, len(feeds))
+	for _, f := range feeds {
+		if !f.Node.Valid() {
+			return nil, errors.New("tf: feed to an invalid node")
+		}
+		var shape []int64
+		if f.Rows >= 0 {
+			if f.Rows == 0 || len(f.Data)%f.Rows != 0 {
+				return nil, fmt.Errorf("tf: feed %s: %d values do not form %d rows", f.Node.Name(), len(f.Data), f.Rows)
+			}
+			shape = []int64{int64(f.Rows), int64(len(f.Data) / f.Rows)}
+		} else if len(f.Data) != 1 {
+			return nil, fmt.Errorf("tf: scalar feed %s has %d values", f.Node.Name(), len(f.Data))
+		}
+		t, err := tensor(f.Data, shape)
+		if err != nil {
+			return nil, fmt.Errorf("tf: feed %s: %w", f.Node.Name(), err)
+		}
+		fm[f.Node.out] = t
+	}
+	outs := make([]tfgo.Output, len(fetches))
+	for i, n := range fetches {
+		if !n.Valid() {
+			return nil, errors.New("tf: fetch of an invalid node")
+		}
+		outs[i] = n.out
+	}
+	ops := make([]*tfgo.Operation, len(targets))
+	for i, t := range targets {
+		ops[i] = t.op
+	}
+	res, err := s.s.Run(fm, outs, ops)
+	if err != nil {
+		return nil, fmt.Errorf("tf: run: %w", err)
+	}
+	if len(dst) < len(res) {
+		dst = append(dst, make([][]float32, len(res)-len(dst))...)
+	}
+	for i, t := range res {
+		if t.DataType() != tfgo.Float {
+			return nil, fmt.Errorf("tf: fetch %s is %v, not float32", fetches[i].Name(), t.DataType())
+		}
+		n := 1
+		for _, d := range t.Shape() {
+			n *= int(d)
+		}
+		if cap(dst[i]) < n {
+			dst[i] = make([]float32, n)
+		}
+		dst[i] = dst[i][:n]
+		w := &floatWriter{dst: bytesOf(dst[i])}
+		if _, err := t.WriteContentsTo(w); err != nil {
+			return nil, fmt.Errorf("tf: fetch %s: %w", fetches[i].Name(), err)
+		}
+	}
+	return dst[:len(res)], nil
+}
+
+// Init assigns every variable of the graph its initial value.
+func (s *Session) Init() error {
+	vals := make([][]float32, len(s.g.vars))
+	for i, v := range s.g.vars {
+		vals[i] = v.init
+	}
+	return s.Assign(s.g.vars, vals)
+}
+
+// Assign sets variables to values (each of the variable's size).
+func (s *Session) Assign(vars []*Variable, vals [][]float32) error {
+	if s == nil || s.s == nil {
+		return errClosed
+	}
+	if len(vars) != len(vals) {
+		return fmt.Errorf("tf: assign: %d variables, %d values", len(vars), len(vals))
+	}
+	if len(vars) == 0 {
+		return nil
+	}
+	fm := make(map[tfgo.Output]*tfgo.Tensor, len(vars))
+	ops := make([]*tfgo.Operation, len(vars))
+	for i, v := range vars {
+		if v.assign == nil {
+			return fmt.Errorf("tf: assign: variable %s was not built", v.name)
+		}
+		if len(vals[i]) != v.Size() {
+			return fmt.Errorf("tf: assign %s: %d values for shape %v", v.name, len(vals[i]), v.shape)
+		}
+		t, err := tensor(vals[i], v.shape)
+		if err != nil {
+			return fmt.Errorf("tf: assign %s: %w", v.name, err)
+		}
+		fm[v.value] = t
+		ops[i] = v.assign
+	}
+	if _, err := s.s.Run(fm, nil, ops); err != nil {
+		return fmt.Errorf("tf: assign: %w", err)
+	}
+	return nil
+}
+
+// Values fetches the current values of variables.
+func (s *Session) Values(vars []*Variable) ([][]float32, error) {
+	nodes := make([]Node, len(vars))
+	for i, v := range vars {
+		nodes[i] = v.read
+	}
+	return s.Run(nil, nodes, nil)
+}
