@@ -1,0 +1,135 @@
+// Package graphs builds SPATGAN's conditional WGAN-GP models with the tf
+// graph layer: TSynGAN (a burst: packet count and reply gap, given the
+// opponent's preceding burst) and PSynGAN (a packet: size and time, given
+// the condition), one of each per side.
+//
+// Architecture (the paper configuration, all four models): the generator
+// maps concat(z[32], condition) through Dense 128, 256, 512 (ReLU) to 2
+// linear outputs; the critic maps concat(data, condition) through Dense 512,
+// 256, 128 (ReLU) to 1 linear output. Loss: WGAN with gradient penalty
+// (lambda 10, interpolates e*x + (1-e)*g with e ~ U(0,1) per sample and the
+// standard per-sample gradient norm; GPWholeBatch reproduces the original's
+// norm over the whole batch). Adam lr 1e-4, beta1 0.5, beta2 0.9 for both
+// networks, batch 64, 5 critic steps per generator step, 100 critic
+// pre-training steps, 25,000 generator steps.
+package graphs
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/spatgan/spatgan/trace"
+)
+
+// Kind says which of the two model families a Config is for.
+type Kind string
+
+// Model kinds.
+const (
+	Packet Kind = "packet" // PSynGAN: (size, dt_us)
+	Burst  Kind = "burst"  // TSynGAN: (count, gap_us)
+)
+
+// Config is one model's architecture, features and training
+// hyper-parameters. It is stored in bundles as JSON.
+type Config struct {
+	Kind Kind `json:"kind"`
+	// Cond lists the condition features by name (see trace.CondNames).
+	Cond []string `json:"cond"`
+	// LogTimes models times (and counts and bytes in the condition) as
+	// log1p(x) before standardising, for heavy-tailed data.
+	LogTimes bool `json:"log_times"`
+
+	ZDim         int    `json:"z_dim"`
+	GenWidths    []int  `json:"gen_widths"`    // hidden widths; a 2-wide linear layer follows
+	CriticWidths []int  `json:"critic_widths"` // hidden widths; a 1-wide linear layer follows
+	Activation   string `json:"activation"`    // relu or leaky_relu
+
+	Lambda       float64 `json:"lambda"`
+	GPWholeBatch bool    `json:"gp_whole_batch"` // the original's bug, for reproduction only
+	LR           float64 `json:"lr"`
+	Beta1        float64 `json:"beta1"`
+	Beta2        float64 `json:"beta2"`
+	Epsilon      float64 `json:"epsilon"`
+	Batch        int     `json:"batch"`
+	CriticIters  int     `json:"critic_iters"`
+	Pretrain     int     `json:"pretrain"` // critic steps before the first generator step
+	Steps        int     `json:"steps"`    // generator steps
+}
+
+// Targets returns the names of the two generated features.
+func (c Config) Targets() [2]string {
+	if c.Kind == Burst {
+		return [2]string{"count", "gap_us"}
+	}
+	return [2]string{"size", "dt_us"}
+}
+
+// Paper returns the configuration of the GLOBECOM 2022 paper for a kind:
+// raw (standardised) features and a one-dimensional condition, the
+// opponent's mean packet spacing for PSynGAN and the opponent's burst
+// length for TSynGAN.
+func Paper(kind Kind) Config {
+	c := Config{
+		Kind: kind, ZDim: 32,
+		GenWidths: []int{128, 256, 512}, CriticWidths: []int{512, 256, 128},
+		Activation: "relu", Lambda: 10, LR: 1e-4, Beta1: 0.5, Beta2: 0.9, Epsilon: 1e-7,
+		Batch: 64, CriticIters: 5, Pretrain: 100, Steps: 25000,
+	}
+	if kind == Burst {
+		c.Cond = []string{"opp_count"}
+	} else {
+		c.Cond = []string{"opp_mean_dt_us"}
+	}
+	return c
+}
+
+// Default returns the project's default configuration: the paper's
+// networks and optimiser with log-transformed times and a richer condition
+// (the opponent's whole preceding burst, and for packets whether the packet
+// opens its burst), trained for fewer steps so that `make train` finishes in
+// minutes on two cores.
+func Default(kind Kind) Config {
+	c := Paper(kind)
+	c.LogTimes = true
+	c.Cond = []string{"opp_count", "opp_bytes", "opp_dur_us", "opp_mean_dt_us"}
+	if kind == Packet {
+		c.Cond = append(c.Cond, "first")
+	}
+	c.Steps = 3000
+	return c
+}
+
+// Validate checks a configuration.
+func (c Config) Validate() error {
+	if c.Kind != Packet && c.Kind != Burst {
+		return fmt.Errorf("graphs: unknown model kind %q", c.Kind)
+	}
+	if len(c.Cond) == 0 {
+		return errors.New("graphs: the condition needs at least one feature")
+	}
+	for _, n := range c.Cond {
+		if _, ok := (trace.Cond{}).Value(n); !ok {
+			return fmt.Errorf("graphs: unknown condition feature %q (known: %v)", n, trace.CondNames)
+		}
+	}
+	switch {
+	case c.ZDim < 1, len(c.GenWidths) == 0, len(c.CriticWidths) == 0:
+		return errors.New("graphs: z_dim, gen_widths and critic_widths must be set")
+	case c.Batch < 2, c.CriticIters < 1, c.Steps < 0, c.Pretrain < 0:
+		return errors.New("graphs: batch >= 2, critic_iters >= 1, steps >= 0 and pretrain >= 0 are required")
+	case c.LR <= 0 || c.Beta1 < 0 || c.Beta1 >= 1 || c.Beta2 < 0 || c.Beta2 >= 1 || c.Epsilon <= 0:
+		return errors.New("graphs: bad Adam hyper-parameters")
+	case c.Lambda < 0:
+		return errors.New("graphs: lambda must be >= 0")
+	}
+	for _, w := range append(append([]int{}, c.GenWidths...), c.CriticWidths...) {
+		if w < 1 {
+			return errors.New("graphs: layer widths must be positive")
+		}
+	}
+	if c.Activation != "relu" && c.Activation != "leaky_relu" {
+		return fmt.Errorf("graphs: activation %q (want relu or leaky_relu)", c.Activation)
+	}
+	return nil
+}

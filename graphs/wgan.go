@@ -1,0 +1,236 @@
+package graphs
+
+import (
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/spatgan/spatgan/tf"
+)
+
+func (c Config) act() tf.Activation {
+	if c.Activation == "leaky_relu" {
+		return tf.LeakyReLU
+	}
+	return tf.ReLU
+}
+
+// buildGenerator adds the generator network under the scope "generator".
+func buildGenerator(g *tf.Graph, cfg Config, condDim int, rng *rand.Rand) *tf.MLP {
+	widths := append(append([]int{}, cfg.GenWidths...), 2)
+	return g.MLP("generator", cfg.ZDim+condDim, widths, cfg.act(), rng)
+}
+
+// WGAN is one conditional WGAN-GP in training: generator, critic, losses
+// and two Adam optimisers in one graph with one session. It owns the
+// session: Close it.
+type WGAN struct {
+	Cfg     Config
+	CondDim int
+
+	g       *tf.Graph
+	sess    *tf.Session
+	gen     *tf.MLP
+	critic  *tf.MLP
+	genOpt  *tf.Adam
+	critOpt *tf.Adam
+
+	xReal, cond, z, eps tf.Node
+	fake                tf.Node
+	dReal, dFake        tf.Node
+	penalty, wdist      tf.Node
+	genLoss             tf.Node
+	buf                 [][]float32
+}
+
+// CriticStats are the values of one critic step, before its update.
+type CriticStats struct {
+	Real, Fake  float32 // mean critic output on real and generated rows
+	Wasserstein float32 // Real - Fake, the critic's estimate of W1
+	Penalty     float32 // gradient penalty (before lambda)
+}
+
+// NewWGAN builds the training graph for cfg with a condition of condDim
+// features, initialising weights from seed.
+func NewWGAN(cfg Config, condDim int, seed uint64, opt tf.SessionOptions) (*WGAN, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if condDim != len(cfg.Cond) {
+		return nil, fmt.Errorf("graphs: condition width %d, config names %d features", condDim, len(cfg.Cond))
+	}
+	rng := rand.New(rand.NewPCG(seed, 0x5eed))
+	g := tf.NewGraph()
+	m := &WGAN{Cfg: cfg, CondDim: condDim, g: g}
+	m.xReal = g.Placeholder("x_real", 2)
+	m.cond = g.Placeholder("cond", condDim)
+	m.z = g.Placeholder("z", cfg.ZDim)
+	m.eps = g.Placeholder("eps", 1)
+	m.gen = buildGenerator(g, cfg, condDim, rng)
+	critWidths := append(append([]int{}, cfg.CriticWidths...), 1)
+	m.critic = g.MLP("critic", 2+condDim, critWidths, cfg.act(), rng)
+
+	m.fake = g.ApplyMLP(m.gen, g.Concat(m.z, m.cond))
+	critic := func(x tf.Node) tf.Node { return g.ApplyMLP(m.critic, g.Concat(x, m.cond)) }
+	m.dReal = g.Mean(critic(m.xReal))
+	m.dFake = g.Mean(critic(m.fake))
+	m.wdist = g.Sub(m.dReal, m.dFake)
+
+	// Interpolates e*x + (1-e)*g, gradient with respect to the data part.
+	one := g.Scalar(1)
+	xHat := g.Add(g.Mul(m.eps, m.xReal), g.Mul(g.Sub(one, m.eps), m.fake))
+	dHat := critic(xHat)
+	grad := g.Gradients(dHat, xHat)[0]
+	if cfg.GPWholeBatch {
+		// The original: one norm over the whole batch's gradient.
+		norm := g.Sqrt(g.Add(g.Mean(g.SumCols(g.Square(grad))), g.Scalar(1e-12)))
+		m.penalty = g.Square(g.Sub(norm, one))
+	} else {
+		norm := g.Sqrt(g.Add(g.SumCols(g.Square(grad)), g.Scalar(1e-12)))
+		m.penalty = g.Mean(g.Square(g.Sub(norm, one)))
+	}
+	critLoss := g.Add(g.Sub(m.dFake, m.dReal), g.Mul(g.Scalar(float32(cfg.Lambda)), m.penalty))
+	m.genLoss = g.Neg(m.dFake)
+	adam := tf.AdamConfig{LR: cfg.LR, Beta1: cfg.Beta1, Beta2: cfg.Beta2, Epsilon: cfg.Epsilon}
+	m.critOpt = g.Adam("critic_adam", critLoss, m.critic.Variables(), adam)
+	m.genOpt = g.Adam("generator_adam", m.genLoss, m.gen.Variables(), adam)
+	sess, err := tf.NewSession(g, opt)
+	if err != nil {
+		return nil, fmt.Errorf("graphs: %s model: %w", cfg.Kind, err)
+	}
+	m.sess = sess
+	if err := sess.Init(); err != nil {
+		sess.Close()
+		return nil, err
+	}
+	return m, nil
+}
+
+// Close releases the session.
+func (m *WGAN) Close() error { return m.sess.Close() }
+
+// CriticStep runs one critic update on a batch: real rows x (rows x 2),
+// their conditions c, noise z (rows x ZDim) and interpolation weights eps
+// (rows).
+func (m *WGAN) CriticStep(x, c, z, eps []float32) (CriticStats, error) {
+	rows := len(eps)
+	out, err := m.critOpt.Run(m.sess, []tf.Feed{
+		{Node: m.xReal, Data: x, Rows: rows}, {Node: m.cond, Data: c, Rows: rows},
+		{Node: m.z, Data: z, Rows: rows}, {Node: m.eps, Data: eps, Rows: rows},
+	}, []tf.Node{m.dReal, m.dFake, m.penalty}, m.buf)
+	if err != nil {
+		return CriticStats{}, fmt.Errorf("graphs: critic step: %w", err)
+	}
+	m.buf = out
+	return CriticStats{Real: out[0][0], Fake: out[1][0], Wasserstein: out[0][0] - out[1][0], Penalty: out[2][0]}, nil
+}
+
+// GenStep runs one generator update and returns the generator loss.
+func (m *WGAN) GenStep(c, z []float32) (float32, error) {
+	rows := len(z) / m.Cfg.ZDim
+	out, err := m.genOpt.Run(m.sess, []tf.Feed{
+		{Node: m.cond, Data: c, Rows: rows}, {Node: m.z, Data: z, Rows: rows},
+	}, []tf.Node{m.genLoss}, m.buf)
+	if err != nil {
+		return 0, fmt.Errorf("graphs: generator step: %w", err)
+	}
+	m.buf = out
+	return out[0][0], nil
+}
+
+// Generate runs the generator on conditions c and noise z, writing rows x 2
+// network-space outputs into dst (grown if needed).
+func (m *WGAN) Generate(dst, c, z []float32) ([]float32, error) {
+	rows := len(z) / m.Cfg.ZDim
+	out, err := m.sess.Run([]tf.Feed{{Node: m.cond, Data: c, Rows: rows}, {Node: m.z, Data: z, Rows: rows}},
+		[]tf.Node{m.fake}, [][]float32{dst})
+	if err != nil {
+		return nil, fmt.Errorf("graphs: generate: %w", err)
+	}
+	return out[0], nil
+}
+
+// Steps returns the number of generator and critic updates applied.
+func (m *WGAN) Steps() (gen, critic int64) { return m.genOpt.Step(), m.critOpt.Step() }
+
+// SetSteps restores the update counts (with a checkpoint).
+func (m *WGAN) SetSteps(gen, critic int64) {
+	m.genOpt.SetStep(gen)
+	m.critOpt.SetStep(critic)
+}
+
+// GeneratorVariables are the variables an inference bundle needs.
+func (m *WGAN) GeneratorVariables() []*tf.Variable { return m.gen.Variables() }
+
+// AllVariables are every variable of the training state (networks and
+// optimiser slots), for checkpoints.
+func (m *WGAN) AllVariables() []*tf.Variable { return m.g.Variables() }
+
+// Session returns the model's session (for saving and restoring).
+func (m *WGAN) Session() *tf.Session { return m.sess }
+
+// FLOPs estimates the floating-point operations of one generator step and
+// one critic step per row: forward 2*in*out per layer, backward twice that.
+func (m *WGAN) FLOPs() (genStep, criticStep float64) {
+	gf, cf := m.gen.FLOPs(), m.critic.FLOPs()
+	// generator step: G forward+backward, critic forward+backward on fakes
+	genStep = 3 * (gf + cf)
+	// critic step: G forward, critic on real, fake and interpolates with the
+	// penalty's double backward (about 3x forward per use) and the update
+	criticStep = gf + 3*cf + 3*cf + 5*cf
+	return genStep, critStep
+}
+
+// Generator is an inference-only generator (no critic, no optimiser),
+// loaded from a bundle. It owns its session: Close it.
+type Generator struct {
+	Cfg     Config
+	CondDim int
+	g       *tf.Graph
+	sess    *tf.Session
+	gen     *tf.MLP
+	cond, z tf.Node
+	out     tf.Node
+	buf     [][]float32
+}
+
+// NewGenerator builds the generator of cfg and restores its weights from f.
+func NewGenerator(cfg Config, condDim int, f *tf.File, opt tf.SessionOptions) (*Generator, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	g := tf.NewGraph()
+	m := &Generator{Cfg: cfg, CondDim: condDim, g: g}
+	m.cond = g.Placeholder("cond", condDim)
+	m.z = g.Placeholder("z", cfg.ZDim)
+	m.gen = buildGenerator(g, cfg, condDim, rand.New(rand.NewPCG(0, 0)))
+	m.out = g.ApplyMLP(m.gen, g.Concat(m.z, m.cond))
+	sess, err := tf.NewSession(g, opt)
+	if err != nil {
+		return nil, fmt.Errorf("graphs: generator: %w", err)
+	}
+	m.sess = sess
+	if err := sess.Restore(f, m.gen.Variables()); err != nil {
+		sess.Close()
+		return nil, fmt.Errorf("graphs: generator weights: %w", err)
+	}
+	return m, nil
+}
+
+// Close releases the session.
+func (m *Generator) Close() error { return m.sess.Close() }
+
+// Generate writes rows x 2 network-space outputs for conditions c and noise
+// z into dst (grown if needed).
+func (m *Generator) Generate(dst, c, z []float32) ([]float32, error) {
+	rows := len(z) / m.Cfg.ZDim
+	m.buf = append(m.buf[:0], dst)
+	out, err := m.sess.Run([]tf.Feed{{Node: m.cond, Data: c, Rows: rows}, {Node: m.z, Data: z, Rows: rows}},
+		[]tf.Node{m.out}, m.buf)
+	if err != nil {
+		return nil, fmt.Errorf("graphs: generate: %w", err)
+	}
+	return out[0], nil
+}
+
+// FLOPs returns the forward FLOPs of one generated row.
+func (m *Generator) FLOPs() float64 { return m.gen.FLOPs() }
