@@ -1,0 +1,192 @@
+package metrics
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/spatgan/spatgan/trace"
+)
+
+// Series holds the per-direction samples that fidelity.md compares, for the
+// packets sent by one side. Times are microseconds.
+type Series struct {
+	// Size is the frame length of each packet in bytes.
+	Size []float64
+	// IAT is the time since the previous packet of the same side.
+	IAT []float64
+	// Delta is the merged delta: the time since the previous packet of the
+	// two-way stream, for each packet of this side but the stream's first.
+	Delta []float64
+	// Burst is the length in packets of each burst of this side (a maximal
+	// run of its packets in the merged stream).
+	Burst []float64
+	// ReplyGap is, for each burst of this side that follows a burst of the
+	// other side, the time from the other side's last packet to this side's
+	// first: how long this side took to answer. fidelity.md's "gap after A
+	// burst" is ReplyGap of B.
+	ReplyGap []float64
+}
+
+// Extract splits a two-party packet sequence, in capture order, into the
+// series of each side, indexed by trace.Side. Times that come out negative
+// (a clock step in the capture) are dropped from IAT, Delta and ReplyGap, as
+// fidelity.md's reference numbers do; bursts follow the capture order
+// regardless of time. It returns an error naming the packet index if a
+// packet's side is neither Server nor Client.
+func Extract(pkts []trace.Packet) ([2]Series, error) {
+	var out [2]Series
+	if err := checkSides(pkts); err != nil {
+		return out, err
+	}
+	var lastTS [2]int64
+	var seen [2]bool
+	for i, p := range pkts {
+		s := &out[p.From]
+		s.Size = append(s.Size, float64(p.Size))
+		if seen[p.From] {
+			if dt := p.TS - lastTS[p.From]; dt >= 0 {
+				s.IAT = append(s.IAT, nsToUS(dt))
+			}
+		}
+		if i > 0 {
+			if dt := p.TS - pkts[i-1].TS; dt >= 0 {
+				s.Delta = append(s.Delta, nsToUS(dt))
+			}
+		}
+		lastTS[p.From], seen[p.From] = p.TS, true
+	}
+	bursts, _ := Bursts(pkts) // sides already checked
+	for i, b := range bursts {
+		s := &out[b.From]
+		s.Burst = append(s.Burst, float64(b.Count))
+		if i > 0 {
+			if gap := b.FirstNS - bursts[i-1].LastNS; gap >= 0 {
+				s.ReplyGap = append(s.ReplyGap, nsToUS(gap))
+			}
+		}
+	}
+	return out, nil
+}
+
+func nsToUS(ns int64) float64 { return float64(ns) / 1e3 }
+
+func checkSides(pkts []trace.Packet) error {
+	for i, p := range pkts {
+		if p.From != trace.Server && p.From != trace.Client {
+			return fmt.Errorf("metrics: packet %d: side %d is neither server nor client", i, p.From)
+		}
+	}
+	return nil
+}
+
+// Burst is a maximal run of consecutive packets from one side in the merged
+// stream.
+type Burst struct {
+	From    trace.Side
+	Count   int   // packets
+	Bytes   int64 // sum of frame lengths
+	FirstNS int64 // timestamp of the first packet
+	LastNS  int64 // timestamp of the last packet
+}
+
+// Bursts splits a packet sequence, in capture order, into bursts. It returns
+// an error naming the packet index if a packet's side is neither Server nor
+// Client.
+func Bursts(pkts []trace.Packet) ([]Burst, error) {
+	if err := checkSides(pkts); err != nil {
+		return nil, err
+	}
+	var out []Burst
+	for i, p := range pkts {
+		if i == 0 || p.From != pkts[i-1].From {
+			out = append(out, Burst{From: p.From, FirstNS: p.TS})
+		}
+		b := &out[len(out)-1]
+		b.Count++
+		b.Bytes += int64(p.Size)
+		b.LastNS = p.TS
+	}
+	return out, nil
+}
+
+// Dependence holds Spearman rank correlations between a burst of one side
+// and the other side's reply to it (its next burst). Compare the values of a
+// real and a synthetic trace: a generator that ignores the opponent scores
+// near 0 where the real trace does not. Undefined correlations (fewer than 2
+// pairs, a constant column) are NaN and marshal to JSON null.
+type Dependence struct {
+	Replier    trace.Side `json:"replier"`
+	N          int        `json:"n"`           // (burst, reply) pairs
+	CountGap   float64    `json:"count_gap"`   // burst packets vs reply gap
+	BytesGap   float64    `json:"bytes_gap"`   // burst bytes vs reply gap
+	CountCount float64    `json:"count_count"` // burst packets vs reply packets
+	BytesBytes float64    `json:"bytes_bytes"` // burst bytes vs reply bytes
+}
+
+// CrossDependence returns the Dependence of replier's bursts on the
+// opponent bursts that precede them. Gaps are used as they are (a negative
+// gap from a clock step simply ranks lowest).
+func CrossDependence(bursts []Burst, replier trace.Side) Dependence {
+	var cnt, byt, gap, rcnt, rbyt []float64
+	for i := 1; i < len(bursts); i++ {
+		prev, b := bursts[i-1], bursts[i]
+		if b.From != replier || prev.From == replier {
+			continue
+		}
+		cnt = append(cnt, float64(prev.Count))
+		byt = append(byt, float64(prev.Bytes))
+		gap = append(gap, float64(b.FirstNS-prev.LastNS))
+		rcnt = append(rcnt, float64(b.Count))
+		rbyt = append(rbyt, float64(b.Bytes))
+	}
+	return Dependence{
+		Replier:    replier,
+		N:          len(cnt),
+		CountGap:   spearmanOrNaN(cnt, gap),
+		BytesGap:   spearmanOrNaN(byt, gap),
+		CountCount: spearmanOrNaN(cnt, rcnt),
+		BytesBytes: spearmanOrNaN(byt, rbyt),
+	}
+}
+
+func spearmanOrNaN(x, y []float64) float64 {
+	r, err := Spearman(x, y)
+	if err != nil {
+		return math.NaN()
+	}
+	return r
+}
+
+// PacketRows returns one C2ST feature row per packet but the first:
+// (direction, size in bytes, LogTime of the merged delta in microseconds),
+// direction being the trace.Side value. It is WindowRows(pkts, 1, 1).
+func PacketRows(pkts []trace.Packet) ([][]float64, error) {
+	return WindowRows(pkts, 1, 1)
+}
+
+// WindowRows returns C2ST feature rows made of k consecutive packets of the
+// merged stream, one window every stride packets: for each packet of the
+// window, in order, its direction (trace.Side value), its size in bytes and
+// the LogTime of its merged delta (the time since the previous packet of the
+// two-way stream, the original's "times"; negative deltas count as 0).
+// Windows start at the second packet so that every packet has a delta; a row
+// has 3k columns. stride = k gives non-overlapping windows. It returns an
+// error for k < 1, stride < 1 or an invalid side.
+func WindowRows(pkts []trace.Packet, k, stride int) ([][]float64, error) {
+	if k < 1 || stride < 1 {
+		return nil, fmt.Errorf("metrics: window rows: window %d and stride %d must be at least 1", k, stride)
+	}
+	if err := checkSides(pkts); err != nil {
+		return nil, err
+	}
+	var rows [][]float64
+	for start := 1; start+k <= len(pkts); start += stride {
+		row := make([]float64, 0, 3*k)
+		for j := start; j < start+k; j++ {
+			p := pkts[j]
+			row = append(row, float64(p.From), float64(p.Size), LogTime(nsToUS(p.TS-pkts[j-1].TS)))
+		}
+		rows = append(rows, row)
+	}
+	return rows, nil
+}
