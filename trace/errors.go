@@ -1,0 +1,58 @@
+package trace
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+)
+
+// ErrNoConversation is wrapped by errors about a capture that has no usable
+// two-way conversation (no IP packets, only one-sided traffic, or nothing
+// that matches the selection).
+var ErrNoConversation = errors.New("no two-way conversation")
+
+// Error is a problem with an input file, located as precisely as the format
+// allows. Record is the 1-based packet record (pcap, pcapng) or data row
+// (CSV); Line is the CSV line (the header is line 1); Field names the field
+// or header at fault. Zero values mean "not applicable".
+type Error struct {
+	File   string
+	Record int
+	Line   int
+	Field  string
+	Err    error
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("trace: ")
+	if e.File != "" {
+		b.WriteString(e.File)
+		b.WriteString(": ")
+	}
+	if e.Line > 0 {
+		b.WriteString("line ")
+		b.WriteString(strconv.Itoa(e.Line))
+		if e.Record > 0 {
+			b.WriteString(" (record ")
+			b.WriteString(strconv.Itoa(e.Record))
+			b.WriteString(")")
+		}
+		b.WriteString(": ")
+	} else if e.Record > 0 {
+		b.WriteString("record ")
+		b.WriteString(strconv.Itoa(e.Record))
+		b.WriteString(": ")
+	}
+	if e.Field != "" {
+		b.WriteString("field ")
+		b.WriteString(e.Field)
+		b.WriteString(": ")
+	}
+	if e.Err != nil {
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
