@@ -177,7 +177,7 @@ func (m *WGAN) FLOPs() (genStep, criticStep float64) {
 	// critic step: G forward, critic on real, fake and interpolates with the
 	// penalty's double backward (about 3x forward per use) and the update
 	criticStep = gf + 3*cf + 3*cf + 5*cf
-	return genStep, critStep
+	return genStep, criticStep
 }
 
 // Generator is an inference-only generator (no critic, no optimiser),

@@ -23,6 +23,7 @@ type Bar struct {
 	start    time.Time
 	last     time.Time
 	status   string
+	drawn    int64 // done at the last draw, -1 before the first
 	tty      bool
 	Interval time.Duration // minimum time between redraws (non-terminal: between lines)
 	now      func() time.Time
@@ -32,6 +33,7 @@ type Bar struct {
 func New(w io.Writer, label string, total int64, unit string) *Bar {
 	b := &Bar{w: w, label: label, unit: unit, total: total, now: time.Now}
 	b.start = b.now()
+	b.drawn = -1
 	if f, ok := w.(*os.File); ok {
 		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
 			b.tty = true
@@ -70,7 +72,9 @@ func (b *Bar) Add(n int64, status string) {
 func (b *Bar) Finish() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.draw(true)
+	if b.tty || b.drawn != b.done {
+		b.draw(true)
+	}
 }
 
 // Line returns the bar's current text (without control characters).
@@ -109,6 +113,7 @@ func (b *Bar) line() string {
 }
 
 func (b *Bar) draw(final bool) {
+	b.drawn = b.done
 	l := b.line()
 	switch {
 	case b.tty && final:

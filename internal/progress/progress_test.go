@@ -24,8 +24,13 @@ func TestBarRateAndETA(t *testing.T) {
 	if !strings.Contains(buf.String(), "25/100") {
 		t.Errorf("non-terminal output %q: want a printed line", buf.String())
 	}
+	b.Finish() // nothing new since the last line: no duplicate
+	if n := strings.Count(buf.String(), "\n"); n != 1 {
+		t.Errorf("got %d lines, want 1", n)
+	}
+	b.Add(5, "")
 	b.Finish()
-	if n := strings.Count(buf.String(), "\n"); n != 2 {
-		t.Errorf("got %d lines, want 2", n)
+	if n := strings.Count(buf.String(), "\n"); n != 2 || !strings.Contains(buf.String(), "30/100") {
+		t.Errorf("output %q: want a final line at 30/100", buf.String())
 	}
 }

@@ -1,0 +1,462 @@
+// Package train trains SPATGAN's four conditional WGAN-GP models (server and
+// client, packet and burst) on a conversation from the trace package and
+// writes a model bundle.
+//
+// Protocol: the conversation is split in time (trace.SplitAt); normalisation
+// statistics come from the training part only; every EvalEvery generator
+// steps each model generates rows for held-out conditions and is scored
+// against the held-out rows (KS per target, classifier two-sample test);
+// the weights with the best score are the ones the bundle keeps.
+//
+// Reproducibility: each model has its own PCG random source derived from the
+// seed, which draws the batch indices, the noise and the interpolation
+// weights; its state is saved in checkpoints, so a resumed run draws what an
+// uninterrupted one would have.
+package train
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/spatgan/spatgan/bundle"
+	"github.com/spatgan/spatgan/graphs"
+	"github.com/spatgan/spatgan/internal/progress"
+	"github.com/spatgan/spatgan/metrics"
+	"github.com/spatgan/spatgan/tf"
+	"github.com/spatgan/spatgan/trace"
+)
+
+// Options configure a training run.
+type Options struct {
+	Conv      *trace.Conversation
+	TrainFrac float64                  // time fraction used for training (default 0.8)
+	Configs   map[string]graphs.Config // by bundle.ModelIDs
+	Seed      uint64
+	Out       string // bundle directory; checkpoints go to Out/checkpoints
+
+	LogEvery        int // generator steps between loss-log rows (default 100)
+	EvalEvery       int // generator steps between held-out checks (default 500)
+	CheckpointEvery int // generator steps between checkpoints (default 500)
+	EvalRows        int // held-out rows per check (default 2000)
+	Resume          bool
+	Parallel        int // models trained at once (default: number of CPUs, at most 4)
+
+	Progress io.Writer // progress bar; nil for none
+}
+
+func (o *Options) defaults() {
+	if o.TrainFrac == 0 {
+		o.TrainFrac = 0.8
+	}
+	if o.LogEvery <= 0 {
+		o.LogEvery = 100
+	}
+	if o.EvalEvery <= 0 {
+		o.EvalEvery = 500
+	}
+	if o.CheckpointEvery <= 0 {
+		o.CheckpointEvery = 500
+	}
+	if o.EvalRows <= 0 {
+		o.EvalRows = 2000
+	}
+	if o.Parallel <= 0 {
+		o.Parallel = min(runtime.NumCPU(), len(bundle.ModelIDs))
+	}
+}
+
+// Result summarises a run.
+type Result struct {
+	Manifest *bundle.Manifest
+	Train    *trace.Conversation
+	Test     *trace.Conversation
+	Elapsed  time.Duration
+	GenSteps int64 // generator steps run in this invocation, all models
+}
+
+// model is one model's training state.
+type model struct {
+	id       string
+	side     trace.Side
+	cfg      graphs.Config
+	train    *graphs.Dataset
+	test     *graphs.Dataset
+	testRaw  *graphs.Raw
+	wgan     *graphs.WGAN
+	pcg      *rand.PCG
+	rng      *rand.Rand
+	best     float64
+	bestStep int64
+	bestFile *tf.File
+	lastEval map[string]any
+}
+
+// Run trains the four models and writes the bundle.
+func Run(ctx context.Context, o Options) (*Result, error) {
+	o.defaults()
+	start := time.Now()
+	if o.Conv == nil {
+		return nil, errors.New("train: no conversation")
+	}
+	if o.Out == "" {
+		return nil, errors.New("train: no output directory")
+	}
+	trainConv, testConv, err := o.Conv.SplitAt(o.TrainFrac)
+	if err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	ckdir := filepath.Join(o.Out, "checkpoints")
+	if err := os.MkdirAll(ckdir, 0o755); err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	threads := max(1, runtime.NumCPU()/o.Parallel)
+	models := make([]*model, 0, len(bundle.ModelIDs))
+	defer func() {
+		for _, m := range models {
+			if m.wgan != nil {
+				m.wgan.Close()
+			}
+		}
+	}()
+	for i, id := range bundle.ModelIDs {
+		side, kind, _ := bundle.ModelKind(id)
+		cfg, ok := o.Configs[id]
+		if !ok {
+			return nil, fmt.Errorf("train: no configuration for model %s", id)
+		}
+		if cfg.Kind != kind {
+			return nil, fmt.Errorf("train: model %s configured as kind %q", id, cfg.Kind)
+		}
+		m, err := newModel(id, side, cfg, trainConv, testConv, o.Seed, uint64(i), threads)
+		if err != nil {
+			return nil, err
+		}
+		models = append(models, m)
+	}
+	logPath := filepath.Join(o.Out, "loss.csv")
+	var total, done int64
+	for _, m := range models {
+		total += int64(m.cfg.Steps)
+		if o.Resume {
+			if err := m.restore(ckdir); err != nil {
+				return nil, err
+			}
+			g, _ := m.wgan.Steps()
+			done += g
+		}
+	}
+	lg, err := openLossLog(logPath, o.Resume, models)
+	if err != nil {
+		return nil, err
+	}
+	defer lg.Close()
+	var bar *progress.Bar
+	if o.Progress != nil {
+		bar = progress.New(o.Progress, "train", total, "steps")
+		bar.SetDone(done)
+	}
+	var ran int64
+	var mu sync.Mutex
+	errs := make(chan error, len(models))
+	sem := make(chan struct{}, o.Parallel)
+	var wg sync.WaitGroup
+	for _, m := range models {
+		wg.Add(1)
+		go func(m *model) {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			n, err := m.run(ctx, o, ckdir, lg, bar)
+			mu.Lock()
+			ran += n
+			mu.Unlock()
+			if err != nil {
+				errs <- fmt.Errorf("train: model %s: %w", m.id, err)
+			}
+		}(m)
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return nil, err
+	}
+	if bar != nil {
+		bar.Finish()
+	}
+	man, err := writeBundle(o, models, trainConv)
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Manifest: man, Train: trainConv, Test: testConv, Elapsed: time.Since(start), GenSteps: ran}, nil
+}
+
+func newModel(id string, side trace.Side, cfg graphs.Config, trainConv, testConv *trace.Conversation, seed, index uint64, threads int) (*model, error) {
+	raw, err := graphs.RawRows(cfg, trainConv, side)
+	if err != nil {
+		return nil, err
+	}
+	ds, err := graphs.NewDataset(cfg, raw)
+	if err != nil {
+		return nil, fmt.Errorf("train: model %s: %w", id, err)
+	}
+	testRaw, err := graphs.RawRows(cfg, testConv, side)
+	if err != nil {
+		return nil, err
+	}
+	if len(testRaw.X[0]) < 10 {
+		return nil, fmt.Errorf("train: model %s: only %d held-out rows; give a longer conversation or a smaller --train-frac", id, len(testRaw.X[0]))
+	}
+	test, err := ds.Apply(testRaw)
+	if err != nil {
+		return nil, fmt.Errorf("train: model %s held-out rows: %w", id, err)
+	}
+	w, err := graphs.NewWGAN(cfg, ds.CondDim(), seed*4+index, tf.SessionOptions{IntraOpThreads: threads, InterOpThreads: 1})
+	if err != nil {
+		return nil, fmt.Errorf("train: model %s: %w", id, err)
+	}
+	pcg := rand.NewPCG(seed, 1000+index)
+	return &model{id: id, side: side, cfg: cfg, train: ds, test: test, testRaw: testRaw, wgan: w,
+		pcg: pcg, rng: rand.New(pcg), best: math.Inf(1)}, nil
+}
+
+// batch fills x, c, z and eps with a random batch.
+func (m *model) batch(x, c, z, eps []float32) {
+	k := m.train.CondDim()
+	n := len(eps)
+	for i := 0; i < n; i++ {
+		r := m.rng.IntN(m.train.N)
+		copy(x[2*i:2*i+2], m.train.X[2*r:2*r+2])
+		copy(c[k*i:k*i+k], m.train.C[k*r:k*r+k])
+		eps[i] = float32(m.rng.Float64())
+	}
+	for i := range z {
+		z[i] = float32(m.rng.NormFloat64())
+	}
+}
+
+// run trains the model to its configured number of steps and returns the
+// generator steps run.
+func (m *model) run(ctx context.Context, o Options, ckdir string, lg *lossLog, bar *progress.Bar) (int64, error) {
+	cfg := m.cfg
+	k := m.train.CondDim()
+	x := make([]float32, 2*cfg.Batch)
+	c := make([]float32, k*cfg.Batch)
+	z := make([]float32, cfg.ZDim*cfg.Batch)
+	eps := make([]float32, cfg.Batch)
+	gen, crit := m.wgan.Steps()
+	var st graphs.CriticStats
+	var err error
+	for crit < int64(cfg.Pretrain) && gen == 0 {
+		m.batch(x, c, z, eps)
+		if st, err = m.wgan.CriticStep(x, c, z, eps); err != nil {
+			return 0, err
+		}
+		crit++
+	}
+	var ran int64
+	for gen < int64(cfg.Steps) {
+		if err := ctx.Err(); err != nil {
+			return ran, err
+		}
+		for i := 0; i < cfg.CriticIters; i++ {
+			m.batch(x, c, z, eps)
+			if st, err = m.wgan.CriticStep(x, c, z, eps); err != nil {
+				return ran, err
+			}
+		}
+		m.batch(x, c, z, eps)
+		gl, err := m.wgan.GenStep(c, z)
+		if err != nil {
+			return ran, err
+		}
+		gen++
+		ran++
+		if math.IsNaN(float64(gl)) || math.IsNaN(float64(st.Wasserstein)) {
+			return ran, fmt.Errorf("losses became NaN at generator step %d", gen)
+		}
+		row := lossRow{model: m.id, step: gen, g: gl, st: st}
+		if gen%int64(o.EvalEvery) == 0 || gen == int64(cfg.Steps) {
+			ks, acc, err := m.evaluate(o.EvalRows)
+			if err != nil {
+				return ran, err
+			}
+			row.ks, row.c2st, row.evaluated = ks, acc, true
+			score := ks + math.Max(0, acc-0.5)
+			if score < m.best {
+				f, err := m.wgan.Session().Snapshot(m.wgan.GeneratorVariables(), map[string]string{"step": strconv.FormatInt(gen, 10)})
+				if err != nil {
+					return ran, err
+				}
+				m.best, m.bestStep, m.bestFile = score, gen, f
+				m.lastEval = map[string]any{"step": gen, "ks_mean": ks, "c2st_accuracy": acc, "score": score}
+				if err := tf.WriteFile(filepath.Join(ckdir, m.id+".best"), f); err != nil {
+					return ran, err
+				}
+			}
+		}
+		if gen%int64(o.LogEvery) == 0 || row.evaluated || gen == int64(cfg.Steps) {
+			if err := lg.write(row); err != nil {
+				return ran, err
+			}
+		}
+		if gen%int64(o.CheckpointEvery) == 0 || gen == int64(cfg.Steps) {
+			if err := m.checkpoint(ckdir); err != nil {
+				return ran, err
+			}
+		}
+		if bar != nil {
+			bar.Add(1, fmt.Sprintf("%s G %.3f W %.3f GP %.3f", m.id, gl, st.Wasserstein, st.Penalty))
+		}
+	}
+	return ran, nil
+}
+
+// evaluate generates rows for up to n held-out conditions and returns the
+// mean KS of the two targets (raw units, valid range) and the accuracy of a
+// classifier two-sample test on (targets, condition) rows in network space.
+func (m *model) evaluate(n int) (ks, acc float64, err error) {
+	n = min(n, m.test.N)
+	k := m.test.CondDim()
+	// Evaluate on the first n held-out rows in time: deterministic.
+	c := m.test.C[:n*k]
+	z := make([]float32, n*m.cfg.ZDim)
+	erng := rand.New(rand.NewPCG(7, 7)) // fixed noise: scores comparable across steps
+	for i := range z {
+		z[i] = float32(erng.NormFloat64())
+	}
+	out, err := m.wgan.Generate(nil, c, z)
+	if err != nil {
+		return 0, 0, err
+	}
+	var syn [2][]float64
+	realRows := make([][]float64, n)
+	synRows := make([][]float64, n)
+	for i := 0; i < n; i++ {
+		a, b := m.test.Target.Valid(m.cfg.Kind, out[2*i], out[2*i+1])
+		syn[0] = append(syn[0], a)
+		syn[1] = append(syn[1], b)
+		rr := []float64{float64(m.test.X[2*i]), float64(m.test.X[2*i+1])}
+		sr := []float64{m.test.Target.Forward(0, a), m.test.Target.Forward(1, b)}
+		for j := 0; j < k; j++ {
+			rr = append(rr, float64(c[i*k+j]))
+			sr = append(sr, float64(c[i*k+j]))
+		}
+		realRows[i], synRows[i] = rr, sr
+	}
+	ks = (metrics.KS(m.testRaw.X[0][:n], syn[0]) + metrics.KS(m.testRaw.X[1][:n], syn[1])) / 2
+	res, err := metrics.C2ST(realRows, synRows, metrics.C2STConfig{Seed: 1})
+	if err != nil {
+		return 0, 0, err
+	}
+	return ks, res.Accuracy, nil
+}
+
+// checkpoint saves the whole training state atomically.
+func (m *model) checkpoint(dir string) error {
+	gen, crit := m.wgan.Steps()
+	state, err := m.pcg.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	meta := map[string]string{
+		"model": m.id, "gen_step": strconv.FormatInt(gen, 10), "critic_step": strconv.FormatInt(crit, 10),
+		"rng":  base64.StdEncoding.EncodeToString(state),
+		"best": strconv.FormatFloat(m.best, 'g', -1, 64), "best_step": strconv.FormatInt(m.bestStep, 10),
+	}
+	return m.wgan.Session().Save(filepath.Join(dir, m.id+".ckpt"), m.wgan.AllVariables(), meta)
+}
+
+// restore loads the model's checkpoint, if there is one.
+func (m *model) restore(dir string) error {
+	path := filepath.Join(dir, m.id+".ckpt")
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return nil // nothing to resume: start from scratch
+	}
+	meta, err := m.wgan.Session().Load(path, m.wgan.AllVariables())
+	if err != nil {
+		return fmt.Errorf("train: resume %s: %w", m.id, err)
+	}
+	bad := func(field string) error {
+		return fmt.Errorf("train: resume: %s: bad %s in checkpoint metadata", path, field)
+	}
+	gen, err := strconv.ParseInt(meta["gen_step"], 10, 64)
+	if err != nil {
+		return bad("gen_step")
+	}
+	crit, err := strconv.ParseInt(meta["critic_step"], 10, 64)
+	if err != nil {
+		return bad("critic_step")
+	}
+	state, err := base64.StdEncoding.DecodeString(meta["rng"])
+	if err != nil || m.pcg.UnmarshalBinary(state) != nil {
+		return bad("rng")
+	}
+	if m.best, err = strconv.ParseFloat(meta["best"], 64); err != nil {
+		return bad("best")
+	}
+	if m.bestStep, err = strconv.ParseInt(meta["best_step"], 10, 64); err != nil {
+		return bad("best_step")
+	}
+	if m.bestStep > 0 {
+		f, err := tf.ReadFile(filepath.Join(dir, m.id+".best"))
+		if err != nil {
+			return fmt.Errorf("train: resume %s: %w", m.id, err)
+		}
+		m.bestFile = f
+	}
+	m.wgan.SetSteps(gen, crit)
+	return nil
+}
+
+func writeBundle(o Options, models []*model, trainConv *trace.Conversation) (*bundle.Manifest, error) {
+	minSize, maxSize := int32(math.MaxInt32), int32(0)
+	for _, p := range trainConv.Packets {
+		minSize, maxSize = min(minSize, p.Size), max(maxSize, p.Size)
+	}
+	first := ""
+	if len(o.Conv.Packets) > 0 {
+		first = o.Conv.Packets[0].From.String()
+	}
+	man := &bundle.Manifest{
+		TFVersion: tf.Version(), Created: time.Now().UTC().Format(time.RFC3339), Seed: o.Seed,
+		Trace: bundle.TraceInfo{
+			Source: o.Conv.Source, Server: o.Conv.Server.String(), Client: o.Conv.Client.String(), Proto: o.Conv.Proto,
+			Packets: len(o.Conv.Packets), TrainFrac: o.TrainFrac, TrainSHA256: bundle.Fingerprint(trainConv.Packets),
+			MinSize: minSize, MaxSize: maxSize, FirstSide: first,
+		},
+		Models: map[string]bundle.Model{},
+	}
+	for _, m := range models {
+		f := m.bestFile
+		sel := m.bestStep
+		gen, _ := m.wgan.Steps()
+		if f == nil {
+			var err error
+			if f, err = m.wgan.Session().Snapshot(m.wgan.GeneratorVariables(), nil); err != nil {
+				return nil, err
+			}
+			sel = gen
+		}
+		name, sum, err := bundle.WriteModel(o.Out, m.id, f)
+		if err != nil {
+			return nil, err
+		}
+		man.Models[m.id] = bundle.Model{Config: m.cfg, Target: m.train.Target, Cond: m.train.Cond,
+			Weights: name, WeightsSHA256: sum, Steps: gen, SelectedStep: sel, HeldOut: m.lastEval}
+	}
+	if err := bundle.WriteManifest(o.Out, man); err != nil {
+		return nil, err
+	}
+	return man, nil
+}
