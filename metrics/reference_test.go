@@ -13,16 +13,16 @@ import (
 type reference struct {
 	Generator string `json:"generator"`
 	Distances []struct {
-		Name      string    `json:"name"`
-		Kind      string    `json:"kind"`
-		Real      []float64 `json:"real"`
-		Syn       []float64 `json:"syn"`
-		KS        float64   `json:"ks"`
-		W1        float64   `json:"w1"`
-		W1Log     *float64  `json:"w1_log"`
-		JSD       float64   `json:"jsd"`
-		HistReal  []float64 `json:"hist_real"`
-		HistSyn   []float64 `json:"hist_syn"`
+		Name     string    `json:"name"`
+		Kind     string    `json:"kind"`
+		Real     []float64 `json:"real"`
+		Syn      []float64 `json:"syn"`
+		KS       float64   `json:"ks"`
+		W1       float64   `json:"w1"`
+		W1Log    *float64  `json:"w1_log"`
+		JSD      float64   `json:"jsd"`
+		HistReal []float64 `json:"hist_real"`
+		HistSyn  []float64 `json:"hist_syn"`
 	} `json:"distances"`
 	ACF []struct {
 		Name     string    `json:"name"`
