@@ -35,9 +35,11 @@ func benchLadder(b *testing.B, scale float64, f func(x, y []float64) float64) {
 	}
 }
 
-func BenchmarkKS(b *testing.B)  { benchLadder(b, 100, KS) }
-func BenchmarkW1(b *testing.B)  { benchLadder(b, 100, W1) }
-func BenchmarkJSD(b *testing.B) { benchLadder(b, 100, func(x, y []float64) float64 { return JSD(x, y, SizeBins) }) }
+func BenchmarkKS(b *testing.B) { benchLadder(b, 100, KS) }
+func BenchmarkW1(b *testing.B) { benchLadder(b, 100, W1) }
+func BenchmarkJSD(b *testing.B) {
+	benchLadder(b, 100, func(x, y []float64) float64 { return JSD(x, y, SizeBins) })
+}
 func BenchmarkJSDTime(b *testing.B) {
 	benchLadder(b, 10000, func(x, y []float64) float64 { return JSD(x, y, TimeBins) })
 }
