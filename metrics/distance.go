@@ -54,9 +54,10 @@ func ksSorted(xs, ys []float64) float64 {
 // are not modified. It returns NaN if either sample is empty or holds a NaN.
 //
 // gonum's stat.WassersteinDistance computes the same number (see
-// TestGonumW1Agrees) but rescans both samples for every distinct value,
-// O(n*m): minutes on two 40k samples. This merge of the two sorted samples is
-// O((n+m) log(n+m)).
+// TestGonumW1Agrees) but rescans the sorted samples for every distinct value,
+// O((n+m)^2): 2.9 s on two samples of 40k normals on the 2-core development
+// machine, against about 5 ms for this merge of the two sorted samples,
+// O((n+m) log(n+m)) (BenchmarkW1).
 func W1(x, y []float64) float64 {
 	if len(x) == 0 || len(y) == 0 {
 		return math.NaN()

@@ -100,3 +100,9 @@ func unmarshalNullable(b []byte, v any) error {
 	}
 	return nil
 }
+
+// MarshalJSON encodes NaN and infinite fields as null.
+func (d SeriesDistances) MarshalJSON() ([]byte, error) { return marshalNullable(d) }
+
+// UnmarshalJSON decodes null fields as NaN.
+func (d *SeriesDistances) UnmarshalJSON(b []byte) error { return unmarshalNullable(b, d) }

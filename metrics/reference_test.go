@@ -74,8 +74,8 @@ func loadReference(t testing.TB) *reference {
 	return &r
 }
 
-// close reports whether got is within tol of want, relative to max(1, |want|).
-func close(got, want, tol float64) bool {
+// near reports whether got is within tol of want, relative to max(1, |want|).
+func near(got, want, tol float64) bool {
 	return math.Abs(got-want) <= tol*math.Max(1, math.Abs(want))
 }
 
@@ -95,13 +95,13 @@ func TestDistancesMatchScipy(t *testing.T) {
 			kind := kindByName(t, c.Kind)
 			// Tolerances: KS is a ratio of counts (exact up to one rounding),
 			// W1 and JSD are sums of a few thousand terms.
-			if got := KS(c.Real, c.Syn); !close(got, c.KS, 1e-12) {
+			if got := KS(c.Real, c.Syn); !near(got, c.KS, 1e-12) {
 				t.Errorf("KS = %.15g, scipy ks_2samp %.15g", got, c.KS)
 			}
-			if got := W1(c.Real, c.Syn); !close(got, c.W1, 1e-9) {
+			if got := W1(c.Real, c.Syn); !near(got, c.W1, 1e-9) {
 				t.Errorf("W1 = %.15g, scipy wasserstein_distance %.15g", got, c.W1)
 			}
-			if got := JSD(c.Real, c.Syn, kind.Bins()); !close(got, c.JSD, 1e-9) {
+			if got := JSD(c.Real, c.Syn, kind.Bins()); !near(got, c.JSD, 1e-9) {
 				t.Errorf("JSD = %.15g, scipy jensenshannon(base=2)**2 %.15g", got, c.JSD)
 			}
 			hr, hs := kind.Bins().Histogram(c.Real), kind.Bins().Histogram(c.Syn)
@@ -121,7 +121,7 @@ func TestDistancesMatchScipy(t *testing.T) {
 				t.Errorf("Compare counts/kind = %d/%d/%v", d.NReal, d.NSyn, d.Kind)
 			}
 			if c.W1Log != nil {
-				if got := W1Log(c.Real, c.Syn); !close(got, *c.W1Log, 1e-9) {
+				if got := W1Log(c.Real, c.Syn); !near(got, *c.W1Log, 1e-9) {
 					t.Errorf("W1Log = %.15g, scipy on log10(max(t,1)) %.15g", got, *c.W1Log)
 				}
 				if d.W1Log != W1Log(c.Real, c.Syn) {
@@ -149,7 +149,7 @@ func TestACFMatchesNumpy(t *testing.T) {
 					t.Fatalf("%d lags, want %d", len(got), len(s.want))
 				}
 				for k := range got {
-					if !close(got[k], s.want[k], 1e-10) {
+					if !near(got[k], s.want[k], 1e-10) {
 						t.Errorf("lag %d: %.15g, numpy %.15g", k+1, got[k], s.want[k])
 					}
 				}
@@ -158,7 +158,7 @@ func TestACFMatchesNumpy(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !close(e, c.ACFError, 1e-9) {
+			if !near(e, c.ACFError, 1e-9) {
 				t.Errorf("ACFError = %.15g, numpy %.15g", e, c.ACFError)
 			}
 		})
@@ -173,7 +173,7 @@ func TestSpearmanMatchesScipy(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !close(got, c.Rho, 1e-12) {
+			if !near(got, c.Rho, 1e-12) {
 				t.Errorf("Spearman = %.15g, scipy spearmanr %.15g", got, c.Rho)
 			}
 			r := Ranks(c.X)
@@ -191,7 +191,7 @@ func TestQuantileSummaryMatchNumpy(t *testing.T) {
 	for _, c := range ref.Quantiles {
 		t.Run(c.Name, func(t *testing.T) {
 			for i, p := range c.P {
-				if got := Quantile(c.X, p); !close(got, c.Quantiles[i], 1e-12) {
+				if got := Quantile(c.X, p); !near(got, c.Quantiles[i], 1e-12) {
 					t.Errorf("Quantile(%v) = %.15g, np.quantile %.15g", p, got, c.Quantiles[i])
 				}
 			}
@@ -206,7 +206,7 @@ func TestQuantileSummaryMatchNumpy(t *testing.T) {
 				{"min", s.Min, w.Min}, {"q1", s.Q1, w.Q1}, {"median", s.Median, w.Median},
 				{"q3", s.Q3, w.Q3}, {"max", s.Max, w.Max}, {"mean", s.Mean, w.Mean}, {"std", s.Std, w.Std},
 			} {
-				if !close(f.got, f.want, 1e-12) {
+				if !near(f.got, f.want, 1e-12) {
 					t.Errorf("%s = %.15g, numpy %.15g", f.name, f.got, f.want)
 				}
 			}

@@ -190,3 +190,42 @@ func WindowRows(pkts []trace.Packet, k, stride int) ([][]float64, error) {
 	}
 	return rows, nil
 }
+
+// ACFLags is the number of lags (1..ACFLags) at which fidelity.md compares
+// autocorrelations.
+const ACFLags = 10
+
+// SeriesDistances compares the series of one side, real against
+// synthetic: the marginals (Compare) and the sequence structure (ACF error
+// of size and of log-IAT at lags 1..ACFLags). An ACF error that cannot be
+// computed (a series of ACFLags values or fewer, a real series without
+// autocorrelation) is NaN and marshals to JSON null.
+type SeriesDistances struct {
+	Size      Distances `json:"size"`
+	IAT       Distances `json:"iat"`
+	Delta     Distances `json:"delta"`
+	Burst     Distances `json:"burst"`
+	ReplyGap  Distances `json:"reply_gap"`
+	ACFSize   float64   `json:"acf_size"`    // ACFError of Size
+	ACFLogIAT float64   `json:"acf_log_iat"` // ACFError of LogTimes(IAT)
+}
+
+// CompareSeries compares a real and a synthetic Series of the same side.
+func CompareSeries(real, syn Series) SeriesDistances {
+	acf := func(a, b []float64) float64 {
+		e, err := ACFError(a, b, ACFLags)
+		if err != nil {
+			return math.NaN()
+		}
+		return e
+	}
+	return SeriesDistances{
+		Size:      Compare(real.Size, syn.Size, SizeKind),
+		IAT:       Compare(real.IAT, syn.IAT, TimeKind),
+		Delta:     Compare(real.Delta, syn.Delta, TimeKind),
+		Burst:     Compare(real.Burst, syn.Burst, BurstKind),
+		ReplyGap:  Compare(real.ReplyGap, syn.ReplyGap, TimeKind),
+		ACFSize:   acf(real.Size, syn.Size),
+		ACFLogIAT: acf(LogTimes(real.IAT), LogTimes(syn.IAT)),
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -277,7 +278,7 @@ func TestJSONNullForNaN(t *testing.T) {
 	if err := json.Unmarshal(b, &back); err != nil {
 		t.Fatal(err)
 	}
-	if back != d {
+	if !sameDistances(back, d) {
 		t.Errorf("round trip %+v -> %s -> %+v", d, b, back)
 	}
 	var nd Distances
@@ -295,4 +296,62 @@ func TestJSONNullForNaN(t *testing.T) {
 	if err != nil || !strings.Contains(string(db), `"count_gap":null`) {
 		t.Errorf("Dependence JSON = %s, %v", db, err)
 	}
+}
+
+func TestCompareSeries(t *testing.T) {
+	rng := rand.New(rand.NewPCG(31, 32))
+	mk := func(n int, phi float64) Series {
+		var s Series
+		x := 0.0
+		for range n {
+			x = phi*x + rng.NormFloat64()
+			s.Size = append(s.Size, math.Round(300+40*x))
+			s.IAT = append(s.IAT, math.Round(math.Exp(8+x)))
+			s.Delta = append(s.Delta, math.Round(math.Exp(7+x)))
+			s.Burst = append(s.Burst, float64(1+rng.IntN(6)))
+			s.ReplyGap = append(s.ReplyGap, math.Round(rng.ExpFloat64()*5000))
+		}
+		return s
+	}
+	r, y := mk(500, 0.8), mk(400, 0)
+	d := CompareSeries(r, y)
+	want := []struct {
+		name      string
+		got, want Distances
+	}{
+		{"size", d.Size, Compare(r.Size, y.Size, SizeKind)},
+		{"iat", d.IAT, Compare(r.IAT, y.IAT, TimeKind)},
+		{"delta", d.Delta, Compare(r.Delta, y.Delta, TimeKind)},
+		{"burst", d.Burst, Compare(r.Burst, y.Burst, BurstKind)},
+		{"reply gap", d.ReplyGap, Compare(r.ReplyGap, y.ReplyGap, TimeKind)},
+	}
+	for _, w := range want {
+		if !sameDistances(w.got, w.want) {
+			t.Errorf("%s: %+v, want %+v", w.name, w.got, w.want)
+		}
+	}
+	es, _ := ACFError(r.Size, y.Size, ACFLags)
+	ei, _ := ACFError(LogTimes(r.IAT), LogTimes(y.IAT), ACFLags)
+	if d.ACFSize != es || d.ACFLogIAT != ei {
+		t.Errorf("ACF errors %v/%v, want %v/%v", d.ACFSize, d.ACFLogIAT, es, ei)
+	}
+	// An AR(1) with phi 0.8 against white noise: the synthetic ACF is about
+	// 0, so the error is about sum(acf^2)/sum(acf^2) = 1.
+	if math.Abs(d.ACFSize-1) > 0.2 {
+		t.Errorf("ACF error of white noise against AR(1) = %v, want about 1", d.ACFSize)
+	}
+	short := CompareSeries(r, Series{Size: []float64{1, 2}})
+	if !math.IsNaN(short.ACFSize) || short.IAT.NSyn != 0 || !math.IsNaN(short.IAT.KS) {
+		t.Errorf("short synthetic series: %+v", short)
+	}
+	if _, err := json.Marshal(short); err != nil {
+		t.Errorf("JSON of NaN fields: %v", err)
+	}
+}
+
+// sameDistances is == with NaN equal to NaN.
+func sameDistances(a, b Distances) bool {
+	eq := func(x, y float64) bool { return x == y || math.IsNaN(x) && math.IsNaN(y) }
+	return a.Kind == b.Kind && a.NReal == b.NReal && a.NSyn == b.NSyn &&
+		eq(a.KS, b.KS) && eq(a.W1, b.W1) && eq(a.JSD, b.JSD) && eq(a.W1Log, b.W1Log)
 }
