@@ -1,0 +1,304 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/spatgan/spatgan/bundle"
+	"github.com/spatgan/spatgan/graphs"
+	"github.com/spatgan/spatgan/sampler"
+	"github.com/spatgan/spatgan/tf"
+	"github.com/spatgan/spatgan/trace"
+)
+
+// synthConv makes a seeded two-party conversation: alternating bursts of
+// 1-4 packets, sizes from a two-component mixture, exponential gaps.
+func synthConv(seed uint64, bursts int) *trace.Conversation {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	c := &trace.Conversation{Proto: "udp", Source: "synthetic"}
+	c.Server.Addr = mustAddr("10.0.0.1")
+	c.Client.Addr = mustAddr("10.0.0.2")
+	ts := int64(1_000_000_000)
+	side := trace.Client
+	for b := 0; b < bursts; b++ {
+		n := 1 + rng.IntN(4)
+		ts += int64(1000 + rng.ExpFloat64()*20000) // reply gap, ns scale of us
+		for i := 0; i < n; i++ {
+			if i > 0 {
+				ts += int64(100 + rng.ExpFloat64()*5000)
+			}
+			size := 200 + 20*rng.NormFloat64()
+			if rng.IntN(3) == 0 {
+				size = 900 + 50*rng.NormFloat64()
+			}
+			c.Packets = append(c.Packets, trace.Packet{TS: ts * 1000, Size: int32(size), From: side, Proto: 17})
+		}
+		side = side.Other()
+	}
+	return c
+}
+
+func small(kind graphs.Kind, steps int) graphs.Config {
+	c := graphs.Default(kind)
+	c.GenWidths, c.CriticWidths = []int{32, 32}, []int{32, 32}
+	c.Steps, c.Pretrain, c.CriticIters = steps, 10, 2
+	return c
+}
+
+func smallConfigs(steps int) map[string]graphs.Config {
+	m := map[string]graphs.Config{}
+	for _, id := range bundle.ModelIDs {
+		_, kind, _ := bundle.ModelKind(id)
+		m[id] = small(kind, steps)
+	}
+	return m
+}
+
+func TestRunWritesLoadableBundle(t *testing.T) {
+	dir := t.TempDir()
+	conv := synthConv(1, 1500)
+	res, err := Run(context.Background(), Options{Conv: conv, Configs: smallConfigs(40), Seed: 3, Out: dir,
+		EvalEvery: 20, CheckpointEvery: 20, EvalRows: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.GenSteps != 4*40 {
+		t.Errorf("ran %d generator steps, want 160", res.GenSteps)
+	}
+	log, err := os.ReadFile(filepath.Join(dir, "loss.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Count(string(log), "\n"); lines < 1+4*2 {
+		t.Errorf("loss log has %d lines", lines)
+	}
+	// Same seed, same outputs; generators only, no critic in the bundle.
+	draw := func() []sampler.Pkt {
+		b, err := bundle.Open(dir, 9, tf.SessionOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.Close()
+		conds := make([]trace.Cond, 50)
+		for i := range conds {
+			conds[i] = trace.Cond{OppCount: 2, OppBytes: 400, OppDurUS: 300, OppMeanDtUS: 300, First: float64(i % 2)}
+		}
+		out := make([]sampler.Pkt, len(conds))
+		if err := b.PacketsTo(out, trace.Server, conds); err != nil {
+			t.Fatal(err)
+		}
+		turns := make([]sampler.Turn, len(conds))
+		if err := b.TurnsTo(turns, trace.Client, conds); err != nil {
+			t.Fatal(err)
+		}
+		for _, tu := range turns {
+			if tu.Count < 1 || tu.GapNS < 0 {
+				t.Fatalf("invalid turn %+v", tu)
+			}
+		}
+		return out
+	}
+	a, b := draw(), draw()
+	for i := range a {
+		if a[i] != b[i] {
+			t.Fatalf("draw %d differs between two loads with one seed: %+v vs %+v", i, a[i], b[i])
+		}
+		if a[i].Size < 100 || a[i].Size > 1200 || a[i].DtNS < 0 {
+			t.Fatalf("packet %+v outside the training range", a[i])
+		}
+	}
+	w, err := tf.ReadFile(filepath.Join(dir, "server-packet.weights"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range w.Entries {
+		if strings.Contains(e.Name, "critic") || strings.Contains(e.Name, "adam") {
+			t.Errorf("bundle weights hold %s; generators only expected", e.Name)
+		}
+	}
+}
+
+func TestBundleRejectsDamage(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Run(context.Background(), Options{Conv: synthConv(2, 800), Configs: smallConfigs(5), Seed: 1, Out: dir,
+		EvalEvery: 5, EvalRows: 100}); err != nil {
+		t.Fatal(err)
+	}
+	copyDir := func() string {
+		d := t.TempDir()
+		ents, _ := os.ReadDir(dir)
+		for _, e := range ents {
+			if e.IsDir() {
+				continue
+			}
+			b, _ := os.ReadFile(filepath.Join(dir, e.Name()))
+			os.WriteFile(filepath.Join(d, e.Name()), b, 0o644)
+		}
+		return d
+	}
+	cases := []struct {
+		name, want string
+		damage     func(d string)
+	}{
+		{"truncated weights", "checksum", func(d string) {
+			p := filepath.Join(d, "client-burst.weights")
+			b, _ := os.ReadFile(p)
+			os.WriteFile(p, b[:len(b)/2], 0o644)
+		}},
+		{"missing weights", "client-packet", func(d string) { os.Remove(filepath.Join(d, "client-packet.weights")) }},
+		{"no manifest", "not a bundle", func(d string) { os.Remove(filepath.Join(d, bundle.ManifestName)) }},
+		{"other format version", "format version", func(d string) {
+			p := filepath.Join(d, bundle.ManifestName)
+			b, _ := os.ReadFile(p)
+			os.WriteFile(p, []byte(strings.Replace(string(b), `"format_version": 1`, `"format_version": 99`, 1)), 0o644)
+		}},
+		{"garbage manifest", "manifest.json", func(d string) { os.WriteFile(filepath.Join(d, bundle.ManifestName), []byte("{not json"), 0o644) }},
+		{"model missing", "server-burst", func(d string) {
+			p := filepath.Join(d, bundle.ManifestName)
+			b, _ := os.ReadFile(p)
+			os.WriteFile(p, []byte(strings.Replace(string(b), `"server-burst"`, `"server-bust"`, 1)), 0o644)
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			d := copyDir()
+			c.damage(d)
+			b, err := bundle.Open(d, 1, tf.SessionOptions{})
+			if err == nil {
+				b.Close()
+				t.Fatal("damaged bundle opened without error")
+			}
+			if !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error %q does not mention %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestBadInputs(t *testing.T) {
+	oneSided := synthConv(3, 400)
+	for i := range oneSided.Packets {
+		oneSided.Packets[i].From = trace.Client
+	}
+	tiny := synthConv(4, 6)
+	nan := synthConv(5, 600)
+	for _, c := range []struct {
+		name string
+		conv *trace.Conversation
+		want string
+	}{
+		{"one-sided", oneSided, "train"},
+		{"too few packets", tiny, "train"},
+	} {
+		_, err := Run(context.Background(), Options{Conv: c.conv, Configs: smallConfigs(5), Out: t.TempDir()})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v", c.name, err)
+		}
+	}
+	// NaN in a feature table is refused by the scaler with the row named.
+	raw, err := graphs.RawRows(small(graphs.Packet, 1), nan, trace.Server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw.X[1][7] = math.NaN()
+	if _, err := graphs.NewDataset(small(graphs.Packet, 1), raw); err == nil || !strings.Contains(err.Error(), "row 7") {
+		t.Errorf("NaN feature: error %v, want one naming row 7", err)
+	}
+}
+
+// TestMain lets the resume test run training in a child process that it
+// kills hard.
+func TestMain(m *testing.M) {
+	if dir := os.Getenv("SPATGAN_TRAIN_CHILD"); dir != "" {
+		_, err := Run(context.Background(), Options{Conv: synthConv(6, 1500), Configs: smallConfigs(100000), Seed: 5,
+			Out: dir, CheckpointEvery: 10, EvalEvery: 50, EvalRows: 100, Resume: true})
+		if err != nil {
+			os.Stderr.WriteString(err.Error())
+			os.Exit(2)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func TestResumeAfterKill(t *testing.T) {
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "SPATGAN_TRAIN_CHILD="+dir)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ck := filepath.Join(dir, "checkpoints", "client-burst.ckpt")
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if _, err := os.Stat(ck); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("no checkpoint within 60 s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond) // let it run past the checkpoint
+	cmd.Process.Signal(syscall.SIGKILL)
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		t.Fatalf("child was not killed: %v", err)
+	}
+	// Every checkpoint left behind must be complete and valid.
+	done := map[string]int64{}
+	var target int64
+	for _, id := range bundle.ModelIDs {
+		f, err := tf.ReadFile(filepath.Join(dir, "checkpoints", id+".ckpt"))
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			t.Fatalf("checkpoint after a hard kill: %v", err)
+		}
+		var n int64
+		if _, err := fmt.Sscan(f.Meta["gen_step"], &n); err != nil || n <= 0 {
+			t.Fatalf("%s checkpoint meta %v", id, f.Meta)
+		}
+		done[id] = n
+		target = max(target, n)
+	}
+	target += 30
+	// Resume in this process and finish.
+	res, err := Run(context.Background(), Options{Conv: synthConv(6, 1500), Configs: smallConfigs(int(target)), Seed: 5, Out: dir,
+		CheckpointEvery: 10, EvalEvery: 50, EvalRows: 100, Resume: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want int64
+	for _, id := range bundle.ModelIDs {
+		want += target - done[id]
+		if res.Manifest.Models[id].Steps != target {
+			t.Errorf("%s trained %d steps, want %d", id, res.Manifest.Models[id].Steps, target)
+		}
+	}
+	if res.GenSteps != want {
+		t.Errorf("resumed run did %d steps, want %d (the rest after the checkpoints %v)", res.GenSteps, want, done)
+	}
+	b, err := bundle.Open(dir, 1, tf.SessionOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	out := make([]sampler.Turn, 3)
+	if err := b.TurnsTo(out, trace.Server, make([]trace.Cond, 3)); err != nil {
+		t.Fatal(err)
+	}
+}
