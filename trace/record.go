@@ -49,6 +49,10 @@ const (
 	// KindNonIP is a frame that carries no IP packet (ARP, LLDP, ...). It is
 	// counted, never part of a conversation.
 	KindNonIP
+	// KindMalformed is a frame announcing IPv4 or IPv6 whose IP header is
+	// invalid (wrong version, header length below the minimum). It is
+	// counted, never part of a conversation.
+	KindMalformed
 )
 
 // Record is one packet record of a capture, decoded as far as conversation
@@ -88,6 +92,7 @@ type ScanStats struct {
 	Records    int   // all packet records
 	IP         int   // IPv4 and IPv6 packets
 	NonIP      int   // frames without an IP packet
+	Malformed  int   // frames with an invalid IP header
 	UDP        int   // IP packets carrying UDP
 	TCP        int   // IP packets carrying TCP
 	OtherIP    int   // IP packets with another protocol (ICMP, ESP, ...)
@@ -211,8 +216,12 @@ func (s *Scanner) Next(rec *Record) error {
 		st.LastTS = max(st.LastTS, rec.TS)
 	}
 	s.prevTS = rec.TS
-	if rec.Kind != KindIP {
+	switch rec.Kind {
+	case KindNonIP:
 		st.NonIP++
+		return nil
+	case KindMalformed:
+		st.Malformed++
 		return nil
 	}
 	st.IP++
