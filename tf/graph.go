@@ -3,6 +3,8 @@ package tf
 import (
 	"errors"
 	"fmt"
+	"reflect"
+	"strings"
 
 	tfgo "github.com/galeone/tensorflow/tensorflow/go"
 	"github.com/galeone/tensorflow/tensorflow/go/op"
@@ -56,7 +58,10 @@ func (g *Graph) Err() error {
 		return g.err
 	}
 	if err := g.root.Err(); err != nil {
-		return fmt.Errorf("tf: building graph: %w", err)
+		// The bindings append a goroutine dump to the message; keep the
+		// message itself.
+		msg, _, _ := strings.Cut(err.Error(), " (Stacktrace:")
+		return fmt.Errorf("tf: building graph: %s", msg)
 	}
 	return nil
 }
@@ -256,13 +261,21 @@ func (g *Graph) Gradients(y Node, xs ...Node) []Node {
 		return res
 	}
 	for i := range out {
-		if out[i].Op == nil {
+		if out[i].Op == nil || nullOp(out[i].Op) {
 			g.fail(fmt.Errorf("tf: %s does not depend on %s", y.Name(), xs[i].Name()))
 			return res
 		}
 		res[i] = Node{out[i]}
 	}
 	return res
+}
+
+// nullOp reports whether o wraps a NULL TF_Operation. For an x that y does
+// not depend on, the bindings' AddGradients returns such an Operation rather
+// than a nil pointer, and fetching it crashes the C library.
+func nullOp(o *tfgo.Operation) bool {
+	c := reflect.ValueOf(o).Elem().FieldByName("c")
+	return c.IsValid() && c.Kind() == reflect.Pointer && c.IsNil()
 }
 
 // Variables returns the graph's variables in creation order.
