@@ -160,3 +160,33 @@ func (b *Bundle) FLOPs(id string) float64 {
 	}
 	return 0
 }
+
+var _ sampler.CondUser = (*Bundle)(nil)
+var _ sampler.Fingerprinter = (*Bundle)(nil)
+
+// CondUse reports which condition features the burst and packet models read,
+// so callers can batch a whole burst's packets in one call when PrevSize is
+// not among them.
+func (b *Bundle) CondUse() (turns, packets sampler.CondUse) {
+	use := func(names []string) sampler.CondUse {
+		var u sampler.CondUse
+		for _, n := range names {
+			for i, cn := range trace.CondNames {
+				if cn == n {
+					u |= 1 << i
+				}
+			}
+		}
+		return u
+	}
+	for _, id := range ModelIDs {
+		_, kind, _ := ModelKind(id)
+		u := use(b.Manifest.Models[id].Config.Cond)
+		if kind == graphs.Burst {
+			turns |= u
+		} else {
+			packets |= u
+		}
+	}
+	return turns, packets
+}
