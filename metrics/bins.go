@@ -111,8 +111,9 @@ func (b Bins) Index(v float64) int {
 	return i
 }
 
-// CountsTo adds the bin counts of x to dst, which must have Len elements,
-// and returns the number of NaN values, which are not counted.
+// CountsTo adds the bin counts of x to dst and returns the number of NaN
+// values, which are not counted. It panics if len(dst) != b.Len(), a
+// programming error.
 func (b Bins) CountsTo(dst []float64, x []float64) (nan int) {
 	if len(dst) != len(b.lower) {
 		panic("metrics: CountsTo: dst length does not match the number of bins")

@@ -105,7 +105,8 @@ type C2STResult struct {
 //
 // It returns an error naming the class, row and column for a NaN feature,
 // for rows of differing widths, or if a class has too few rows to hold any
-// out (fewer than 4 per class with the default TestFraction).
+// out and train on at least 2 (fewer than 3 per class with the default
+// TestFraction).
 func C2ST(real, syn [][]float64, cfg C2STConfig) (C2STResult, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
