@@ -9,8 +9,8 @@ import (
 	"github.com/spatgan/spatgan/metrics"
 	"github.com/spatgan/spatgan/simulate"
 	"github.com/spatgan/spatgan/tf"
-	"github.com/spatgan/spatgan/train"
 	"github.com/spatgan/spatgan/trace"
+	"github.com/spatgan/spatgan/train"
 )
 
 // fidelitySummary generates as many packets as the held-out part of the
