@@ -1,6 +1,8 @@
 package trace
 
 import (
+	"compress/gzip"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -59,3 +61,5 @@ func lookTool(t testing.TB, name string) string {
 	}
 	return p
 }
+
+func gzipWriter(w io.Writer) *gzip.Writer { return gzip.NewWriter(w) }
