@@ -232,7 +232,9 @@ func recHeader(sec, frac, incl, orig uint32) []byte {
 func TestPcapBadInput(t *testing.T) {
 	udp := append(ethHdr(0x0800, false), ipPacket(t, "10.0.0.1", "10.0.0.2", 17, 1, 2, 58)...) // 100 bytes
 	reply := append(ethHdr(0x0800, false), ipPacket(t, "10.0.0.2", "10.0.0.1", 17, 2, 1, 58)...)
-	rec := func(sec uint32, data []byte) []byte { return append(recHeader(sec, 0, uint32(len(data)), uint32(len(data))), data...) }
+	rec := func(sec uint32, data []byte) []byte {
+		return append(recHeader(sec, 0, uint32(len(data)), uint32(len(data))), data...)
+	}
 	hdr := pcapHeader(0xa1b2c3d4, 1)
 	cat := func(parts ...[]byte) string {
 		var b []byte
