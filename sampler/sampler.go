@@ -31,3 +31,46 @@ type Sampler interface {
 	// PacketsTo draws one packet per condition for side.
 	PacketsTo(out []Pkt, side trace.Side, conds []trace.Cond) error
 }
+
+// CondUse is a set of condition features, bit i standing for
+// trace.CondNames[i] (the fields of trace.Cond in order).
+type CondUse uint8
+
+// The condition features as CondUse bits.
+const (
+	UseOppCount CondUse = 1 << iota
+	UseOppBytes
+	UseOppDur
+	UseOppMeanDt
+	UseFirst
+	UsePrevSize
+
+	// UseAll is every feature of trace.Cond.
+	UseAll = UseOppCount | UseOppBytes | UseOppDur | UseOppMeanDt | UseFirst | UsePrevSize
+)
+
+// CondUser is an optional interface of a Sampler that reports which
+// condition features its draws read. Callers use it to batch: when PacketsTo
+// does not read PrevSize, all packets of a burst are drawn in one call; when
+// a method reads no feature at all, callers may draw many decisions ahead
+// with zero conditions. A Sampler without it is taken to read everything.
+type CondUser interface {
+	CondUse() (turns, packets CondUse)
+}
+
+// Uses returns the features s reads, UseAll for both if s does not
+// implement CondUser.
+func Uses(s Sampler) (turns, packets CondUse) {
+	if u, ok := s.(CondUser); ok {
+		return u.CondUse()
+	}
+	return UseAll, UseAll
+}
+
+// Fingerprinter is an optional interface of a Sampler that identifies the
+// model it draws from (not its seed): two samplers with the same fingerprint
+// draw from the same distributions. Simulation agents compare fingerprints
+// at the handshake.
+type Fingerprinter interface {
+	Fingerprint() string
+}

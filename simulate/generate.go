@@ -1,0 +1,230 @@
+package simulate
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/spatgan/spatgan/sampler"
+	"github.com/spatgan/spatgan/trace"
+)
+
+// DefaultStartNS is the virtual start time of offline generation,
+// 2020-01-01T00:00:00Z, fixed so that output depends only on the sampler and
+// its seed.
+const DefaultStartNS int64 = 1577836800 * 1e9
+
+// GenOptions configures offline generation. At least one of Packets and
+// Duration must be set.
+type GenOptions struct {
+	// Packets stops generation after this many packets in total (both sides).
+	Packets int64
+	// Duration stops generation before the first packet later than
+	// StartNS+Duration.
+	Duration time.Duration
+	// StartNS is the virtual time at which the conversation starts (the
+	// "handshake"); 0 means DefaultStartNS.
+	StartNS int64
+	// Batch is how many decisions are drawn ahead when the sampler reads no
+	// condition (see sampler.CondUser); 0 means DefaultBatch, 1 disables
+	// drawing ahead.
+	Batch int
+	// Framing gives the frame size range sizes are clamped into; the zero
+	// value is UDP over IPv4.
+	Framing Framing
+	// MaxCount and MaxGap bound sampled burst counts and times (0: defaults).
+	MaxCount int
+	MaxGap   time.Duration
+}
+
+// Event is one synthetic data packet of a conversation: the packet and the
+// in-band header it carries on the wire.
+type Event struct {
+	Packet trace.Packet
+	Header Header
+}
+
+// GenStats summarises an offline generation.
+type GenStats struct {
+	Packets      int64
+	Bursts       int64
+	Bytes        int64
+	PerSide      [2]int64 // packets sent by trace.Server and trace.Client
+	SamplerCalls int64
+	Clamps       Clamps
+	FirstNS      int64 // time of the first packet
+	LastNS       int64 // time of the last packet
+	Elapsed      time.Duration
+}
+
+// PacketsPerSecond returns the generation speed (packets per second of wall
+// time).
+func (g GenStats) PacketsPerSecond() float64 {
+	if g.Elapsed <= 0 {
+		return 0
+	}
+	return float64(g.Packets) / g.Elapsed.Seconds()
+}
+
+// Generate produces a two-party conversation without sockets, over a virtual
+// clock, with the same closed-loop logic as the live agents: the client
+// sends the first burst, drawn with the zero condition, at StartNS plus its
+// reply gap; each burst's first packet goes out its reply gap after the
+// opponent's last packet, the others their inter-packet times after the
+// previous one; each decision is conditioned on the opponent's preceding
+// burst as the receiver measures it (with no network delay, the receive
+// times equal the send times). The same sampler (and seed) and options give
+// the same events. emit is called once per packet in time order; its
+// error stops generation and is returned.
+//
+// Both sides draw from s (a Sampler is per-side by its arguments). Errors
+// from the sampler are returned wrapped.
+func Generate(ctx context.Context, s sampler.Sampler, opt GenOptions, emit func(Event) error) (GenStats, error) {
+	var st GenStats
+	if s == nil {
+		return st, errors.New("simulate: generate: nil sampler")
+	}
+	if opt.Packets <= 0 && opt.Duration <= 0 {
+		return st, errors.New("simulate: generate: set a packet limit or a duration")
+	}
+	if opt.Packets < 0 || opt.Duration < 0 {
+		return st, errors.New("simulate: generate: negative limit")
+	}
+	start := opt.StartNS
+	if start == 0 {
+		start = DefaultStartNS
+	}
+	batch := opt.Batch
+	if batch == 0 {
+		batch = DefaultBatch
+	}
+	var end int64
+	if opt.Duration > 0 {
+		end = start + int64(opt.Duration)
+	}
+	proto := uint8(17)
+	if opt.Framing.Transport == TCP {
+		proto = 6
+	}
+	wall := time.Now()
+	planners := [2]*planner{
+		newPlanner(s, trace.Server, opt.Framing, 1, opt.MaxCount, opt.MaxGap, batch),
+		newPlanner(s, trace.Client, opt.Framing, 1, opt.MaxCount, opt.MaxGap, batch),
+	}
+	var (
+		plan  burstPlan
+		m     meter
+		times []int64
+		seq   [2]uint32
+	)
+	side := trace.Client
+	cond := trace.Cond{}
+	ref := start
+	for burst := uint32(0); ; burst++ {
+		if burst%64 == 0 {
+			if err := ctx.Err(); err != nil {
+				return st, err
+			}
+		}
+		if opt.Packets > 0 && st.Packets >= opt.Packets {
+			break
+		}
+		p := planners[side]
+		if err := p.plan(cond, &plan); err != nil {
+			return st, err
+		}
+		times = schedule(times[:0], ref, &plan)
+		n, stop := truncate(times, st.Packets, opt.Packets, end)
+		if n == 0 {
+			break
+		}
+		m.reset()
+		for i := 0; i < n; i++ {
+			h := Header{Side: uint8(side), Seq: seq[side], Burst: burst, SendNS: times[i]}
+			h.Length = uint16(opt.Framing.MessageLen(plan.sizes[i]))
+			if i == n-1 {
+				h.Flags = FlagLast
+			}
+			seq[side]++
+			ev := Event{Packet: trace.Packet{TS: times[i], Size: plan.sizes[i], From: side, Proto: proto}, Header: h}
+			if err := emit(ev); err != nil {
+				return st, err
+			}
+			if st.Packets == 0 {
+				st.FirstNS = times[i]
+			}
+			st.LastNS = times[i]
+			st.Packets++
+			st.Bytes += int64(plan.sizes[i])
+			st.PerSide[side]++
+			m.add(times[i], plan.sizes[i])
+		}
+		st.Bursts++
+		if stop {
+			break
+		}
+		cond = m.cond()
+		ref = times[n-1]
+		side = side.Other()
+	}
+	for _, p := range planners {
+		st.SamplerCalls += p.calls
+		st.Clamps.add(p.clamps)
+	}
+	st.Elapsed = time.Since(wall)
+	return st, nil
+}
+
+// schedule appends the absolute send times of a planned burst whose first
+// packet goes out plan.gap after ref.
+func schedule(times []int64, ref int64, plan *burstPlan) []int64 {
+	t := ref + plan.gap
+	for i, dt := range plan.dts {
+		if i > 0 {
+			t += dt
+		}
+		times = append(times, t)
+	}
+	return times
+}
+
+// truncate returns how many packets of a burst with the given send times
+// may go out, given the packets already carried by the conversation, the
+// packet limit (0 = none) and the end time (0 = none), and whether a limit
+// ends the conversation with this burst.
+func truncate(times []int64, carried, maxPackets, end int64) (n int, stop bool) {
+	n = len(times)
+	if maxPackets > 0 && carried+int64(n) >= maxPackets {
+		n = int(maxPackets - carried)
+		stop = true
+	}
+	if end > 0 {
+		for i := 0; i < n; i++ {
+			if times[i] > end {
+				n = i
+				stop = true
+				break
+			}
+		}
+	}
+	if n < 0 {
+		n = 0
+	}
+	return n, stop
+}
+
+// GenerateAll runs Generate and returns the packets in time order.
+func GenerateAll(ctx context.Context, s sampler.Sampler, opt GenOptions) ([]trace.Packet, GenStats, error) {
+	var out []trace.Packet
+	if opt.Packets > 0 {
+		out = make([]trace.Packet, 0, min(opt.Packets, 1<<24))
+	}
+	st, err := Generate(ctx, s, opt, func(e Event) error {
+		out = append(out, e.Packet)
+		return nil
+	})
+	if err != nil {
+		return nil, st, err
+	}
+	return out, st, nil
+}

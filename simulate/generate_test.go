@@ -1,0 +1,225 @@
+package simulate
+
+import (
+	"context"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spatgan/spatgan/sampler"
+	"github.com/spatgan/spatgan/trace"
+)
+
+func TestHistogramQuantiles(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	var h Histogram
+	vals := make([]int64, 0, 20000)
+	for i := 0; i < 20000; i++ {
+		// Log-uniform over 1 ns .. 10 s, plus exact small values.
+		v := int64(math.Exp(r.Float64() * math.Log(1e10)))
+		if i%10 == 0 {
+			v = int64(i % 100)
+		}
+		vals = append(vals, v)
+		h.Add(v)
+	}
+	slices.Sort(vals)
+	for _, q := range []float64{0.01, 0.5, 0.9, 0.99, 0.999, 1} {
+		// Nearest rank, computed independently on the sorted values.
+		rank := int(math.Ceil(q * float64(len(vals))))
+		want := vals[rank-1]
+		got := h.Quantile(q)
+		if d := math.Abs(float64(got - want)); d > float64(want)/128+0.5 {
+			t.Errorf("q%.3f: got %d want %d (error %.0f)", q, got, want, d)
+		}
+	}
+	if h.Max() != vals[len(vals)-1] || h.Min() != vals[0] || h.Count() != uint64(len(vals)) {
+		t.Fatalf("max/min/count %d %d %d", h.Max(), h.Min(), h.Count())
+	}
+	var a, b Histogram
+	for i, v := range vals {
+		if i%2 == 0 {
+			a.Add(v)
+		} else {
+			b.Add(v)
+		}
+	}
+	a.Merge(&b)
+	if a.Quantile(0.5) != h.Quantile(0.5) || a.Count() != h.Count() || a.Max() != h.Max() {
+		t.Fatal("merge differs from adding all values")
+	}
+	var empty Histogram
+	if empty.Quantile(0.5) != 0 {
+		t.Fatal("empty histogram quantile")
+	}
+}
+
+func collect(t *testing.T, s sampler.Sampler, opt GenOptions) []Event {
+	t.Helper()
+	var evs []Event
+	_, err := Generate(context.Background(), s, opt, func(e Event) error {
+		evs = append(evs, e)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return evs
+}
+
+func TestGenerateDeterministicAndBatchInvariant(t *testing.T) {
+	opt := GenOptions{Packets: 5000}
+	a := collect(t, newToy(7, 3e6, 1e6), opt)
+	b := collect(t, newToy(7, 3e6, 1e6), opt)
+	if !slices.Equal(a, b) {
+		t.Fatal("same seed gave different output")
+	}
+	// The toy sampler reads no condition and has per-side, per-kind
+	// streams, so drawing ahead must not change a single packet.
+	for _, batch := range []int{1, 3, 1000} {
+		opt.Batch = batch
+		if c := collect(t, newToy(7, 3e6, 1e6), opt); !slices.Equal(a, c) {
+			t.Fatalf("batch %d changed the output", batch)
+		}
+	}
+	if c := collect(t, newToy(8, 3e6, 1e6), GenOptions{Packets: 5000}); slices.Equal(a, c) {
+		t.Fatal("another seed gave the same output")
+	}
+	if len(a) != 5000 {
+		t.Fatalf("%d packets, want 5000", len(a))
+	}
+	// Structure: time order, sides alternate per burst, seq per side counts
+	// up, the last packet of each burst is flagged, sizes in range.
+	var seq [2]uint32
+	for i, e := range a {
+		p := e.Packet
+		if i > 0 && p.TS < a[i-1].Packet.TS {
+			t.Fatalf("packet %d goes back in time", i)
+		}
+		if e.Header.Seq != seq[p.From] {
+			t.Fatalf("packet %d: seq %d want %d", i, e.Header.Seq, seq[p.From])
+		}
+		seq[p.From]++
+		wantSide := trace.Client
+		if e.Header.Burst%2 == 1 {
+			wantSide = trace.Server
+		}
+		if p.From != wantSide {
+			t.Fatalf("packet %d: burst %d sent by %v", i, e.Header.Burst, p.From)
+		}
+		last := i == len(a)-1 || a[i+1].Header.Burst != e.Header.Burst
+		if last != (e.Header.Flags&FlagLast != 0) {
+			t.Fatalf("packet %d: last flag %v, ends burst %v", i, e.Header.Flags&FlagLast != 0, last)
+		}
+		if p.Size < 70 || p.Size > 1514 || int(e.Header.Length) != int(p.Size)-42 {
+			t.Fatalf("packet %d: size %d, header length %d", i, p.Size, e.Header.Length)
+		}
+	}
+	if a[0].Packet.From != trace.Client || a[0].Packet.TS < DefaultStartNS+3e6 {
+		t.Fatalf("first packet %+v: the client starts, a reply gap (>= 3 ms) after the start", a[0].Packet)
+	}
+}
+
+// TestGenerateClosedLoop checks that each decision sees the opponent's
+// preceding burst as sent: the echo sampler's server repeats the client's
+// burst length and mean size and waits the client burst's duration.
+func TestGenerateClosedLoop(t *testing.T) {
+	const dt = 250_000
+	evs := collect(t, newEcho(3, 2e6, dt), GenOptions{Packets: 20000})
+	bursts := splitBursts(evs)
+	if len(bursts) < 100 {
+		t.Fatalf("only %d bursts", len(bursts))
+	}
+	for k := 1; k+1 < len(bursts); k++ { // the final burst may be truncated
+		b := bursts[k]
+		prev := bursts[k-1]
+		if b[0].Packet.From == trace.Client {
+			for i := 1; i < len(b); i++ {
+				if want := min(b[i-1].Packet.Size+7, 1514); b[i].Packet.Size != want {
+					t.Fatalf("burst %d packet %d: size %d, want previous+7 = %d", k, i, b[i].Packet.Size, want)
+				}
+			}
+			continue
+		}
+		if len(b) != len(prev) {
+			t.Fatalf("server burst %d has %d packets, client's had %d", k, len(b), len(prev))
+		}
+		var sum int64
+		for _, e := range prev {
+			sum += int64(e.Packet.Size)
+		}
+		mean := int32(math.Round(float64(sum) / float64(len(prev))))
+		dur := prev[len(prev)-1].Packet.TS - prev[0].Packet.TS
+		if want := int64(len(prev)-1) * dt; dur != want {
+			t.Fatalf("client burst %d lasts %d ns, want %d", k-1, dur, want)
+		}
+		if gap := b[0].Packet.TS - prev[len(prev)-1].Packet.TS; gap != dur {
+			t.Fatalf("server burst %d: gap %d, want the client burst's duration %d", k, gap, dur)
+		}
+		for i, e := range b {
+			if e.Packet.Size != mean {
+				t.Fatalf("server burst %d packet %d: size %d, want mean %d", k, i, e.Packet.Size, mean)
+			}
+			if i > 0 && e.Packet.TS-b[i-1].Packet.TS != dt {
+				t.Fatalf("server burst %d packet %d: dt %d", k, i, e.Packet.TS-b[i-1].Packet.TS)
+			}
+		}
+	}
+}
+
+func splitBursts(evs []Event) [][]Event {
+	var out [][]Event
+	for i := 0; i < len(evs); {
+		j := i
+		for j < len(evs) && evs[j].Header.Burst == evs[i].Header.Burst {
+			j++
+		}
+		out = append(out, evs[i:j])
+		i = j
+	}
+	return out
+}
+
+func TestGenerateLimits(t *testing.T) {
+	evs := collect(t, newToy(1, 3e6, 1e6), GenOptions{Duration: 2 * time.Second, StartNS: 1e18})
+	if len(evs) == 0 {
+		t.Fatal("nothing generated")
+	}
+	last := evs[len(evs)-1].Packet.TS
+	if last > 1e18+2e9 {
+		t.Fatalf("last packet at +%d ns, beyond the 2 s duration", last-1e18)
+	}
+	// Mean burst: 2.5 packets over (gap 4.5 ms + 1.5 dt 1 ms) => about 400
+	// packets/s; a 2 s run cannot end before 1.9 s unless it stopped early.
+	if last < 1e18+19e8 {
+		t.Fatalf("last packet at +%d ns, stopped early", last-1e18)
+	}
+	for _, n := range []int64{1, 2, 3, 17} {
+		if got := len(collect(t, newToy(2, 1e6, 1e6), GenOptions{Packets: n})); int64(got) != n {
+			t.Fatalf("packet limit %d gave %d", n, got)
+		}
+	}
+	ctx := context.Background()
+	if _, err := Generate(ctx, newToy(1, 1, 1), GenOptions{}, func(Event) error { return nil }); err == nil {
+		t.Fatal("no limit accepted")
+	}
+	bad := newToy(1, 1, 1)
+	bad.failTurn = true
+	_, err := Generate(ctx, bad, GenOptions{Packets: 10}, func(Event) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), "failing on purpose") {
+		t.Fatalf("sampler error not returned: %v", err)
+	}
+	stop := errors.New("stop")
+	if _, err := Generate(ctx, newToy(1, 1, 1), GenOptions{Packets: 10}, func(Event) error { return stop }); !errors.Is(err, stop) {
+		t.Fatalf("emit error not returned: %v", err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := Generate(cctx, newToy(1, 1, 1), GenOptions{Packets: 10}, func(Event) error { return nil }); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled context: %v", err)
+	}
+}

@@ -1,0 +1,100 @@
+package simulate
+
+import (
+	"errors"
+	"math"
+	"math/rand/v2"
+
+	"github.com/spatgan/spatgan/sampler"
+	"github.com/spatgan/spatgan/trace"
+)
+
+// toySampler is a condition-free sampler for tests: per side, separate
+// random streams for turns and packets (so drawing ahead does not change
+// the draws), counts 1..4, gaps in [gap, 2*gap), sizes 40..1539 (some
+// outside the valid range, to exercise clamping), times in [dt/2, 3*dt/2).
+type toySampler struct {
+	r        [2][2]*rand.Rand
+	gap, dt  int64
+	failTurn bool
+}
+
+func newToy(seed uint64, gap, dt int64) *toySampler {
+	t := &toySampler{gap: gap, dt: dt}
+	for s := 0; s < 2; s++ {
+		for k := 0; k < 2; k++ {
+			t.r[s][k] = rand.New(rand.NewPCG(seed, uint64(10*s+k)))
+		}
+	}
+	return t
+}
+
+func (t *toySampler) Name() string                              { return "toy" }
+func (t *toySampler) Fingerprint() string                       { return "toy-v1" }
+func (t *toySampler) CondUse() (turns, packets sampler.CondUse) { return 0, 0 }
+func (t *toySampler) TurnsTo(out []sampler.Turn, side trace.Side, conds []trace.Cond) error {
+	if t.failTurn {
+		return errors.New("toy: failing on purpose")
+	}
+	r := t.r[side][0]
+	for i := range out {
+		out[i] = sampler.Turn{Count: 1 + r.IntN(4), GapNS: t.gap + r.Int64N(t.gap)}
+	}
+	return nil
+}
+func (t *toySampler) PacketsTo(out []sampler.Pkt, side trace.Side, conds []trace.Cond) error {
+	r := t.r[side][1]
+	for i := range out {
+		out[i] = sampler.Pkt{Size: int32(40 + r.IntN(1500)), DtNS: t.dt/2 + r.Int64N(t.dt)}
+	}
+	return nil
+}
+
+// echoSampler reacts to its conditions so that tests can check the closed
+// loop: the client draws 1..5 packets, the first of size 100..1099, each
+// following one 7 bytes larger than its predecessor (PrevSize + 7); the
+// server answers with as many packets as it received (OppCount), each of
+// the mean received size (OppBytes / OppCount, rounded), its reply gap
+// equal to the measured duration of the client's burst (OppDurUS). All
+// inter-packet times are dt.
+type echoSampler struct {
+	r   *rand.Rand
+	dt  int64
+	gap int64 // the client's reply gap
+}
+
+func newEcho(seed uint64, gap, dt int64) *echoSampler {
+	return &echoSampler{r: rand.New(rand.NewPCG(seed, 1)), dt: dt, gap: gap}
+}
+
+func (e *echoSampler) Name() string        { return "echo" }
+func (e *echoSampler) Fingerprint() string { return "echo-v1" }
+func (e *echoSampler) TurnsTo(out []sampler.Turn, side trace.Side, conds []trace.Cond) error {
+	for i, c := range conds {
+		if side == trace.Client {
+			out[i] = sampler.Turn{Count: 1 + e.r.IntN(5), GapNS: e.gap}
+		} else {
+			out[i] = sampler.Turn{Count: int(c.OppCount), GapNS: int64(math.Round(c.OppDurUS * 1e3))}
+		}
+	}
+	return nil
+}
+func (e *echoSampler) PacketsTo(out []sampler.Pkt, side trace.Side, conds []trace.Cond) error {
+	for i, c := range conds {
+		switch {
+		case side == trace.Server:
+			out[i] = sampler.Pkt{Size: int32(math.Round(c.OppBytes / c.OppCount)), DtNS: e.dt}
+		case c.First == 1:
+			out[i] = sampler.Pkt{Size: int32(100 + e.r.IntN(1000)), DtNS: e.dt}
+		default:
+			out[i] = sampler.Pkt{Size: int32(c.PrevSize) + 7, DtNS: e.dt}
+		}
+	}
+	return nil
+}
+
+var (
+	_ sampler.Sampler       = (*toySampler)(nil)
+	_ sampler.CondUser      = (*toySampler)(nil)
+	_ sampler.Fingerprinter = (*echoSampler)(nil)
+)
