@@ -257,15 +257,39 @@ func parseSelect(sel Select) (parsedSelect, error) {
 // the server the other. The listing must have been made with the same
 // protocol, and by ports if sel names a port.
 func (l *Listing) Choose(sel Select) (server, client Endpoint, err error) {
+	server, client, _, err = l.choose(sel)
+	return server, client, err
+}
+
+// Resolve is Choose returning a complete Select: both endpoints (with
+// ports when the chosen conversation is listed by ports) and the protocol,
+// narrowed to the chosen entry's protocol when the listing is by ports and
+// sel.Proto is any. Load(path, resolved) then reads exactly that
+// conversation in one pass.
+func (l *Listing) Resolve(sel Select) (Select, error) {
+	server, client, proto, err := l.choose(sel)
+	if err != nil {
+		return Select{}, err
+	}
+	_, name, _ := parseProto(sel.Proto)
+	if proto != 0 && name == "any" {
+		name = protoName(proto)
+	}
+	return Select{Server: server.String(), Client: client.String(), Proto: name}, nil
+}
+
+// choose implements Choose; proto is the chosen entry's protocol (0 when
+// the listing is by address, or both endpoints were given).
+func (l *Listing) choose(sel Select) (server, client Endpoint, proto uint8, err error) {
 	p, err := parseSelect(sel)
 	if err != nil {
-		return server, client, err
+		return server, client, 0, err
 	}
 	if p.hasServer && p.hasClient {
-		return p.server, p.client, nil
+		return p.server, p.client, 0, nil
 	}
 	if l.IP == 0 {
-		return server, client, &Error{File: l.File, Err: fmt.Errorf("%w: no IP packets among %d records", ErrNoConversation, l.Records)}
+		return server, client, 0, &Error{File: l.File, Err: fmt.Errorf("%w: no IP packets among %d records", ErrNoConversation, l.Records)}
 	}
 	var best *ConvStats
 	var swap bool
@@ -306,7 +330,7 @@ func (l *Listing) Choose(sel Select) (server, client Endpoint, err error) {
 		if p.protoName != "any" {
 			what += " over " + p.protoName
 		}
-		return server, client, &Error{File: l.File, Err: fmt.Errorf("%w %s (%d one-sided conversations: packets in one direction only)", ErrNoConversation, what, oneSided)}
+		return server, client, 0, &Error{File: l.File, Err: fmt.Errorf("%w %s (%d one-sided conversations: packets in one direction only)", ErrNoConversation, what, oneSided)}
 	}
 	client, server = best.A, best.B
 	if swap {
@@ -318,7 +342,7 @@ func (l *Listing) Choose(sel Select) (server, client Endpoint, err error) {
 	if p.hasClient {
 		client = p.client
 	}
-	return server, client, nil
+	return server, client, best.Proto, nil
 }
 
 // matchesEndpoint reports whether a listed endpoint e is the endpoint q
@@ -338,13 +362,15 @@ func Load(path string, sel Select) (*Conversation, error) {
 	if err != nil {
 		return nil, err
 	}
-	server, client := p.server, p.client
 	if !(p.hasServer && p.hasClient) {
 		l, err := List(path, ListOptions{Ports: p.server.Port != 0 || p.client.Port != 0, Proto: sel.Proto})
 		if err != nil {
 			return nil, err
 		}
-		if server, client, err = l.Choose(sel); err != nil {
+		if sel, err = l.Resolve(sel); err != nil {
+			return nil, err
+		}
+		if p, err = parseSelect(sel); err != nil {
 			return nil, err
 		}
 	}
@@ -353,7 +379,7 @@ func Load(path string, sel Select) (*Conversation, error) {
 		return nil, err
 	}
 	defer s.Close()
-	return collect(s, &selection{server: server, client: client, proto: p.proto, protoName: p.protoName})
+	return collect(s, &selection{server: p.server, client: p.client, proto: p.proto, protoName: p.protoName})
 }
 
 // LoadReader is Load on a seekable stream (an *os.File, a *bytes.Reader);
@@ -368,13 +394,15 @@ func LoadReader(r io.ReadSeeker, name string, sel Select) (*Conversation, error)
 	if err != nil {
 		return nil, fmt.Errorf("trace: %s: %w", name, err)
 	}
-	server, client := p.server, p.client
 	if !(p.hasServer && p.hasClient) {
 		l, err := ListReader(r, name, ListOptions{Ports: p.server.Port != 0 || p.client.Port != 0, Proto: sel.Proto})
 		if err != nil {
 			return nil, err
 		}
-		if server, client, err = l.Choose(sel); err != nil {
+		if sel, err = l.Resolve(sel); err != nil {
+			return nil, err
+		}
+		if p, err = parseSelect(sel); err != nil {
 			return nil, err
 		}
 		if _, err := r.Seek(start, io.SeekStart); err != nil {
@@ -385,7 +413,7 @@ func LoadReader(r io.ReadSeeker, name string, sel Select) (*Conversation, error)
 	if err != nil {
 		return nil, err
 	}
-	return collect(s, &selection{server: server, client: client, proto: p.proto, protoName: p.protoName})
+	return collect(s, &selection{server: p.server, client: p.client, proto: p.proto, protoName: p.protoName})
 }
 
 // collect reads the selected conversation's packets.
