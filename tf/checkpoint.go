@@ -164,6 +164,12 @@ func Decode(name string, b []byte) (*File, error) {
 	if err := json.Unmarshal(mb, &f.Meta); err != nil {
 		return nil, bad("metadata: %v", err)
 	}
+	// One encoding per content: the metadata must be exactly what Encode
+	// writes (compact JSON object, sorted and unique keys), so that a
+	// decoded file re-encodes to the same bytes.
+	if canon, err := json.Marshal(sortedMeta(f.Meta)); err != nil || !bytes.Equal(canon, mb) {
+		return nil, bad("metadata is not a compact JSON object with sorted, unique keys")
+	}
 	cb, err := take(4)
 	if err != nil {
 		return nil, err

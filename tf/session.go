@@ -142,6 +142,9 @@ func (s *Session) Run(feeds []Feed, fetches []Node, dst [][]float32, targets ...
 		} else if len(f.Data) != 1 {
 			return nil, fmt.Errorf("tf: scalar feed %s has %d values", f.Node.Name(), len(f.Data))
 		}
+		if err := checkFeedShape(f.Node, shape); err != nil {
+			return nil, err
+		}
 		t, err := tensor(f.Data, shape)
 		if err != nil {
 			return nil, fmt.Errorf("tf: feed %s: %w", f.Node.Name(), err)
@@ -184,6 +187,28 @@ func (s *Session) Run(feeds []Feed, fetches []Node, dst [][]float32, targets ...
 		}
 	}
 	return dst[:len(res)], nil
+}
+
+// checkFeedShape compares a feed's shape with the node's static shape.
+// TensorFlow does not check a fed tensor against the placeholder's declared
+// shape, so a batch of the wrong width (or a matrix fed as a scalar) would
+// otherwise flow through broadcasting ops and give silently wrong results.
+func checkFeedShape(n Node, shape []int64) error {
+	want := n.out.Shape()
+	rank := want.NumDimensions()
+	if rank < 0 {
+		return nil // unknown rank: anything goes
+	}
+	ok := rank == len(shape)
+	for i := 0; ok && i < rank; i++ {
+		if d := want.Size(i); d >= 0 && d != shape[i] {
+			ok = false
+		}
+	}
+	if !ok {
+		return fmt.Errorf("tf: feed %s: shape %v, the graph expects %v", n.Name(), shape, want)
+	}
+	return nil
 }
 
 // Init assigns every variable of the graph its initial value.
