@@ -38,8 +38,13 @@ train: build
 test-tools:
 	@scripts/install-test-tools.sh
 
+# Packages that must build without cgo: only tf/ may use it (and what
+# imports tf/: graphs, train, bundle, bench, cmd).
+PUREGO := ./trace/... ./metrics/... ./sampler/... ./simulate/... ./visualize/... ./internal/...
+
 test: deps test-tools
 	$(GO) vet ./...
+	CGO_ENABLED=0 $(GO) build $(PUREGO)
 	$(GO) test -count=1 ./...
 
 bench: deps
