@@ -20,6 +20,8 @@
 // for ReluGrad, so a gradient penalty cannot back-propagate twice through
 // Relu. This package's ReLU is LeakyRelu with alpha 0, which is the same
 // function and whose gradient, LeakyReluGrad, has a registered gradient.
+// TanhGrad has no registered gradient either (TF 2.18), so a critic that
+// needs a gradient penalty cannot use Tanh; the graph reports an error.
 // Concatenation uses ConcatV2 (the bindings' op.Concat emits the v1 op, which
 // has no gradient). Gradients may not be taken under a device scope or with
 // control dependencies (a limit of the bindings).

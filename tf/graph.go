@@ -180,7 +180,8 @@ func (g *Graph) Sqrt(a Node) Node {
 	return Node{op.Sqrt(g.sub("Sqrt"), a.out)}
 }
 
-// Tanh returns the elementwise hyperbolic tangent.
+// Tanh returns the elementwise hyperbolic tangent. It can be differentiated
+// once only: TanhGrad has no registered gradient.
 func (g *Graph) Tanh(a Node) Node {
 	if !g.check(a) {
 		return Node{}
