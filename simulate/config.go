@@ -39,9 +39,10 @@ type Config struct {
 	// directions together); 0 = no limit. The client's and the server's
 	// limits are combined at the handshake (the smaller non-zero one).
 	MaxPackets int64
-	// Duration ends each conversation when a turn would start or a packet
-	// would go out later than the handshake plus Duration; 0 = no limit.
-	// Combined like MaxPackets.
+	// Duration ends each conversation at the handshake plus Duration:
+	// packets scheduled later are not sent, and the side whose burst was
+	// cut waits until that time before saying Bye; 0 = no limit. Combined
+	// like MaxPackets.
 	Duration time.Duration
 	// Speedup divides all sampled times (client side; the server adopts the
 	// client's). 0 means 1; +Inf sends as fast as possible.

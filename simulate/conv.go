@@ -216,6 +216,13 @@ func (c *conv) sendBurst(ctx context.Context) (done bool, err error) {
 		c.rep.Bursts++
 	}
 	if stop || n == 0 {
+		if c.endNS > 0 && (c.maxPackets == 0 || c.carried < c.maxPackets) {
+			// The duration cut the burst: stay until the end, as the
+			// truncated packets would have.
+			if err := c.waitUntil(ctx, c.endNS); err != nil {
+				return false, err
+			}
+		}
 		c.bye()
 		return true, nil
 	}

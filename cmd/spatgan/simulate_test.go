@@ -1,0 +1,221 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func freeUDPPort(t *testing.T) string {
+	t.Helper()
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.LocalAddr().String()
+}
+
+func lines(t *testing.T, path string) int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Count(string(b), "\n")
+}
+
+func TestGenerateCommand(t *testing.T) {
+	dir := t.TempDir()
+	var files [2]string
+	for i := range files {
+		files[i] = filepath.Join(dir, "g"+strconv.Itoa(i)+".pcap")
+		var out, errb bytes.Buffer
+		err := run(context.Background(), &out, &errb, []string{"generate", "--sampler", "markov", "--seed", "3",
+			"--packets", "5000", "--out", files[i], "--csv"})
+		if err != nil {
+			t.Fatalf("%v\n%s", err, errb.String())
+		}
+		if !strings.Contains(out.String(), "generated 5000 packets") {
+			t.Fatalf("output: %s", out.String())
+		}
+	}
+	a, _ := os.ReadFile(files[0])
+	b, _ := os.ReadFile(files[1])
+	if !bytes.Equal(a, b) {
+		t.Fatal("same seed, different pcaps")
+	}
+	if n := lines(t, filepath.Join(dir, "g0.csv")); n != 5001 {
+		t.Fatalf("csv has %d lines, want 5001", n)
+	}
+	tshark, err := exec.LookPath("tshark")
+	if err != nil {
+		if os.Getenv("SPATGAN_REQUIRE_TOOLS") == "1" {
+			t.Fatal(err)
+		}
+		t.Skip("tshark not found")
+	}
+	out, err := exec.Command(tshark, "-n", "-r", files[0], "-T", "fields", "-e", "frame.len").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(out), "\n"); n != 5000 {
+		t.Fatalf("tshark reads %d packets", n)
+	}
+}
+
+func TestGenerateErrors(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"generate", "--out", filepath.Join(dir, "x.pcap")}, "--packets N or --duration T"},
+		{[]string{"generate", "--packets", "10"}, "--out FILE is required"},
+		{[]string{"generate", "--packets", "10", "--out", filepath.Join(dir, "x.pcap"), "--sampler", "nope"}, "unknown sampler"},
+		{[]string{"generate", "--packets", "10", "--out", filepath.Join(dir, "x.pcap"), "--bundle", dir}, "bundle support not built"},
+		{[]string{"generate", "--packets", "10", "--out", filepath.Join(dir, "x.pcap"), "--net", "sctp"}, "unknown transport"},
+		{[]string{"generate", "--packets", "10", "--out", filepath.Join(dir, "no", "such", "dir.pcap")}, "no such file"},
+	} {
+		var out, errb bytes.Buffer
+		err := run(context.Background(), &out, &errb, c.args)
+		if err == nil || (!strings.Contains(err.Error(), c.want) && !strings.Contains(errb.String(), c.want)) {
+			t.Errorf("%v: got %v (stderr %q), want %q", c.args, err, errb.String(), c.want)
+		}
+	}
+}
+
+// TestSimulateServerClient runs the two roles as the two terminals would,
+// then a client with another model against a server.
+func TestSimulateServerClient(t *testing.T) {
+	dir := t.TempDir()
+	addr := freeUDPPort(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var srvErr error
+	var srvOut, srvErrb bytes.Buffer
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		srvErr = run(ctx, &srvOut, &srvErrb, []string{"simulate", "server", "--listen", addr, "--sampler", "bootstrap",
+			"--pcap", filepath.Join(dir, "s.pcap"), "--csv", filepath.Join(dir, "s.csv")})
+	}()
+	var out, errb bytes.Buffer
+	err := run(ctx, &out, &errb, []string{"simulate", "client", "--connect", addr, "--sampler", "bootstrap",
+		"--packets", "300", "--speedup", "20", "--pcap", filepath.Join(dir, "c.pcap"), "--csv", filepath.Join(dir, "c.csv")})
+	wg.Wait()
+	if err != nil || srvErr != nil {
+		t.Fatalf("client: %v\n%s\nserver: %v\n%s", err, errb.String(), srvErr, srvErrb.String())
+	}
+	for _, f := range []string{"s.csv", "c.csv"} {
+		if n := lines(t, filepath.Join(dir, f)); n != 301 {
+			t.Fatalf("%s: %d lines, want 301", f, n)
+		}
+	}
+	for _, want := range []string{"pacing error", "decision latency"} {
+		if !strings.Contains(out.String(), want) || !strings.Contains(srvOut.String(), want) {
+			t.Fatalf("report lacks %q:\n%s\n%s", want, out.String(), srvOut.String())
+		}
+	}
+
+	// A client with another model is refused, with both fingerprints named.
+	addr = freeUDPPort(t)
+	ctx2, cancel2 := context.WithCancel(ctx)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		run(ctx2, &bytes.Buffer{}, &bytes.Buffer{}, []string{"simulate", "server", "--listen", addr, "--sampler", "normal", "--pcap", "", "--csv", ""})
+	}()
+	err = run(ctx, &out, &errb, []string{"simulate", "client", "--connect", addr, "--sampler", "markov",
+		"--packets", "100", "--pcap", "", "--csv", "", "--connect-timeout", "3s"})
+	cancel2()
+	wg.Wait()
+	if err == nil || !strings.Contains(err.Error(), "fingerprint mismatch") || !strings.Contains(err.Error(), "normal-v1:") {
+		t.Fatalf("mismatched models: %v", err)
+	}
+}
+
+func TestSimulateLocalPairsAndErrors(t *testing.T) {
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	err := run(context.Background(), &out, &errb, []string{"simulate", "local", "--sampler", "normal", "--pairs", "4",
+		"--packets", "100", "--speedup", "inf", "--net", "tcp",
+		"--server-pcap", filepath.Join(dir, "s.pcap"), "--server-csv", filepath.Join(dir, "s.csv"),
+		"--client-pcap", "", "--client-csv", filepath.Join(dir, "c.csv")})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, errb.String())
+	}
+	if !strings.Contains(out.String(), "aggregate: 400 packets") || lines(t, filepath.Join(dir, "s.csv")) != 401 {
+		t.Fatalf("output:\n%s", out.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "c.pcap")); err == nil {
+		t.Fatal("client pcap written although disabled")
+	}
+
+	// No server: the client retries, then fails with a clear message.
+	err = run(context.Background(), &out, &errb, []string{"simulate", "client", "--connect", freeUDPPort(t),
+		"--connect-timeout", "300ms", "--pcap", "", "--csv", ""})
+	if err == nil || !strings.Contains(err.Error(), "is the server running") {
+		t.Fatalf("no server: %v", err)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"simulate", "bogus"}, "unknown role"},
+		{[]string{"simulate", "server", "--bundle", dir}, "bundle support not built"},
+		{[]string{"simulate", "client", "--pairs", "0"}, "--pairs 0"},
+		{[]string{"simulate", "client", "--speedup", "-1"}, "speedup"},
+	} {
+		var out, errb bytes.Buffer
+		err := run(context.Background(), &out, &errb, c.args)
+		if err == nil || (!strings.Contains(err.Error(), c.want) && !strings.Contains(errb.String(), c.want)) {
+			t.Errorf("%v: got %v (stderr %q), want %q", c.args, err, errb.String(), c.want)
+		}
+	}
+}
+
+// TestSimulateInterrupt cancels a local run as SIGINT would: the command
+// succeeds and the files hold every packet the reports count.
+func TestSimulateInterrupt(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(800*time.Millisecond, cancel)
+	var out, errb bytes.Buffer
+	err := run(ctx, &out, &errb, []string{"simulate", "local", "--sampler", "markov", "--speedup", "5",
+		"--server-pcap", "", "--server-csv", filepath.Join(dir, "s.csv"), "--client-pcap", "", "--client-csv", filepath.Join(dir, "c.csv")})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, errb.String())
+	}
+	if !strings.Contains(errb.String(), "interrupted; recordings flushed") {
+		t.Fatalf("stderr: %s", errb.String())
+	}
+	// Every packet the client sent or received is in its flow log.
+	s := out.String()
+	i := strings.Index(s, "client:")
+	var sent, recv int
+	for _, l := range strings.Split(s[i:], "\n") {
+		if strings.HasPrefix(strings.TrimSpace(l), "sent ") {
+			f := strings.Fields(l)
+			sent, _ = strconv.Atoi(f[1])
+			for j, w := range f {
+				if w == "received" {
+					recv, _ = strconv.Atoi(f[j+1])
+				}
+			}
+			break
+		}
+	}
+	if sent == 0 || lines(t, filepath.Join(dir, "c.csv")) != sent+recv+1 {
+		t.Fatalf("client sent %d received %d, flow log %d lines\n%s", sent, recv, lines(t, filepath.Join(dir, "c.csv")), s)
+	}
+}

@@ -1,0 +1,115 @@
+// Package simulate runs two-party synthetic conversations: live, between a
+// server agent and a client agent that exchange real packets over UDP or
+// TCP and condition each decision on what they actually received, and
+// offline, over a virtual clock, as fast as the sampler allows. Both use the
+// same closed-loop logic and any sampler.Sampler (the GAN bundle or a
+// baseline). This package has no cgo and builds with CGO_ENABLED=0.
+//
+// # Conversation model
+//
+// A conversation is a sequence of bursts, alternately from the client and
+// from the server. The client sends burst 0 right after the handshake; it
+// is drawn with the zero trace.Cond (no preceding opponent burst) and its
+// reply gap counts from the handshake's completion. Every later burst of a
+// side answers the opponent's preceding burst: the side draws one
+// sampler.Turn (packet count, reply gap) and the packets' (size, time)
+// conditioned on that burst as the side measured it on reception:
+//
+//	OppCount     data packets received in the burst
+//	OppBytes     their frame sizes summed (the message length plus the
+//	             framing overhead, see Framing)
+//	OppDurUS     first to last receive time, microseconds
+//	OppMeanDtUS  OppDurUS / (OppCount-1), 0 for one packet
+//	First        1 for the first packet of the answering burst
+//	PrevSize     the frame size of the previous packet of the answering burst
+//
+// The first packet goes out the reply gap after the receive time of the
+// opponent's last packet; each following packet its drawn time after the
+// previous one. Sampled values are made valid before use: burst lengths
+// into [1, MaxCount], sizes into [Framing.MinFrame, MaxFrame], times into
+// [0, MaxGap]; each adjustment is counted (Clamps). Config.Speedup divides
+// all times.
+//
+// How a turn ends: the last packet of a burst carries FlagLast, and its
+// arrival ends the burst. If it is lost (UDP), the waiting side hears
+// nothing for TurnTimeout and sends Sync(b), "I am waiting for burst b";
+// a peer that has already finished burst b and waits for the next one
+// answers, and the burst is then ended with what was received (an entirely
+// lost burst gives the zero Cond). A side still sending answers Alive. A
+// peer silent for PeerTimeout despite the Syncs is declared gone
+// (ErrPeerGone): the agent stops, flushes its recordings and fails.
+//
+// Limits: the handshake agrees on a packet limit (both directions
+// together) and a duration (from the handshake), the smaller non-zero of
+// the two sides' values. The side whose turn it is truncates its burst so
+// that no packet exceeds a limit, then (after waiting for the end time if
+// the duration cut the burst) sends Bye; the peer ends on Bye.
+// Cancelling the context (SIGINT, SIGTERM in the command) also sends Bye.
+//
+// # Pacing
+//
+// Each packet has an absolute deadline (reply gap and inter-packet times
+// added to the reference time, never to the previous send time), so errors
+// do not accumulate. The agent sleeps until the deadline (optionally
+// busy-waiting the last Config.Spin) and sends; a packet whose deadline has
+// already passed is sent at once. Pacing error = actual send time minus
+// deadline, reported as p50/p99/max (Histogram), with the packets later
+// than LateAfter counted as late. Decision latency = the time to draw one
+// burst (TurnsTo and PacketsTo calls), reported likewise.
+//
+// # Wire protocol, version 1
+//
+// Every message starts with the Header (28 bytes, layout in its doc),
+// followed by zero padding for data packets or a body for handshakes:
+//
+//	client -> server  Hello: FlagHandshake, body Hello (fingerprint, limits, time scale)
+//	server -> client  FlagHandshake|FlagAck with the agreed Hello, or
+//	                  FlagHandshake|FlagReject with a reason (UTF-8 text)
+//	either way        data packets (flags 0 or FlagLast), Sync, Alive, Bye
+//
+// UDP (default): one message per datagram. The client retries Hello every
+// RetryInterval until ConnectTimeout (the server may not be up yet). TCP:
+// each message is a record, a big-endian uint16 length followed by the
+// message, written with one write call on a connection with TCP_NODELAY;
+// the client retries the connection until ConnectTimeout.
+//
+// The server refuses a handshake with another protocol version (it answers
+// with a version-1 Reject naming both versions), a different model
+// fingerprint (both are named), or when it already serves Config.Pairs
+// conversations. Received messages that are too short, have a bad magic,
+// undefined flags, a length field that differs from the datagram or record
+// length, another version, or that come from an address (and conversation
+// id) without a conversation are counted in Drops and discarded; each is
+// read into one fixed buffer, so a flood costs no memory. Each conversation
+// has a bounded receive queue (QueueLen); overflow is counted. The server
+// binds to 127.0.0.1 unless given another host.
+//
+// Frame sizes: see Framing. The wire length of a synthetic packet equals
+// its size for UDP exactly (Ethernet 14 + IPv4 20 or IPv6 40 + UDP 8 +
+// message); for TCP with the timestamp option assumed (see
+// DefaultTCPOptions) and as long as each write leaves as one segment.
+//
+// # Conversations in parallel
+//
+// Config.Pairs runs N independent conversations: the client opens N
+// sockets with conversation ids 1..N; the server serves them all on one
+// socket (UDP, told apart by source address and conversation id) or one
+// listener (TCP, one connection each), each with its own sampler
+// (Config.NewSampler) and goroutine.
+//
+// # Recording
+//
+// A Recorder receives every data packet sent and received, with the real
+// send time (taken just before the send call) or receive time (just after
+// the receive call). FileRecorder writes a pcap and a CSV flow log that are
+// valid at any moment of the run and complete after Close. Control messages
+// (handshake, Sync, Alive, Bye) are protocol overhead, not synthetic
+// traffic, and are not recorded (a capture of the interface shows them).
+//
+// # Offline generation
+//
+// Generate plays both sides over a virtual clock with no network delay:
+// the receive time of a packet is its send time. It draws decisions in
+// batches where the sampler allows (see sampler.CondUser) and is
+// deterministic for a given sampler, seed and options.
+package simulate
