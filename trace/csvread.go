@@ -200,7 +200,7 @@ func parseCSVTime(date, clock string) (ts int64, field string, err error) {
 	h, ok1 := digits(clock[0:2])
 	mi, ok2 := digits(clock[3:5])
 	sec, ok3 := digits(clock[6:8])
-	if !ok1 || !ok2 || !ok3 || h > 23 || mi > 59 || sec > 60 {
+	if !ok1 || !ok2 || !ok3 || h > 23 || mi > 59 || sec > 59 {
 		return 0, "time", fmt.Errorf("time %q: want a valid HH:MM:SS", clock)
 	}
 	ns := 0
