@@ -1,0 +1,410 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"time"
+
+	"github.com/spatgan/spatgan/bundle"
+	"github.com/spatgan/spatgan/metrics"
+	"github.com/spatgan/spatgan/sampler"
+	"github.com/spatgan/spatgan/simulate"
+	"github.com/spatgan/spatgan/trace"
+)
+
+// Comparator kinds, the Kind of a Comparator and of a Result.
+const (
+	KindReal     = "real"     // the noise floor: real training packets
+	KindModel    = "model"    // a trained bundle
+	KindBaseline = "baseline" // a simple generator fitted on the training part
+)
+
+// DefaultTrainFrac is the time fraction of a conversation used for training
+// when no bundle fixes it (train.Options' default).
+const DefaultTrainFrac = 0.8
+
+// DefaultWindowK is the window length of the windowed classifier test.
+const DefaultWindowK = 8
+
+// Comparator is one column of the report: a generator, or for the noise
+// floor a real packet sequence.
+type Comparator struct {
+	Name        string // column name, unique in a report
+	Kind        string // KindReal, KindModel or KindBaseline
+	Note        string // one line said about it in the report
+	Fingerprint string // the model's fingerprint, if any
+	// Sampler generates the synthetic conversation. When it is nil, Packets
+	// are compared instead (the noise floor).
+	Sampler sampler.Sampler
+	Packets []trace.Packet
+}
+
+// Split is a conversation split in time into a training part and the
+// held-out rest.
+type Split struct {
+	Conv        *trace.Conversation
+	Frac        float64 // time fraction of the training part
+	Train, Test *trace.Conversation
+	// TrainSHA256 is bundle.Fingerprint of the training packets, the value
+	// a bundle trained on this split records in its manifest.
+	TrainSHA256 string
+}
+
+// NewSplit splits conv at frac of its duration with trace.SplitAt.
+func NewSplit(conv *trace.Conversation, frac float64) (*Split, error) {
+	if conv == nil {
+		return nil, errors.New("bench: no conversation")
+	}
+	tr, te, err := conv.SplitAt(frac)
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	return &Split{Conv: conv, Frac: frac, Train: tr, Test: te, TrainSHA256: bundle.Fingerprint(tr.Packets)}, nil
+}
+
+// MismatchError reports a bundle that was not trained on a split's
+// training part.
+type MismatchError struct {
+	Dir      string
+	Field    string // "train_frac" or "train_sha256"
+	Bundle   string // the manifest's value
+	Split    string // the split's value
+	Trained  string // what the manifest says the bundle was trained on
+	Evaluate string // the conversation being evaluated
+}
+
+func (e *MismatchError) Error() string {
+	if e.Field == "train_frac" {
+		return fmt.Sprintf("bench: bundle %s was trained on the first %s of its trace, this evaluation splits at %s: use the bundle's split",
+			e.Dir, e.Bundle, e.Split)
+	}
+	return fmt.Sprintf("bench: bundle %s was trained on other data: its manifest's training fingerprint %.12s… (%s) "+
+		"does not match the training part of %s (%.12s…); evaluate it on the conversation it was trained on, or train a bundle on this one",
+		e.Dir, e.Bundle, e.Trained, e.Evaluate, e.Split)
+}
+
+// CheckBundle reads the manifest of the bundle in dir and checks that the
+// bundle was trained on exactly s's training part: same time fraction and
+// same training-data fingerprint. Evaluating a bundle on rows it was
+// trained on, or on another trace's split, would be meaningless; a
+// *MismatchError says which.
+func (s *Split) CheckBundle(dir string) (*bundle.Manifest, error) {
+	m, _, err := bundle.ReadManifest(dir)
+	if err != nil {
+		return nil, err
+	}
+	ti := m.Trace
+	trained := fmt.Sprintf("%s, server %s, client %s, %s, %d packets", ti.Source, ti.Server, ti.Client, ti.Proto, ti.Packets)
+	here := fmt.Sprintf("%s (server %s, client %s, %s, %d packets)", s.Conv.Source, s.Conv.Server, s.Conv.Client, s.Conv.Proto, len(s.Conv.Packets))
+	if ti.TrainFrac != s.Frac {
+		return nil, &MismatchError{Dir: dir, Field: "train_frac", Bundle: fmt.Sprint(ti.TrainFrac), Split: fmt.Sprint(s.Frac), Trained: trained, Evaluate: here}
+	}
+	if ti.TrainSHA256 != s.TrainSHA256 {
+		return nil, &MismatchError{Dir: dir, Field: "train_sha256", Bundle: ti.TrainSHA256, Split: s.TrainSHA256, Trained: trained, Evaluate: here}
+	}
+	return m, nil
+}
+
+// Options configure Evaluate.
+type Options struct {
+	// Seed seeds the classifier tests (C2ST.Seed, when that is zero).
+	Seed uint64
+	// WindowK is the window length of the windowed classifier test
+	// (default DefaultWindowK).
+	WindowK int
+	// C2ST configures both classifier tests (zero value: the metrics
+	// package's defaults, seeded with Seed).
+	C2ST metrics.C2STConfig
+	// Gen configures offline generation; Packets is set to the size of the
+	// held-out part.
+	Gen simulate.GenOptions
+	// Log receives one line per comparator as it is evaluated (nil: none).
+	Log io.Writer
+}
+
+// BySide holds one value per direction, named by the side that sends.
+type BySide[T any] struct {
+	ServerToClient T `json:"server_to_client"`
+	ClientToServer T `json:"client_to_server"`
+}
+
+// Get returns the value of the direction sent by side.
+func (b *BySide[T]) Get(side trace.Side) T {
+	if side == trace.Server {
+		return b.ServerToClient
+	}
+	return b.ClientToServer
+}
+
+// Ptr returns a pointer to the value of the direction sent by side.
+func (b *BySide[T]) Ptr(side trace.Side) *T {
+	if side == trace.Server {
+		return &b.ServerToClient
+	}
+	return &b.ClientToServer
+}
+
+// Sides lists the two sides in report order: server->client, then
+// client->server.
+var Sides = [2]trace.Side{trace.Server, trace.Client}
+
+// Direction names the direction sent by side ("server->client").
+func Direction(side trace.Side) string {
+	return side.String() + "->" + side.Other().String()
+}
+
+// Counts are the sample sizes of one direction's series.
+type Counts struct {
+	Packets   int `json:"packets"`
+	IAT       int `json:"iat"`
+	Delta     int `json:"delta"`
+	Bursts    int `json:"bursts"`
+	ReplyGaps int `json:"reply_gaps"`
+}
+
+func countsOf(s metrics.Series) Counts {
+	return Counts{Packets: len(s.Size), IAT: len(s.IAT), Delta: len(s.Delta), Bursts: len(s.Burst), ReplyGaps: len(s.ReplyGap)}
+}
+
+// GenInfo describes the offline generation of a comparator.
+type GenInfo struct {
+	Seconds          float64         `json:"seconds"`
+	PacketsPerSecond float64         `json:"packets_per_second"`
+	Bursts           int64           `json:"bursts"`
+	SamplerCalls     int64           `json:"sampler_calls"`
+	Clamps           simulate.Clamps `json:"clamps"`
+}
+
+// Result is one comparator's column: its distances to the held-out part.
+type Result struct {
+	Name        string `json:"name"`
+	Kind        string `json:"kind"`
+	Note        string `json:"note,omitempty"`
+	Fingerprint string `json:"fingerprint,omitempty"`
+	// Packets compared, and the time from their first to their last
+	// packet in seconds.
+	Packets   int            `json:"packets"`
+	DurationS float64        `json:"duration_s"`
+	Counts    BySide[Counts] `json:"counts"`
+	// Distances are the marginal distances and ACF errors per direction.
+	Distances BySide[metrics.SeriesDistances] `json:"distances"`
+	// Dependence is this sequence's cross-direction dependence, by
+	// replying side; compare with Report.RealDependence.
+	Dependence BySide[metrics.Dependence] `json:"dependence"`
+	// DependenceError is the mean absolute difference between these
+	// Spearman correlations and the held-out ones (all that are defined on
+	// both); null when none is.
+	DependenceError Float `json:"dependence_error"`
+	// C2STPacket and C2STWindow are the classifier two-sample tests on
+	// single packets and on windows of Report.WindowK packets; null when
+	// there were too few rows (see Notes).
+	C2STPacket *metrics.C2STResult `json:"c2st_packet"`
+	C2STWindow *metrics.C2STResult `json:"c2st_window"`
+	// Generation is nil for the noise floor.
+	Generation *GenInfo `json:"generation,omitempty"`
+	Notes      []string `json:"notes,omitempty"`
+}
+
+// TraceInfo describes the evaluated conversation and its split.
+type TraceInfo struct {
+	Source       string  `json:"source"`
+	Server       string  `json:"server"`
+	Client       string  `json:"client"`
+	Proto        string  `json:"proto"`
+	Packets      int     `json:"packets"`
+	DurationS    float64 `json:"duration_s"`
+	TrainFrac    float64 `json:"train_frac"`
+	TrainPackets int     `json:"train_packets"`
+	TestPackets  int     `json:"test_packets"`
+	TestS        float64 `json:"test_duration_s"`
+	TrainSHA256  string  `json:"train_sha256"`
+	// TestCounts are the held-out sample sizes per direction.
+	TestCounts BySide[Counts] `json:"test_counts"`
+	// BelowMinFrame is the share of held-out packets smaller than the
+	// smallest frame offline generation can produce (its framing's
+	// MinFrame, the in-band header's floor).
+	BelowMinFrame float64 `json:"below_min_frame"`
+}
+
+// Report is the outcome of the fidelity protocol.
+type Report struct {
+	Trace    TraceInfo `json:"trace"`
+	Seed     uint64    `json:"seed"`
+	WindowK  int       `json:"window_k"`
+	ACFLags  int       `json:"acf_lags"`
+	Framing  string    `json:"framing"`
+	MinFrame int32     `json:"min_frame"`
+	// RealDependence is the held-out part's cross-direction dependence.
+	RealDependence BySide[metrics.Dependence] `json:"real_dependence"`
+	Comparators    []Result                   `json:"comparators"`
+	Notes          []string                   `json:"notes,omitempty"`
+	Elapsed        float64                    `json:"elapsed_s"`
+}
+
+// Result returns the named comparator's result, or nil.
+func (r *Report) Result(name string) *Result {
+	for i := range r.Comparators {
+		if r.Comparators[i].Name == name {
+			return &r.Comparators[i]
+		}
+	}
+	return nil
+}
+
+// Evaluate runs the fidelity protocol: each comparator with a Sampler
+// generates, closed-loop over a virtual clock, as many packets as s's
+// held-out part holds; each comparator's packets are compared with the
+// held-out part, and only with it. Comparators are evaluated in order.
+func Evaluate(ctx context.Context, s *Split, comps []Comparator, opt Options) (*Report, error) {
+	start := time.Now()
+	if s == nil || s.Test == nil {
+		return nil, errors.New("bench: no split")
+	}
+	if len(comps) == 0 {
+		return nil, errors.New("bench: no comparators")
+	}
+	seen := map[string]bool{}
+	for i, c := range comps {
+		switch {
+		case c.Name == "":
+			return nil, fmt.Errorf("bench: comparator %d has no name", i)
+		case seen[c.Name]:
+			return nil, fmt.Errorf("bench: two comparators named %q", c.Name)
+		case c.Sampler == nil && len(c.Packets) == 0:
+			return nil, fmt.Errorf("bench: comparator %q has neither a sampler nor packets", c.Name)
+		}
+		seen[c.Name] = true
+	}
+	if opt.WindowK == 0 {
+		opt.WindowK = DefaultWindowK
+	}
+	if opt.WindowK < 1 {
+		return nil, fmt.Errorf("bench: window length %d < 1", opt.WindowK)
+	}
+	if opt.C2ST.Seed == 0 {
+		opt.C2ST.Seed = opt.Seed
+	}
+	gen := opt.Gen
+	gen.Packets = int64(len(s.Test.Packets))
+	gen.Duration = 0
+
+	real, err := metrics.Extract(s.Test.Packets)
+	if err != nil {
+		return nil, fmt.Errorf("bench: held-out part: %w", err)
+	}
+	realBursts, err := metrics.Bursts(s.Test.Packets)
+	if err != nil {
+		return nil, fmt.Errorf("bench: held-out part: %w", err)
+	}
+	rep := &Report{Seed: opt.Seed, WindowK: opt.WindowK, ACFLags: metrics.ACFLags,
+		Framing: gen.Framing.String(), MinFrame: gen.Framing.MinFrame()}
+	rep.Trace = TraceInfo{
+		Source: s.Conv.Source, Server: s.Conv.Server.String(), Client: s.Conv.Client.String(), Proto: s.Conv.Proto,
+		Packets: len(s.Conv.Packets), DurationS: float64(s.Conv.Duration()) / 1e9,
+		TrainFrac: s.Frac, TrainPackets: len(s.Train.Packets), TestPackets: len(s.Test.Packets),
+		TestS: float64(s.Test.Duration()) / 1e9, TrainSHA256: s.TrainSHA256,
+	}
+	below := 0
+	for _, p := range s.Test.Packets {
+		if p.Size < rep.MinFrame {
+			below++
+		}
+	}
+	rep.Trace.BelowMinFrame = float64(below) / float64(len(s.Test.Packets))
+	for _, side := range Sides {
+		*rep.Trace.TestCounts.Ptr(side) = countsOf(real[side])
+		*rep.RealDependence.Ptr(side) = metrics.CrossDependence(realBursts, side)
+	}
+
+	for _, c := range comps {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		res := Result{Name: c.Name, Kind: c.Kind, Note: c.Note, Fingerprint: c.Fingerprint}
+		pkts := c.Packets
+		if c.Sampler != nil {
+			var st simulate.GenStats
+			pkts, st, err = simulate.GenerateAll(ctx, c.Sampler, gen)
+			if err != nil {
+				return nil, fmt.Errorf("bench: %s: %w", c.Name, err)
+			}
+			res.Generation = &GenInfo{Seconds: st.Elapsed.Seconds(), PacketsPerSecond: st.PacketsPerSecond(),
+				Bursts: st.Bursts, SamplerCalls: st.SamplerCalls, Clamps: st.Clamps}
+		}
+		if err := evaluateOne(&res, pkts, real, rep.RealDependence, s.Test.Packets, opt); err != nil {
+			return nil, fmt.Errorf("bench: %s: %w", c.Name, err)
+		}
+		if opt.Log != nil {
+			fmt.Fprintf(opt.Log, "bench: %s: %d packets", c.Name, res.Packets)
+			if g := res.Generation; g != nil {
+				fmt.Fprintf(opt.Log, " generated in %.2f s (%.0f packets/s)", g.Seconds, g.PacketsPerSecond)
+			}
+			fmt.Fprintln(opt.Log)
+		}
+		rep.Comparators = append(rep.Comparators, res)
+	}
+	rep.Elapsed = time.Since(start).Seconds()
+	return rep, nil
+}
+
+// evaluateOne fills res with pkts compared against the held-out series.
+func evaluateOne(res *Result, pkts []trace.Packet, real [2]metrics.Series, realDep BySide[metrics.Dependence], test []trace.Packet, opt Options) error {
+	res.Packets = len(pkts)
+	if len(pkts) > 0 {
+		lo, hi := pkts[0].TS, pkts[0].TS
+		for _, p := range pkts {
+			lo, hi = min(lo, p.TS), max(hi, p.TS)
+		}
+		res.DurationS = float64(hi-lo) / 1e9
+	}
+	syn, err := metrics.Extract(pkts)
+	if err != nil {
+		return err
+	}
+	bursts, err := metrics.Bursts(pkts)
+	if err != nil {
+		return err
+	}
+	var diff float64
+	var ndiff int
+	for _, side := range Sides {
+		*res.Counts.Ptr(side) = countsOf(syn[side])
+		*res.Distances.Ptr(side) = metrics.CompareSeries(real[side], syn[side])
+		d := metrics.CrossDependence(bursts, side)
+		*res.Dependence.Ptr(side) = d
+		r := realDep.Get(side)
+		for _, pr := range [][2]float64{{d.CountGap, r.CountGap}, {d.BytesGap, r.BytesGap}, {d.CountCount, r.CountCount}, {d.BytesBytes, r.BytesBytes}} {
+			if !math.IsNaN(pr[0]) && !math.IsNaN(pr[1]) {
+				diff += math.Abs(pr[0] - pr[1])
+				ndiff++
+			}
+		}
+	}
+	res.DependenceError = Float(math.NaN())
+	if ndiff > 0 {
+		res.DependenceError = Float(diff / float64(ndiff))
+	}
+	ks := []int{1, opt.WindowK}
+	if opt.WindowK == 1 {
+		ks = ks[:1]
+	}
+	for _, k := range ks {
+		r, err := metrics.C2STWindows(test, pkts, k, opt.C2ST)
+		if err != nil {
+			// Too few rows (a tiny trace or a degenerate generator) is a
+			// finding to report, not a reason to lose the other metrics.
+			res.Notes = append(res.Notes, fmt.Sprintf("C2ST on windows of %d packet(s) not computed: %v", k, err))
+			continue
+		}
+		if k == 1 {
+			res.C2STPacket = &r
+		}
+		if k == opt.WindowK {
+			res.C2STWindow = &r
+		}
+	}
+	return nil
+}
