@@ -108,7 +108,10 @@ func finishRecord(link layers.LinkType, data []byte, origLen int, rec *Record, f
 }
 
 // pcapNGSource reads pcapng with gopacket's pcapgo.NgReader, accepting
-// several interfaces with different link types.
+// several interfaces with different link types. Timestamps of interfaces
+// with a decimal resolution (10^-6, the default, and 10^-9: what tcpdump,
+// dumpcap and editcap write) are exact; pcapgo scales binary resolutions
+// (2^-n, rare) with a truncated factor, off by up to a few parts in 10^3.
 type pcapNGSource struct {
 	name string
 	r    *pcapgo.NgReader

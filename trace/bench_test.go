@@ -1,0 +1,102 @@
+package trace
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+)
+
+// benchCapture returns an in-memory pcap of n packets: the embedded Skype
+// conversation repeated (timestamps shifted so time keeps increasing).
+func benchCapture(b *testing.B, n int) []byte {
+	b.Helper()
+	d, err := Default()
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := &Conversation{Server: d.Server, Client: d.Client, Source: "bench"}
+	shift := d.Duration() + 1e9
+	for rep := int64(0); len(c.Packets) < n; rep++ {
+		for _, p := range d.Packets {
+			if len(c.Packets) == n {
+				break
+			}
+			p.TS += rep * shift
+			c.Packets = append(c.Packets, p)
+		}
+	}
+	var buf bytes.Buffer
+	w, err := NewPcapWriter(&buf, WriterOptions{Server: d.Server, Client: d.Client})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := w.WriteConversation(c); err != nil {
+		b.Fatal(err)
+	}
+	if err := w.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// BenchmarkFeatures measures pcap bytes (in memory) -> selected
+// conversation -> bursts and the burst and packet tables of both sides, in
+// packets of the capture per second. "given" names both endpoints (one
+// pass); "auto" lists the conversations first (two passes).
+func BenchmarkFeatures(b *testing.B) {
+	for _, n := range []int{1_000, 10_000, 100_000} {
+		data := benchCapture(b, n)
+		for _, mode := range []string{"given", "auto"} {
+			b.Run(fmt.Sprintf("%s/packets=%d", mode, n), func(b *testing.B) {
+				sel := Select{Server: "124.123.243.15", Client: "192.168.1.133"}
+				if mode == "auto" {
+					sel = Select{}
+				}
+				var bursts []Burst
+				var brows []BurstRow
+				var prows []PacketRow
+				b.SetBytes(int64(len(data)))
+				b.ReportAllocs()
+				b.ResetTimer()
+				for range b.N {
+					c, err := LoadReader(bytes.NewReader(data), "bench.pcap", sel)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if len(c.Packets) != n {
+						b.Fatalf("%d packets", len(c.Packets))
+					}
+					bursts = c.BurstsTo(bursts)
+					for _, side := range []Side{Server, Client} {
+						brows = c.BurstRowsTo(brows, bursts, side)
+						prows = c.PacketRowsTo(prows, bursts, side)
+					}
+				}
+				b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "packets/s")
+			})
+		}
+	}
+}
+
+// BenchmarkWriter measures the pcap writer in packets per second.
+func BenchmarkWriter(b *testing.B) {
+	d, err := Default()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var buf bytes.Buffer
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		buf.Reset()
+		w, err := NewPcapWriter(&buf, WriterOptions{Server: d.Server, Client: d.Client})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := w.WriteConversation(d); err != nil {
+			b.Fatal(err)
+		}
+		w.Flush()
+	}
+	b.ReportMetric(float64(len(d.Packets))*float64(b.N)/b.Elapsed().Seconds(), "packets/s")
+}
