@@ -114,8 +114,10 @@ func bundles(t *testing.T) (conv *trace.Conversation, gan, paper string) {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if fixture.dir != "" {
-		os.RemoveAll(fixture.dir)
+	for _, dir := range []string{fixture.dir, benchFixture.dir} {
+		if dir != "" {
+			os.RemoveAll(dir)
+		}
 	}
 	os.Exit(code)
 }
