@@ -85,6 +85,10 @@ type tabulator struct {
 	proto uint8 // 0 = any
 	index map[convKey]int
 	convs []ConvStats
+	// last is a one-entry cache in front of index: consecutive packets
+	// mostly belong to the same conversation.
+	last    convKey
+	lastIdx int
 }
 
 func newTabulator(opt ListOptions) (*tabulator, error) {
@@ -108,10 +112,15 @@ func (t *tabulator) add(r *Record) {
 	if src.compare(dst) > 0 {
 		k.lo, k.hi = dst, src
 	}
-	i, ok := t.index[k]
+	i, ok := t.lastIdx, len(t.convs) > 0 && k == t.last
+	if !ok {
+		i, ok = t.index[k]
+	}
+	t.last, t.lastIdx = k, i
 	if !ok {
 		i = len(t.convs)
 		t.index[k] = i
+		t.lastIdx = i
 		t.convs = append(t.convs, ConvStats{A: src, B: dst, Proto: proto, FirstTS: r.TS, LastTS: r.TS})
 	}
 	c := &t.convs[i]
