@@ -95,6 +95,19 @@ func RunFidelity(ctx context.Context, cfg FidelityConfig) (*Report, error) {
 			fmt.Fprintf(cfg.Progress, format, a...)
 		}
 	}
+	names := cfg.Baselines
+	if names == nil {
+		names = BaselineNames
+	}
+	known := map[string]bool{}
+	for _, n := range sampler.Names() {
+		known[n] = true
+	}
+	for _, n := range names {
+		if !known[n] {
+			return nil, fmt.Errorf("bench: unknown baseline %q (known: %s)", n, strings.Join(sampler.Names(), ", "))
+		}
+	}
 	frac := cfg.TrainFrac
 	fracFrom := ""
 	for _, dir := range []string{cfg.Bundle, cfg.PaperBundle} {
@@ -196,10 +209,6 @@ func RunFidelity(ctx context.Context, cfg FidelityConfig) (*Report, error) {
 		}
 		comps = append(comps, Comparator{Name: col.name, Kind: KindModel, Sampler: b, Fingerprint: b.Fingerprint(),
 			Note: col.note + "bundle " + col.dir + ": " + DescribeManifest(manifests[col.dir])})
-	}
-	names := cfg.Baselines
-	if names == nil {
-		names = BaselineNames
 	}
 	for _, name := range names {
 		m, err := sampler.Fit(name, split.Train)
