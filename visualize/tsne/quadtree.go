@@ -2,10 +2,14 @@ package tsne
 
 import "math"
 
-// maxDepth bounds the quadtree depth. Points closer together than the
-// layout extent / 2^maxDepth end up in one leaf and are summarised by
-// their centre of mass.
+// maxDepth bounds the quadtree depth: points closer together than the
+// layout extent / 2^maxDepth end up in one leaf however many they are.
 const maxDepth = 48
+
+// leafSize is the most points a leaf holds (above maxDepth). A leaf that
+// cannot be summarised is summed point by point from a contiguous copy of
+// its coordinates, which is cheaper than descending to one-point leaves.
+const leafSize = 16
 
 // quadtree is a region quadtree over a 2-D layout, stored as a flat slice
 // of nodes. It is rebuilt every iteration; the permutation of points is
@@ -13,8 +17,9 @@ const maxDepth = 48
 // traversal order, which follows it, stays cache friendly).
 type quadtree struct {
 	nodes  []qnode
-	perm   []int32 // points in tree (depth-first, quadrant) order
-	leafOf []int32 // the leaf node holding each point
+	perm   []int32   // points in tree (depth-first, quadrant) order
+	leafOf []int32   // the leaf node holding each point
+	ys     []float64 // coordinates in perm order (2 per point)
 	y      []float64
 }
 
@@ -23,11 +28,12 @@ type qnode struct {
 	w2     float64  // squared cell width
 	n      float64  // number of points
 	child  [4]int32 // child nodes, -1 where the quadrant is empty
+	lo, hi int32    // a leaf's points: perm[lo:hi]
 	leaf   bool
 }
 
 func newQuadtree(n int) *quadtree {
-	t := &quadtree{perm: make([]int32, n), leafOf: make([]int32, n), nodes: make([]qnode, 0, 2*n)}
+	t := &quadtree{perm: make([]int32, n), leafOf: make([]int32, n), ys: make([]float64, 2*n), nodes: make([]qnode, 0, n/2)}
 	for i := range t.perm {
 		t.perm[i] = int32(i)
 	}
@@ -48,14 +54,17 @@ func (t *quadtree) build(y []float64) {
 	// Widen a little so the maximum falls strictly inside.
 	size = size*(1+1e-9) + 1e-300
 	t.split(0, len(t.perm), minX, minY, size, 0)
+	for k, p := range t.perm {
+		t.ys[2*k], t.ys[2*k+1] = y[2*p], y[2*p+1]
+	}
 }
 
 func (t *quadtree) split(lo, hi int, x0, y0, size float64, depth int) int32 {
 	id := int32(len(t.nodes))
 	t.nodes = append(t.nodes, qnode{})
 	nd := qnode{w2: size * size, n: float64(hi - lo), child: [4]int32{-1, -1, -1, -1}}
-	if hi-lo == 1 || depth >= maxDepth {
-		nd.leaf = true
+	if hi-lo <= leafSize || depth >= maxDepth {
+		nd.leaf, nd.lo, nd.hi = true, int32(lo), int32(hi)
 		for _, p := range t.perm[lo:hi] {
 			nd.cx += t.y[2*p]
 			nd.cy += t.y[2*p+1]
@@ -111,41 +120,40 @@ func (t *quadtree) partition(lo, hi, axis int, mid float64) int {
 func (t *quadtree) repulsion(i int32, theta2 float64, stack []int32) (fx, fy, sumQ float64, _ []int32) {
 	px, py := t.y[2*i], t.y[2*i+1]
 	self := t.leafOf[i]
-	if t.nodes[0].leaf {
-		// One leaf holds every point: they all coincide (or nearly).
-		nd := &t.nodes[0]
-		cnt := nd.n - 1
-		dx, dy := px-nd.cx, py-nd.cy
-		q := 1 / (1 + dx*dx + dy*dy)
-		return cnt * q * q * dx, cnt * q * q * dy, cnt * q, stack
-	}
-	// Children are tested as they are reached, so only cells that must
-	// be opened go on the stack.
 	stack = append(stack[:0], 0)
 	for len(stack) > 0 {
-		parent := stack[len(stack)-1]
+		id := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		for _, id := range t.nodes[parent].child {
-			if id < 0 {
-				continue
-			}
-			nd := &t.nodes[id]
-			dx, dy := px-nd.cx, py-nd.cy
-			d2 := dx*dx + dy*dy
-			if !nd.leaf && nd.w2 >= theta2*d2 {
-				stack = append(stack, id)
-				continue
-			}
-			cnt := nd.n
-			if id == self {
-				cnt--
-				if cnt == 0 {
-					continue
+		nd := &t.nodes[id]
+		dx, dy := px-nd.cx, py-nd.cy
+		d2 := dx*dx + dy*dy
+		if nd.w2 < theta2*d2 && id != self {
+			// Far enough: the cell acts as one body at its centre of
+			// mass.
+			q := 1 / (1 + d2)
+			sumQ += nd.n * q
+			m := nd.n * q * q
+			fx += m * dx
+			fy += m * dy
+			continue
+		}
+		if !nd.leaf {
+			for _, c := range nd.child {
+				if c >= 0 {
+					stack = append(stack, c)
 				}
 			}
-			q := 1 / (1 + d2)
-			sumQ += cnt * q
-			m := cnt * q * q
+			continue
+		}
+		// A leaf too close to summarise: sum its points exactly.
+		for k := nd.lo; k < nd.hi; k++ {
+			if t.perm[k] == i {
+				continue
+			}
+			dx, dy := px-t.ys[2*k], py-t.ys[2*k+1]
+			q := 1 / (1 + dx*dx + dy*dy)
+			sumQ += q
+			m := q * q
 			fx += m * dx
 			fy += m * dy
 		}
