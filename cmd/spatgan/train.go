@@ -9,8 +9,12 @@ import (
 	"os"
 	"sort"
 
+	"strconv"
+	"strings"
+
 	"github.com/spatgan/spatgan/bundle"
 	"github.com/spatgan/spatgan/graphs"
+	"github.com/spatgan/spatgan/trace"
 	"github.com/spatgan/spatgan/train"
 )
 
@@ -32,6 +36,12 @@ func runTrain(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 	evalEvery := fs.Int("eval-every", 500, "generator steps between held-out fidelity checks")
 	ckEvery := fs.Int("checkpoint-every", 500, "generator steps between checkpoints")
 	quiet := fs.Bool("quiet", false, "no progress bar")
+	packetCond := fs.String("packet-cond", "", "PSynGAN condition features, comma-separated (default: the configuration's); known: "+strings.Join(trace.CondNames, ","))
+	burstCond := fs.String("burst-cond", "", "TSynGAN condition features, comma-separated (default: the configuration's)")
+	genWidths := fs.String("gen-widths", "", "generator hidden widths, e.g. 128,256,512 (default: the configuration's)")
+	criticWidths := fs.String("critic-widths", "", "critic hidden widths, e.g. 512,256,128 (default: the configuration's)")
+	lr := fs.Float64("lr", 0, "Adam learning rate (0: the configuration's, 1e-4)")
+	logTimes := fs.String("log-times", "", "model times, counts and byte totals as log1p: true or false (default: the configuration's)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -56,6 +66,9 @@ func runTrain(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 		}
 		if *steps > 0 {
 			c.Steps = *steps
+		}
+		if err := overrideConfig(&c, kind, *packetCond, *burstCond, *genWidths, *criticWidths, *lr, *logTimes); err != nil {
+			return err
 		}
 		cfgs[id] = c
 	}
@@ -83,4 +96,57 @@ func runTrain(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 		fmt.Fprintf(stdout, "| %s | %d | %d | %.3f | %.3f |\n", id, m.Steps, m.SelectedStep, ks, c2)
 	}
 	return fidelitySummary(ctx, stdout, stderr, *out, res)
+}
+
+// overrideConfig applies the command line's architecture and feature flags.
+func overrideConfig(c *graphs.Config, kind graphs.Kind, packetCond, burstCond, genWidths, criticWidths string, lr float64, logTimes string) error {
+	list := func(s string) []string {
+		var out []string
+		for _, f := range strings.Split(s, ",") {
+			if f = strings.TrimSpace(f); f != "" {
+				out = append(out, f)
+			}
+		}
+		return out
+	}
+	ints := func(flag, s string) ([]int, error) {
+		var out []int
+		for _, f := range list(s) {
+			n, err := strconv.Atoi(f)
+			if err != nil || n < 1 {
+				return nil, fmt.Errorf("--%s: %q is not a positive width", flag, f)
+			}
+			out = append(out, n)
+		}
+		return out, nil
+	}
+	if kind == graphs.Packet && packetCond != "" {
+		c.Cond = list(packetCond)
+	}
+	if kind == graphs.Burst && burstCond != "" {
+		c.Cond = list(burstCond)
+	}
+	var err error
+	if genWidths != "" {
+		if c.GenWidths, err = ints("gen-widths", genWidths); err != nil {
+			return err
+		}
+	}
+	if criticWidths != "" {
+		if c.CriticWidths, err = ints("critic-widths", criticWidths); err != nil {
+			return err
+		}
+	}
+	if lr > 0 {
+		c.LR = lr
+	}
+	if logTimes != "" {
+		if c.LogTimes, err = strconv.ParseBool(logTimes); err != nil {
+			return fmt.Errorf("--log-times: %q is not true or false", logTimes)
+		}
+	}
+	if err := c.Validate(); err != nil {
+		return fmt.Errorf("model configuration: %w", err)
+	}
+	return nil
 }
