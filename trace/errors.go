@@ -23,6 +23,7 @@ type Error struct {
 	Err    error
 }
 
+// Error formats the error as "trace: FILE: line L (record R): field F: cause".
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("trace: ")
@@ -55,4 +56,5 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
+// Unwrap returns the underlying cause.
 func (e *Error) Unwrap() error { return e.Err }

@@ -24,6 +24,7 @@ const (
 	FormatCompact        // this package's compact conversation format (EncodeCompact)
 )
 
+// String returns the format's name: pcap, pcapng, csv, compact or unknown.
 func (f Format) String() string {
 	switch f {
 	case FormatPcap:
