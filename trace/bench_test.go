@@ -43,6 +43,14 @@ func benchCapture(b *testing.B, n int) []byte {
 // conversation -> bursts and the burst and packet tables of both sides, in
 // packets of the capture per second. "given" names both endpoints (one
 // pass); "auto" lists the conversations first (two passes).
+//
+// Measured 2026-11-27 on the shared 2-core AMD EPYC (other jobs running),
+// `go test -run '^$' -bench 'Features/.*/packets=100000' -benchtime 20x
+// -count 3 -cpu 1 ./trace`: given 2.8-7.1 M packets/s, auto 2.3-3.3 M
+// packets/s, a constant ~40-60 allocations per run (none per packet). On
+// the same 100,000 packets written to a file (23 MB),
+// `tshark -r FILE -q -z conv,ip` took 2.3-2.6 s wall, 1.2-1.4 s user
+// (0.4 s and 0.17 s of it startup): about 40,000 packets/s.
 func BenchmarkFeatures(b *testing.B) {
 	for _, n := range []int{1_000, 10_000, 100_000} {
 		data := benchCapture(b, n)
