@@ -2,7 +2,6 @@ package trace
 
 import (
 	"bufio"
-	"bytes"
 	"compress/gzip"
 	"errors"
 	"fmt"
@@ -177,10 +176,12 @@ func detect(head []byte) Format {
 		}
 	}
 	// CSV: printable text. The header is checked by the CSV reader.
-	if bytes.IndexFunc(head, func(r rune) bool { return r < 0x20 && r != '\t' && r != '\r' && r != '\n' || r == 0xFFFD }) < 0 {
-		return FormatCSV
+	for _, c := range head {
+		if c < 0x20 && c != '\t' && c != '\r' && c != '\n' {
+			return FormatUnknown
+		}
 	}
-	return FormatUnknown
+	return FormatCSV
 }
 
 // Name returns the file name given to Open or NewScanner.
