@@ -16,8 +16,13 @@
 // capture v1 and v2 (SLL, SLL2), raw IP (DLT_RAW, IPv4, IPv6) and BSD
 // loopback (NULL, LOOP). IPv4 and IPv6; TCP and UDP get ports, other IP
 // protocols are kept (by number) and counted, frames without IP are counted
-// as non-IP. Bad input gives an *Error naming the file, the record (and CSV
-// line) and the field.
+// as non-IP, frames with an invalid IP header as malformed. A frame whose
+// snap length cut a header the reader needs (link, IP, or the TCP/UDP ports;
+// the frame size itself comes from orig_len, so payload cuts are fine) is an
+// error. Bad input (empty or truncated files, wrong magic, unsupported link
+// types, non-numeric or short CSV rows, no IP packets, one-sided traffic)
+// gives an *Error naming the file, the record (and CSV line) and the field;
+// RequireRows reports a conversation too small for a model.
 //
 // Timestamps are integer nanoseconds since the Unix epoch from the file to
 // the Packet; they never pass through float seconds. Packets stay in file
