@@ -137,9 +137,9 @@ func NewPcapWriter(w io.Writer, opt WriterOptions) (*PcapWriter, error) {
 	return pw, nil
 }
 
-// CreatePcap creates (truncates) a capture file at path. With zero
-// endpoints in opt it uses c's endpoints (or the defaults) when c is not
-// nil. The caller must Close the writer.
+// CreatePcap creates (truncates) a capture file at path and writes its
+// header; endpoints left zero in opt take the defaults. The caller must
+// Close the writer.
 func CreatePcap(path string, opt WriterOptions) (*PcapWriter, error) {
 	f, err := os.Create(path)
 	if err != nil {
