@@ -346,7 +346,10 @@ func (m *model) evaluate(n int) (ks, acc float64, err error) {
 		a, b := m.test.Target.Valid(m.cfg.Kind, out[2*i], out[2*i+1])
 		syn[0] = append(syn[0], a)
 		syn[1] = append(syn[1], b)
-		rr := []float64{float64(m.test.X[2*i]), float64(m.test.X[2*i+1])}
+		// Both classes in float64 from raw values: the float32 network inputs
+		// differ from float64 in the low bits, which a tree can split on
+		// when a feature has few distinct values (burst counts).
+		rr := []float64{m.test.Target.Forward(0, m.testRaw.X[0][i]), m.test.Target.Forward(1, m.testRaw.X[1][i])}
 		sr := []float64{m.test.Target.Forward(0, a), m.test.Target.Forward(1, b)}
 		for j := 0; j < k; j++ {
 			rr = append(rr, float64(c[i*k+j]))
