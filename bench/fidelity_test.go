@@ -161,7 +161,7 @@ func TestReportHasEveryComparator(t *testing.T) {
 	}
 	out := md.String()
 	for _, s := range []string{
-		"| feature | direction | n | real | gan | gan-paper | normal | poisson | bootstrap | markov |",
+		"| feature | direction | n | KS 95% | real | gan | gan-paper | normal | poisson | bootstrap | markov |",
 		"| size | server->client |", "| size | client->server |", "| IAT | server->client |", "| merged delta | client->server |",
 		"| burst length | server->client |", "| reply gap | client->server |",
 		"| log-IAT | client->server |", "| server | packets -> gap |", "| windows of 8 packets |",
@@ -380,6 +380,15 @@ func TestDefaultTraceAgainstScipy(t *testing.T) {
 		if g := boot.Generation; g == nil || g.Clamps.Count != 0 {
 			t.Errorf("%s: bootstrap generation %+v: burst lengths come from training rows, none should be clamped", dir, g)
 		}
+	}
+	// The Markdown row carries the held-out n and the KS null level
+	// 1.358*sqrt(2/4110) = 0.02996, computed by hand.
+	var md bytes.Buffer
+	if err := rep.WriteMarkdown(&md); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(md.String(), "| size | server->client | 4110 | 0.030 | ") {
+		t.Errorf("Markdown size row lacks n = 4110 and KS 95%% = 0.030:\n%s", md.String())
 	}
 	// Every packet below MinFrame is counted in BelowMinFrame: 3.0% of the
 	// held-out part (computed from the CSV: 287 of 9550).

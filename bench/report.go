@@ -169,11 +169,13 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	}
 
 	p("## Marginals: KS / W1 / JSD\n\n")
-	p("Lower is better. W1 is in bytes for size, in decades (log10 of microseconds) for times, in packets for burst length; JSD in bits on the fixed bins of fidelity.md. `n` is the held-out sample size.\n\n")
-	header("feature", "direction", "n")
+	p("Lower is better. W1 is in bytes for size, in decades (log10 of microseconds) for times, in packets for burst length; JSD in bits on the fixed bins of fidelity.md. " +
+		"`n` is the held-out sample size; `KS 95%%` is 1.358·sqrt(2/n), the KS two samples of n values from one continuous distribution stay below 95%% of the time: smaller differences are sampling noise.\n\n")
+	header("feature", "direction", "n", "KS 95%")
 	for _, f := range features {
 		for _, side := range Sides {
-			p("| %s | %s | %d |", f.name, Direction(side), f.n(r.Trace.TestCounts.Get(side)))
+			n := f.n(r.Trace.TestCounts.Get(side))
+			p("| %s | %s | %d | %s |", f.name, Direction(side), n, fmt3(1.358*math.Sqrt(2/float64(n))))
 			for i := range r.Comparators {
 				d := r.Comparators[i].Distances.Get(side)
 				p(" %s |", cell(f.get(&d)))

@@ -19,8 +19,8 @@ import (
 )
 
 // DefaultQuickSteps is the number of generator steps per model of the
-// quick bundle RunFidelity trains when it is given none: about a minute
-// and a half on two cores, far from a converged model.
+// quick bundle RunFidelity trains when it is given none: under a minute on
+// two cores, far from a converged model.
 const DefaultQuickSteps = 500
 
 // BaselineNames are the baselines of the report, in column order: the

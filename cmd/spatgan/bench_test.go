@@ -91,7 +91,7 @@ func TestBenchFidelityCommand(t *testing.T) {
 		t.Fatalf("%v\n%s", err, errb.String())
 	}
 	for _, want := range []string{
-		"| feature | direction | n | real | gan | bootstrap | markov |",
+		"| feature | direction | n | KS 95% | real | gan | bootstrap | markov |",
 		"| reply gap | client->server |", "## Classifier two-sample test", "Seed 4.",
 	} {
 		if !strings.Contains(out.String(), want) {
