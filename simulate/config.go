@@ -17,6 +17,7 @@ const (
 	DefaultRetryInterval  = 100 * time.Millisecond
 	DefaultLateAfter      = time.Millisecond
 	DefaultQueueLen       = 4096
+	DefaultFineSleep      = 2 * time.Millisecond
 )
 
 // Config configures a live agent (server or client). The zero value of each
@@ -56,6 +57,12 @@ type Config struct {
 	ConnectTimeout time.Duration
 	// RetryInterval is the pause between handshake attempts.
 	RetryInterval time.Duration
+	// FineSleep is the last stretch before each packet's deadline that is
+	// slept with a direct system call (nanosleep on Linux) rather than a Go
+	// timer, which wakes up to about a millisecond late (the runtime's
+	// poller has millisecond resolution). Messages arriving meanwhile wait
+	// in the queue. 0 means DefaultFineSleep; negative disables it.
+	FineSleep time.Duration
 	// Spin busy-waits the last Spin before each packet's deadline for a
 	// smaller pacing error, at the cost of CPU. 0 (default) only sleeps.
 	Spin time.Duration
@@ -111,6 +118,12 @@ func (c *Config) setDefaults() error {
 	def(&c.RetryInterval, DefaultRetryInterval)
 	def(&c.LateAfter, DefaultLateAfter)
 	def(&c.MaxGap, DefaultMaxGap)
+	if c.FineSleep == 0 {
+		c.FineSleep = DefaultFineSleep
+	}
+	if c.Spin < 0 {
+		return errors.New("simulate: config: negative spin")
+	}
 	if c.MaxCount <= 0 {
 		c.MaxCount = DefaultMaxCount
 	}

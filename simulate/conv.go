@@ -232,8 +232,9 @@ func (c *conv) sendBurst(ctx context.Context) (done bool, err error) {
 // waitUntil waits for deadline, answering control messages meanwhile.
 func (c *conv) waitUntil(ctx context.Context, deadline int64) error {
 	spin := int64(c.cfg.Spin)
+	fine := max(int64(c.cfg.FineSleep), 0)
 	for {
-		d := deadline - spin - c.clk.now()
+		d := deadline - spin - fine - c.clk.now()
 		if d <= 0 {
 			break
 		}
@@ -248,6 +249,11 @@ func (c *conv) waitUntil(ctx context.Context, deadline int64) error {
 				return err
 			}
 		case <-c.timer.C:
+		}
+	}
+	if fine > 0 {
+		if d := deadline - spin - c.clk.now(); d > 0 {
+			fineSleep(time.Duration(d))
 		}
 	}
 	for spin > 0 && c.clk.now() < deadline {

@@ -50,9 +50,11 @@
 //
 // Each packet has an absolute deadline (reply gap and inter-packet times
 // added to the reference time, never to the previous send time), so errors
-// do not accumulate. The agent sleeps until the deadline (optionally
-// busy-waiting the last Config.Spin) and sends; a packet whose deadline has
-// already passed is sent at once. Pacing error = actual send time minus
+// do not accumulate. The agent waits on a Go timer (answering control
+// messages) until Config.FineSleep before the deadline, sleeps the rest
+// with a nanosleep system call (Go timers wake up to a millisecond late),
+// optionally busy-waits the last Config.Spin, and sends; a packet whose
+// deadline has already passed is sent at once. Pacing error = actual send time minus
 // deadline, reported as p50/p99/max (Histogram), with the packets later
 // than LateAfter counted as late. Decision latency = the time to draw one
 // burst (TurnsTo and PacketsTo calls), reported likewise.

@@ -223,3 +223,34 @@ func TestGenerateLimits(t *testing.T) {
 		t.Fatalf("cancelled context: %v", err)
 	}
 }
+
+// TestGenerateBaselines runs every baseline fitted on the embedded Skype
+// conversation through the closed loop: deterministic per seed, both sides
+// talking, sizes in the valid range.
+func TestGenerateBaselines(t *testing.T) {
+	conv, err := trace.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range sampler.Names() {
+		m, err := sampler.Fit(name, conv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := collect(t, m.New(4), GenOptions{Packets: 3000})
+		b := collect(t, m.New(4), GenOptions{Packets: 3000, Batch: 1})
+		if !slices.Equal(a, b) {
+			t.Fatalf("%s: same seed (batch 256 and 1), different output", name)
+		}
+		var per [2]int
+		for _, e := range a {
+			per[e.Packet.From]++
+			if e.Packet.Size < 70 || e.Packet.Size > 1514 {
+				t.Fatalf("%s: size %d", name, e.Packet.Size)
+			}
+		}
+		if per[0] < 300 || per[1] < 300 {
+			t.Fatalf("%s: %v packets per side", name, per)
+		}
+	}
+}

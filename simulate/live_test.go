@@ -282,7 +282,7 @@ func TestLiveUDP(t *testing.T) {
 		}
 		_, port, _ := net.SplitHostPort(addr)
 		tcpdumpOut = filepath.Join(t.TempDir(), "lo.pcap")
-		tcpdump = exec.Command(path, "-i", "lo", "-U", "-n", "-w", tcpdumpOut, "udp port "+port)
+		tcpdump = exec.Command(path, "-i", "lo", "--immediate-mode", "-U", "-n", "-w", tcpdumpOut, "udp port "+port)
 		pr, pw := io.Pipe()
 		tcpdump.Stderr = io.MultiWriter(pw, &tdErr)
 		if err := tcpdump.Start(); err != nil {
@@ -312,7 +312,7 @@ func TestLiveUDP(t *testing.T) {
 		// stops growing before stopping it.
 		var last int64 = -1
 		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
-			time.Sleep(300 * time.Millisecond)
+			time.Sleep(500 * time.Millisecond)
 			fi, err := os.Stat(tcpdumpOut)
 			if err == nil && fi.Size() == last {
 				break
@@ -737,21 +737,21 @@ func TestClientVersionMismatch(t *testing.T) {
 func TestServerFull(t *testing.T) {
 	o := pairOpts{srv: toyConfig(1, 2e6, 5e5), cli: toyConfig(1, 2e6, 5e5)}
 	o.cli.MaxPackets = 400
-	var secondErr error
+	second := make(chan error, 1)
 	o.beforeRun = func(addr string) {
 		go func() {
 			time.Sleep(300 * time.Millisecond)
 			cfg := toyConfig(1, 2e6, 5e5)
 			cfg.ConnectTimeout = time.Second
-			_, secondErr = Dial(context.Background(), addr, cfg)
+			_, err := Dial(context.Background(), addr, cfg)
+			second <- err
 		}()
 	}
 	res := runPair(t, o)
 	if res.srvErr != nil || res.cliErr != nil {
 		t.Fatalf("server: %v; client: %v", res.srvErr, res.cliErr)
 	}
-	time.Sleep(100 * time.Millisecond)
-	if secondErr == nil || !strings.Contains(secondErr.Error(), "server is full") {
+	if secondErr := <-second; secondErr == nil || !strings.Contains(secondErr.Error(), "server is full") {
 		t.Fatalf("second client: %v", secondErr)
 	}
 }

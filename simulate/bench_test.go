@@ -1,0 +1,144 @@
+package simulate
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/spatgan/spatgan/sampler"
+	"github.com/spatgan/spatgan/trace"
+)
+
+var (
+	benchModels   = map[string]sampler.Model{}
+	benchModelsMu sync.Mutex
+)
+
+// benchModel fits a baseline on the embedded Skype conversation once.
+func benchModel(b *testing.B, name string) sampler.Model {
+	b.Helper()
+	benchModelsMu.Lock()
+	defer benchModelsMu.Unlock()
+	if m := benchModels[name]; m != nil {
+		return m
+	}
+	conv, err := trace.Default()
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := sampler.Fit(name, conv)
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchModels[name] = m
+	return m
+}
+
+// BenchmarkGenerate measures offline generation speed (packets/s) for
+// each baseline and a ladder of batch sizes. Only condition-free samplers
+// (normal, poisson, bootstrap) draw ahead; markov reads its conditions and
+// draws packet by packet whatever the batch.
+func BenchmarkGenerate(b *testing.B) {
+	const perOp = 20000
+	for _, name := range []string{"bootstrap", "normal", "markov"} {
+		for _, batch := range []int{1, 16, 256, 4096} {
+			if name == "markov" && batch > 1 {
+				continue
+			}
+			b.Run(fmt.Sprintf("%s/batch=%d", name, batch), func(b *testing.B) {
+				m := benchModel(b, name)
+				var n int64
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					st, err := Generate(context.Background(), m.New(int64(i)), GenOptions{Packets: perOp, Batch: batch},
+						func(Event) error { return nil })
+					if err != nil {
+						b.Fatal(err)
+					}
+					n += st.Packets
+				}
+				b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "packets/s")
+			})
+		}
+	}
+}
+
+// BenchmarkDecision measures the closed loop's per-decision cost: drawing
+// one burst (TurnsTo plus PacketsTo) for a measured condition, as a live
+// agent does after each opponent burst, without drawing ahead.
+func BenchmarkDecision(b *testing.B) {
+	for _, name := range []string{"bootstrap", "markov"} {
+		b.Run(name, func(b *testing.B) {
+			m := benchModel(b, name)
+			p := newPlanner(m.New(1), trace.Server, Framing{}, 1, 0, 0, 1)
+			var bp burstPlan
+			conds := []trace.Cond{{OppCount: 1, OppBytes: 120, OppDurUS: 0}, {OppCount: 3, OppBytes: 400, OppDurUS: 900, OppMeanDtUS: 450},
+				{OppCount: 12, OppBytes: 3000, OppDurUS: 40000, OppMeanDtUS: 3636}}
+			pkts := 0
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if err := p.plan(conds[i%len(conds)], &bp); err != nil {
+					b.Fatal(err)
+				}
+				pkts += len(bp.sizes)
+			}
+			el := b.Elapsed().Seconds()
+			b.ReportMetric(el*1e9/float64(b.N), "ns/decision")
+			b.ReportMetric(el*1e9/float64(pkts), "ns/packet")
+		})
+	}
+}
+
+// BenchmarkLoopback measures live conversations on loopback UDP with 1 and
+// 10 pairs: aggregate packets/s as fast as possible (speedup +Inf, each
+// side answering as soon as the other's burst is in), and, at the model's
+// own timing sped up 20 times, the pacing error. Each operation is one run
+// of all pairs.
+func BenchmarkLoopback(b *testing.B) {
+	for _, pairs := range []int{1, 10} {
+		for _, speed := range []float64{math.Inf(1), 20} {
+			name := fmt.Sprintf("pairs=%d/speedup=%v", pairs, speed)
+			b.Run(name, func(b *testing.B) {
+				m := benchModel(b, "bootstrap")
+				limit := int64(4000)
+				if !math.IsInf(speed, 1) {
+					limit = 400
+				}
+				cfg := Config{NewSampler: func(i int) (sampler.Sampler, error) { return m.New(int64(i)), nil },
+					Fingerprint: m.Fingerprint(), Pairs: pairs, MaxPackets: limit, Speedup: speed, PeerTimeout: 10 * time.Second}
+				var total int64
+				var pacing Histogram
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					s, err := Listen("127.0.0.1:0", cfg)
+					if err != nil {
+						b.Fatal(err)
+					}
+					var srep *Report
+					var serr error
+					var wg sync.WaitGroup
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						srep, serr = s.Serve(context.Background())
+					}()
+					crep, cerr := Dial(context.Background(), s.Addr().String(), cfg)
+					wg.Wait()
+					if serr != nil || cerr != nil {
+						b.Fatalf("server %v client %v", serr, cerr)
+					}
+					st, ct := srep.Totals(), crep.Totals()
+					total += st.Sent + ct.Sent
+					pacing.Merge(&st.Pacing)
+					pacing.Merge(&ct.Pacing)
+				}
+				b.ReportMetric(float64(total)/b.Elapsed().Seconds(), "packets/s")
+				b.ReportMetric(float64(pacing.Quantile(0.5))/1e3, "pacing-p50-us")
+				b.ReportMetric(float64(pacing.Quantile(0.99))/1e3, "pacing-p99-us")
+			})
+		}
+	}
+}
