@@ -409,7 +409,7 @@ func TestQuickBundle(t *testing.T) {
 	if got := strings.Join(rep.names(), ","); got != "real,gan,bootstrap" {
 		t.Errorf("comparators %s", got)
 	}
-	if g := rep.Result("gan"); !strings.Contains(g.Note, "trained for this report") {
+	if g := rep.Result("gan"); !strings.Contains(g.Note, "trained for this report (no bundle given) with 10 generator steps") {
 		t.Errorf("gan note does not say the bundle was trained for the report: %q", g.Note)
 	}
 	if _, err := os.Stat(filepath.Join(out, "manifest.json")); err != nil {

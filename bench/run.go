@@ -184,7 +184,8 @@ func RunFidelity(ctx context.Context, cfg FidelityConfig) (*Report, error) {
 		}
 		manifests[out] = m
 		gan = out
-		ganNote = fmt.Sprintf("trained for this report (no bundle given) with %d generator steps per model, a quick run far from convergence; ", steps)
+		ganNote = fmt.Sprintf("trained for this report (no bundle given) with %d generator steps per model, a quick run far from convergence; ",
+			configs[bundle.ModelIDs[0]].Steps)
 		if cfg.QuickOut == "" {
 			ganNote += "temporary "
 		}
