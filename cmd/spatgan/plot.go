@@ -6,8 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
 	"time"
 
+	"github.com/spatgan/spatgan/bundle"
+	"github.com/spatgan/spatgan/simulate"
 	"github.com/spatgan/spatgan/trace"
 	"github.com/spatgan/spatgan/visualize"
 	"github.com/spatgan/spatgan/visualize/tsne"
@@ -71,6 +74,7 @@ type plotFlags struct {
 	perplexity, theta            float64
 	iterations                   int
 	lossLog                      string
+	bundle                       string
 }
 
 func runPlotKind(ctx context.Context, stdout, stderr io.Writer, kind string, args []string) error {
@@ -87,7 +91,8 @@ func runPlotKind(ctx context.Context, stdout, stderr io.Writer, kind string, arg
 		fs.StringVar(&f.real, "real", "default", "real capture (pcap, pcapng or CSV), or \"default\" for the embedded Skype call")
 		fs.StringVar(&f.realServer, "real-server", "", "server endpoint ADDR[:PORT] in --real (default: chosen automatically)")
 		fs.StringVar(&f.realClient, "real-client", "", "client endpoint ADDR[:PORT] in --real (default: chosen automatically)")
-		fs.StringVar(&f.syn, "syn", "", "synthetic traffic: a pcap, pcapng or CSV file, e.g. from spatgan generate (required)")
+		fs.StringVar(&f.syn, "syn", "", "synthetic traffic: a pcap, pcapng or CSV file, e.g. from spatgan generate (this or --bundle is required)")
+		fs.StringVar(&f.bundle, "bundle", "", "generate the synthetic traffic on the fly from this model bundle (as many packets as the real data; --split defaults to the bundle's held-out split; report draws its loss.csv)")
 		fs.StringVar(&f.synServer, "syn-server", "", "server endpoint in --syn (default: "+trace.DefaultServer.Addr.String()+", the address spatgan generate and simulate write, if the file has it; else chosen automatically)")
 		fs.StringVar(&f.synClient, "syn-client", "", "client endpoint in --syn (default: chosen automatically)")
 		fs.StringVar(&f.proto, "proto", "any", "protocol of both conversations: udp, tcp or any")
@@ -170,16 +175,25 @@ func runPlotKind(ctx context.Context, stdout, stderr io.Writer, kind string, arg
 		}
 		fig, err = visualize.LossFigure(opt.Loss, opt)
 	} else {
-		if f.syn == "" {
+		if (f.syn == "") == (f.bundle == "") {
 			fs.Usage()
-			return fmt.Errorf("plot %s: --syn FILE is required", kind)
+			return fmt.Errorf("plot %s: give one of --syn FILE and --bundle DIR", kind)
+		}
+		if f.bundle != "" {
+			if err := bundleDefaults(&f, &opt); err != nil {
+				return fmt.Errorf("plot %s: %w", kind, err)
+			}
 		}
 		var real, syn *trace.Conversation
 		real, err = loadReal(f, stderr)
 		if err != nil {
 			return fmt.Errorf("plot %s: %w", kind, err)
 		}
-		syn, err = loadSynthetic(f, stderr)
+		if f.bundle != "" {
+			syn, err = generateFromBundle(ctx, f.bundle, f.seed, len(real.Packets), stderr)
+		} else {
+			syn, err = loadSynthetic(f, stderr)
+		}
 		if err != nil {
 			return fmt.Errorf("plot %s: %w", kind, err)
 		}
@@ -243,13 +257,48 @@ func loadReal(f plotFlags, stderr io.Writer) (*trace.Conversation, error) {
 	return c, nil
 }
 
+// bundleDefaults fills what a bundle implies: the held-out split it was
+// trained with, its loss log for the report, and the legend name.
+func bundleDefaults(f *plotFlags, opt *visualize.Options) error {
+	m, _, err := bundle.ReadManifest(f.bundle)
+	if err != nil {
+		return err
+	}
+	if f.split == 0 && (f.real == "default" || f.real == "") && m.Trace.Source == trace.DefaultSource {
+		f.split = m.Trace.TrainFrac
+	}
+	if f.synName == "synthetic" {
+		opt.SynName = "SPATGAN"
+	}
+	if f.lossLog == "" && opt.Loss == nil {
+		if recs, err := visualize.ReadLossLogFile(filepath.Join(f.bundle, "loss.csv")); err == nil {
+			opt.Loss = recs
+		}
+	}
+	return nil
+}
+
+// generateFromBundle runs the offline closed-loop generator of a bundle for
+// n packets.
+func generateFromBundle(ctx context.Context, dir string, seed uint64, n int, stderr io.Writer) (*trace.Conversation, error) {
+	s, _, err := openBundleSampler(dir, int64(seed))
+	if err != nil {
+		return nil, err
+	}
+	if c, ok := s.(io.Closer); ok {
+		defer c.Close()
+	}
+	pkts, st, err := simulate.GenerateAll(ctx, s, simulate.GenOptions{Packets: int64(n)})
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(stderr, "synthetic: %d packets generated from %s (%.0f packets/s)\n", len(pkts), dir, st.PacketsPerSecond())
+	return &trace.Conversation{Server: trace.DefaultServer, Client: trace.DefaultClient, Proto: "udp",
+		Source: "bundle:" + dir, Packets: pkts}, nil
+}
+
 // loadSynthetic reads the synthetic conversation from a capture or CSV
 // file.
-//
-// This is the place to add other synthetic sources, such as generating on
-// the fly from a model bundle (a --bundle DIR flag that runs the offline
-// generator for as many packets as the real trace holds): produce a
-// *trace.Conversation here and every figure works unchanged.
 func loadSynthetic(f plotFlags, stderr io.Writer) (*trace.Conversation, error) {
 	sel := trace.Select{Server: f.synServer, Client: f.synClient, Proto: f.proto}
 	var c *trace.Conversation

@@ -81,7 +81,7 @@ func TestGenerateErrors(t *testing.T) {
 		{[]string{"generate", "--out", filepath.Join(dir, "x.pcap")}, "--packets N or --duration T"},
 		{[]string{"generate", "--packets", "10"}, "--out FILE is required"},
 		{[]string{"generate", "--packets", "10", "--out", filepath.Join(dir, "x.pcap"), "--sampler", "nope"}, "unknown sampler"},
-		{[]string{"generate", "--packets", "10", "--out", filepath.Join(dir, "x.pcap"), "--bundle", dir}, "bundle support not built"},
+		{[]string{"generate", "--packets", "10", "--out", filepath.Join(dir, "x.pcap"), "--bundle", dir}, "not a bundle"},
 		{[]string{"generate", "--packets", "10", "--out", filepath.Join(dir, "x.pcap"), "--net", "sctp"}, "unknown transport"},
 		{[]string{"generate", "--packets", "10", "--out", filepath.Join(dir, "no", "such", "dir.pcap")}, "no such file"},
 	} {
@@ -172,7 +172,7 @@ func TestSimulateLocalPairsAndErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"simulate", "bogus"}, "unknown role"},
-		{[]string{"simulate", "server", "--bundle", dir}, "bundle support not built"},
+		{[]string{"simulate", "server", "--bundle", dir}, "not a bundle"},
 		{[]string{"simulate", "client", "--pairs", "0"}, "--pairs 0"},
 		{[]string{"simulate", "client", "--speedup", "-1"}, "speedup"},
 	} {
