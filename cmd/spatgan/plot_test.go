@@ -105,7 +105,7 @@ func TestPlotErrors(t *testing.T) {
 		{[]string{"plot", "flow", "--syn", syn}, "--out FIG.png or FIG.svg is required"},
 		{[]string{"plot", "flow", "--syn", syn, "--out", filepath.Join(dir, "f.jpg")}, `unsupported extension ".jpg"`},
 		{[]string{"plot", "flow", "--syn", syn, "--out", filepath.Join(dir, "no", "f.png")}, "cannot write"},
-		{[]string{"plot", "flow", "--out", png}, "--syn FILE is required"},
+		{[]string{"plot", "flow", "--out", png}, "give one of --syn FILE and --bundle DIR"},
 		{[]string{"plot", "flow", "--syn", filepath.Join(dir, "missing.pcap"), "--out", png}, "missing.pcap"},
 		{[]string{"plot", "flow", "--syn", syn, "--out", png, "--window", "5s:1s"}, "--window"},
 		{[]string{"plot", "flow", "--syn", syn, "--out", png, "--window", "1h+1s"}, "no packets in window"},

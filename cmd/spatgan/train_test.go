@@ -1,0 +1,59 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestTrainCommandAndBundleConsumers trains a tiny bundle through the CLI and
+// uses it from generate and plot.
+func TestTrainCommandAndBundleConsumers(t *testing.T) {
+	path, _ := benchTrace(t)
+	dir := filepath.Join(t.TempDir(), "b")
+	var out, errb bytes.Buffer
+	err := run(context.Background(), &out, &errb, []string{"train", "--trace", path, "--out", dir, "--steps", "6",
+		"--gen-widths", "16,16", "--critic-widths", "16", "--eval-every", "3", "--quiet"})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, errb.String())
+	}
+	for _, want := range []string{"bundle written to " + dir, "| client-burst | 6 |", "| reply gap |", "noise floor"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("train output lacks %q:\n%s", want, out.String())
+		}
+	}
+	for _, f := range []string{"manifest.json", "loss.csv", "server-packet.weights", "checkpoints/client-burst.ckpt"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("bundle: %v", err)
+		}
+	}
+	pcap := filepath.Join(t.TempDir(), "g.pcap")
+	out.Reset()
+	if err := run(context.Background(), &out, &errb, []string{"generate", "--bundle", dir, "--packets", "300", "--out", pcap}); err != nil {
+		t.Fatalf("generate: %v\n%s", err, errb.String())
+	}
+	png := filepath.Join(t.TempDir(), "d.png")
+	errb.Reset()
+	if err := run(context.Background(), &out, &errb, []string{"plot", "dist", "--real", path, "--bundle", dir, "--out", png}); err != nil {
+		t.Fatalf("plot: %v\n%s", err, errb.String())
+	}
+	if st, err := os.Stat(png); err != nil || st.Size() < 10000 {
+		t.Errorf("plot wrote %v (%v)", st, err)
+	}
+	if !strings.Contains(errb.String(), "generated from "+dir) {
+		t.Errorf("plot stderr %q does not say it generated from the bundle", errb.String())
+	}
+	// Bad flags are refused before any work.
+	for _, args := range [][]string{
+		{"train", "--out", dir, "--config", "nope"},
+		{"train", "--out", dir, "--packet-cond", "opp_count,bogus"},
+		{"train", "--out", dir, "--gen-widths", "16,x"},
+	} {
+		if err := run(context.Background(), &out, &errb, args); err == nil {
+			t.Errorf("%v: no error", args)
+		}
+	}
+}
