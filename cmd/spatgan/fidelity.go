@@ -5,64 +5,75 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/spatgan/spatgan/bench"
 	"github.com/spatgan/spatgan/bundle"
 	"github.com/spatgan/spatgan/metrics"
-	"github.com/spatgan/spatgan/simulate"
+	"github.com/spatgan/spatgan/sampler"
 	"github.com/spatgan/spatgan/tf"
-	"github.com/spatgan/spatgan/trace"
 	"github.com/spatgan/spatgan/train"
 )
 
-// fidelitySummary generates as many packets as the held-out part of the
-// conversation holds with the new bundle, in closed loop, and prints KS
-// distances of generated versus held-out traffic per side, next to the
-// noise floor (the training part against the held-out part). The full
-// comparison with baselines is `spatgan bench fidelity`.
+// fidelitySummary runs the fidelity protocol of `spatgan bench fidelity` on
+// the new bundle, the Markov baseline and the noise floor (the training part
+// against the held-out part), and prints a short table of KS distances and
+// classifier two-sample tests. The full comparison is `spatgan bench
+// fidelity --bundle DIR`.
 func fidelitySummary(ctx context.Context, stdout, stderr io.Writer, dir string, res *train.Result) error {
 	b, err := bundle.Open(dir, 1, tf.SessionOptions{})
 	if err != nil {
 		return err
 	}
 	defer b.Close()
-	syn, st, err := simulate.GenerateAll(ctx, b, simulate.GenOptions{Packets: int64(len(res.Test.Packets))})
+	split := &bench.Split{Conv: res.Train, Frac: res.Manifest.Trace.TrainFrac, Train: res.Train, Test: res.Test,
+		TrainSHA256: res.Manifest.Trace.TrainSHA256}
+	markov, err := sampler.New("markov", res.Train, int64(bench.SamplerSeed(1, "markov")))
 	if err != nil {
 		return err
 	}
-	real, err := metrics.Extract(res.Test.Packets)
+	rep, err := bench.Evaluate(ctx, split, []bench.Comparator{
+		{Name: bench.NameReal, Kind: bench.KindReal, Note: "noise floor", Packets: res.Train.Packets},
+		{Name: bench.NameGAN, Kind: bench.KindModel, Note: dir, Fingerprint: b.Fingerprint(), Sampler: b},
+		{Name: "markov", Kind: bench.KindBaseline, Note: "Markov baseline", Sampler: markov},
+	}, bench.Options{Seed: 1})
 	if err != nil {
 		return err
 	}
-	floor, err := metrics.Extract(res.Train.Packets)
-	if err != nil {
-		return err
-	}
-	gen, err := metrics.Extract(syn)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "\ngenerated %d packets offline (%.0f packets/s); KS against the held-out %d real packets (noise floor: training part vs held-out):\n\n",
-		st.Packets, st.PacketsPerSecond(), len(res.Test.Packets))
-	fmt.Fprintf(stdout, "| series | server->client | floor | client->server | floor |\n|---|---|---|---|---|\n")
-	type pick func(metrics.SeriesDistances) float64
+	gan, floor, mk := rep.Result(bench.NameGAN), rep.Result(bench.NameReal), rep.Result("markov")
+	fmt.Fprintf(stdout, "\nfidelity against the held-out %d real packets: KS distance per sending direction, generated closed loop (%d packets)\n\n",
+		len(res.Test.Packets), gan.Packets)
+	fmt.Fprintf(stdout, "| series | direction | SPATGAN | Markov baseline | noise floor |\n|---|---|---|---|---|\n")
 	rows := []struct {
 		name string
-		f    pick
+		ks   func(metrics.SeriesDistances) float64
 	}{
 		{"size", func(d metrics.SeriesDistances) float64 { return d.Size.KS }},
 		{"inter-arrival time", func(d metrics.SeriesDistances) float64 { return d.IAT.KS }},
-		{"merged delta", func(d metrics.SeriesDistances) float64 { return d.Delta.KS }},
 		{"burst length", func(d metrics.SeriesDistances) float64 { return d.Burst.KS }},
 		{"reply gap", func(d metrics.SeriesDistances) float64 { return d.ReplyGap.KS }},
 	}
-	var ds, fl [2]metrics.SeriesDistances
-	for _, s := range []trace.Side{trace.Server, trace.Client} {
-		ds[s] = metrics.CompareSeries(real[s], gen[s])
-		fl[s] = metrics.CompareSeries(real[s], floor[s])
-	}
 	for _, r := range rows {
-		fmt.Fprintf(stdout, "| %s | %.3f | %.3f | %.3f | %.3f |\n", r.name, r.f(ds[trace.Server]), r.f(fl[trace.Server]), r.f(ds[trace.Client]), r.f(fl[trace.Client]))
+		for _, d := range []struct {
+			name string
+			get  func(*bench.Result) metrics.SeriesDistances
+		}{
+			{"server->client", func(x *bench.Result) metrics.SeriesDistances { return x.Distances.ServerToClient }},
+			{"client->server", func(x *bench.Result) metrics.SeriesDistances { return x.Distances.ClientToServer }},
+		} {
+			fmt.Fprintf(stdout, "| %s | %s | %.3f | %.3f | %.3f |\n", r.name, d.name, r.ks(d.get(gan)), r.ks(d.get(mk)), r.ks(d.get(floor)))
+		}
 	}
-	fmt.Fprintf(stdout, "\nsynthetic timeline: %.1f s for %d packets; held-out real: %.1f s\n",
-		float64(st.LastNS-st.FirstNS)/1e9, st.Packets, float64(res.Test.Packets[len(res.Test.Packets)-1].TS-res.Test.Packets[0].TS)/1e9)
+	c2 := func(x *bench.Result, w bool) string {
+		c := x.C2STPacket
+		if w {
+			c = x.C2STWindow
+		}
+		if c == nil {
+			return "n/a"
+		}
+		return fmt.Sprintf("%.3f", c.Accuracy)
+	}
+	fmt.Fprintf(stdout, "| C2ST accuracy, single packets | both | %s | %s | %s |\n", c2(gan, false), c2(mk, false), c2(floor, false))
+	fmt.Fprintf(stdout, "| C2ST accuracy, windows of %d packets | both | %s | %s | %s |\n", rep.WindowK, c2(gan, true), c2(mk, true), c2(floor, true))
+	fmt.Fprintf(stdout, "\nC2ST 0.5 = indistinguishable. Full report with every baseline: spatgan bench fidelity --bundle %s\n", dir)
 	return nil
 }

@@ -20,7 +20,7 @@ func TestTrainCommandAndBundleConsumers(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, errb.String())
 	}
-	for _, want := range []string{"bundle written to " + dir, "| client-burst | 6 |", "| reply gap |", "noise floor"} {
+	for _, want := range []string{"bundle written to " + dir, "| client-burst | 6 |", "| reply gap | client->server |", "| C2ST accuracy, single packets |", "Markov baseline"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("train output lacks %q:\n%s", want, out.String())
 		}
