@@ -210,9 +210,9 @@ func handshake(ctx context.Context, l link, in <-chan inbound, id uint32, hello 
 // drops datagrams from other addresses) and hands them to the conversation.
 func readUDPClient(uc *net.UDPConn, in chan<- inbound, fr Framing, clk clock, drops *dropCounters) {
 	buf := make([]byte, 1<<16)
+	rd := newUDPReader(uc, clk)
 	for {
-		n, err := uc.Read(buf)
-		ts := clk.now()
+		n, _, ts, err := rd.read(buf)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return

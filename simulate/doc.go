@@ -102,8 +102,10 @@
 // # Recording
 //
 // A Recorder receives every data packet sent and received, with the real
-// send time (taken just before the send call) or receive time (just after
-// the receive call). FileRecorder writes a pcap and a CSV flow log that are
+// send time (taken just before the send call) or receive time (the
+// kernel's receive timestamp for UDP on Linux, SO_TIMESTAMPNS, else the
+// time the receive call returned). The same receive times feed the
+// conditions. FileRecorder writes a pcap and a CSV flow log that are
 // valid at any moment of the run and complete after Close. Control messages
 // (handshake, Sync, Alive, Bye) are protocol overhead, not synthetic
 // traffic, and are not recorded (a capture of the interface shows them).

@@ -13,7 +13,8 @@ type Rec struct {
 	// Conv is the conversation id.
 	Conv uint32
 	// TS is the send time (taken just before the send call) or the receive
-	// time (just after the receive call), ns since the Unix epoch.
+	// time (the kernel's timestamp for UDP on Linux, else when the receive
+	// call returned), ns since the Unix epoch.
 	TS int64
 	// SchedNS is the scheduled send time of a sent packet (0 if received).
 	SchedNS int64

@@ -274,9 +274,9 @@ func (s *Server) hello(key convKey, h Header, body []byte, ts int64, l link) (*s
 // readUDP receives datagrams and hands them to their conversations.
 func (s *Server) readUDP() {
 	buf := make([]byte, 1<<16)
+	rd := newUDPReader(s.udp, s.clk)
 	for {
-		n, from, err := s.udp.ReadFromUDPAddrPort(buf)
-		ts := s.clk.now()
+		n, from, ts, err := rd.read(buf)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
