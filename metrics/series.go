@@ -60,7 +60,7 @@ func Extract(pkts []trace.Packet) ([2]Series, error) {
 		s := &out[b.From]
 		s.Burst = append(s.Burst, float64(b.Count))
 		if i > 0 {
-			if gap := b.FirstNS - bursts[i-1].LastNS; gap >= 0 {
+			if gap := b.FirstTS - bursts[i-1].LastTS; gap >= 0 {
 				s.ReplyGap = append(s.ReplyGap, nsToUS(gap))
 			}
 		}
@@ -80,33 +80,17 @@ func checkSides(pkts []trace.Packet) error {
 }
 
 // Burst is a maximal run of consecutive packets from one side in the merged
-// stream.
-type Burst struct {
-	From    trace.Side
-	Count   int   // packets
-	Bytes   int64 // sum of frame lengths
-	FirstNS int64 // timestamp of the first packet
-	LastNS  int64 // timestamp of the last packet
-}
+// stream; it is trace.Burst, whose Start/End index the packet slice.
+type Burst = trace.Burst
 
-// Bursts splits a packet sequence, in capture order, into bursts. It returns
-// an error naming the packet index if a packet's side is neither Server nor
-// Client.
+// Bursts splits a packet sequence, in capture order, into bursts (as
+// trace.Conversation.Bursts does). It returns an error naming the packet
+// index if a packet's side is neither Server nor Client.
 func Bursts(pkts []trace.Packet) ([]Burst, error) {
 	if err := checkSides(pkts); err != nil {
 		return nil, err
 	}
-	var out []Burst
-	for i, p := range pkts {
-		if i == 0 || p.From != pkts[i-1].From {
-			out = append(out, Burst{From: p.From, FirstNS: p.TS})
-		}
-		b := &out[len(out)-1]
-		b.Count++
-		b.Bytes += int64(p.Size)
-		b.LastNS = p.TS
-	}
-	return out, nil
+	return (&trace.Conversation{Packets: pkts}).Bursts(), nil
 }
 
 // Dependence holds Spearman rank correlations between a burst of one side
@@ -135,7 +119,7 @@ func CrossDependence(bursts []Burst, replier trace.Side) Dependence {
 		}
 		cnt = append(cnt, float64(prev.Count))
 		byt = append(byt, float64(prev.Bytes))
-		gap = append(gap, float64(b.FirstNS-prev.LastNS))
+		gap = append(gap, float64(b.FirstTS-prev.LastTS))
 		rcnt = append(rcnt, float64(b.Count))
 		rbyt = append(rbyt, float64(b.Bytes))
 	}

@@ -81,10 +81,10 @@ func TestExtractHand(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []Burst{
-		{trace.Client, 2, 210, 1e15, 1e15 + 10e3},
-		{trace.Server, 1, 300, 1e15 + 50e3, 1e15 + 50e3},
-		{trace.Client, 3, 390, 1e15 + 80e3, 1e15 + 100e3},
-		{trace.Server, 1, 400, 1e15 + 1100e3, 1e15 + 1100e3},
+		{From: trace.Client, Start: 0, End: 2, Count: 2, Bytes: 210, FirstTS: 1e15, LastTS: 1e15 + 10e3},
+		{From: trace.Server, Start: 2, End: 3, Count: 1, Bytes: 300, FirstTS: 1e15 + 50e3, LastTS: 1e15 + 50e3},
+		{From: trace.Client, Start: 3, End: 6, Count: 3, Bytes: 390, FirstTS: 1e15 + 80e3, LastTS: 1e15 + 100e3, ClockSteps: 1}, // one packet steps back in time
+		{From: trace.Server, Start: 6, End: 7, Count: 1, Bytes: 400, FirstTS: 1e15 + 1100e3, LastTS: 1e15 + 1100e3},
 	}
 	if !slices.Equal(b, want) {
 		t.Errorf("Bursts = %+v, want %+v", b, want)
