@@ -22,7 +22,7 @@ BENCH   ?= .
 BENCHTIME ?= 1x
 FUZZTIME ?= 60s
 
-.PHONY: all deps build train test test-tools vet fmt bench fuzz clean
+.PHONY: all deps build train test test-race test-tools vet fmt bench fuzz clean
 
 all: build
 
@@ -46,6 +46,11 @@ test: deps test-tools
 	$(GO) vet ./...
 	CGO_ENABLED=0 $(GO) build $(PUREGO)
 	$(GO) test -count=1 ./...
+
+# The race detector over the pure-Go packages (the cgo ones spend their time
+# inside TensorFlow, where it sees nothing).
+test-race:
+	$(GO) test -race -count=1 $(PUREGO)
 
 bench: deps
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -benchmem ./...
