@@ -41,9 +41,8 @@ type Config struct {
 	// limits are combined at the handshake (the smaller non-zero one).
 	MaxPackets int64
 	// Duration ends each conversation at the handshake plus Duration:
-	// packets scheduled later are not sent, and the side whose burst was
-	// cut waits until that time before saying Bye; 0 = no limit. Combined
-	// like MaxPackets.
+	// packets scheduled later are not sent (see the package documentation);
+	// 0 = no limit. Combined like MaxPackets.
 	Duration time.Duration
 	// Speedup divides all sampled times (client side; the server adopts the
 	// client's). 0 means 1; +Inf sends as fast as possible.

@@ -171,7 +171,16 @@ func (c *conv) sendBurst(ctx context.Context) (done bool, err error) {
 	}
 	c.rep.Decision.Add(int64(time.Since(t0)))
 	c.times = schedule(c.times[:0], c.ref, &c.bp)
-	n, stop := truncate(c.times, c.carried, c.maxPackets, c.endNS)
+	n, why := truncate(c.times, c.carried, c.maxPackets, c.endNS)
+	if why == stopAtTime {
+		// Nothing more before the end: stay until the end, as the drawn
+		// burst would have, then say goodbye.
+		if err := c.waitUntil(ctx, c.endNS); err != nil {
+			return false, err
+		}
+		c.bye()
+		return true, nil
+	}
 	for i := 0; i < n; i++ {
 		if err := c.waitUntil(ctx, c.times[i]); err != nil {
 			return false, err
@@ -215,14 +224,7 @@ func (c *conv) sendBurst(ctx context.Context) (done bool, err error) {
 	if n > 0 {
 		c.rep.Bursts++
 	}
-	if stop || n == 0 {
-		if c.endNS > 0 && (c.maxPackets == 0 || c.carried < c.maxPackets) {
-			// The duration cut the burst: stay until the end, as the
-			// truncated packets would have.
-			if err := c.waitUntil(ctx, c.endNS); err != nil {
-				return false, err
-			}
-		}
+	if why == stopLimit {
 		c.bye()
 		return true, nil
 	}

@@ -42,8 +42,11 @@
 // Limits: the handshake agrees on a packet limit (both directions
 // together) and a duration (from the handshake), the smaller non-zero of
 // the two sides' values. The side whose turn it is truncates its burst so
-// that no packet exceeds a limit, then (after waiting for the end time if
-// the duration cut the burst) sends Bye; the peer ends on Bye.
+// that no packet exceeds a limit. When the packet limit is reached it sends
+// Bye; a burst cut by the end time ends with its last packet before the
+// end (the opponent may still answer before the end), and a side whose
+// drawn burst has no packet before the end waits until the end and sends
+// Bye. The peer ends on Bye.
 // Cancelling the context (SIGINT, SIGTERM in the command) also sends Bye.
 //
 // # Pacing

@@ -19,8 +19,9 @@ const DefaultStartNS int64 = 1577836800 * 1e9
 type GenOptions struct {
 	// Packets stops generation after this many packets in total (both sides).
 	Packets int64
-	// Duration stops generation before the first packet later than
-	// StartNS+Duration.
+	// Duration: no packet later than StartNS+Duration is generated; a burst
+	// is cut before that time and generation ends with the first burst that
+	// has no packet before it.
 	Duration time.Duration
 	// StartNS is the virtual time at which the conversation starts (the
 	// "handshake"); 0 means DefaultStartNS.
@@ -134,7 +135,7 @@ func Generate(ctx context.Context, s sampler.Sampler, opt GenOptions, emit func(
 			return st, err
 		}
 		times = schedule(times[:0], ref, &plan)
-		n, stop := truncate(times, st.Packets, opt.Packets, end)
+		n, why := truncate(times, st.Packets, opt.Packets, end)
 		if n == 0 {
 			break
 		}
@@ -160,7 +161,7 @@ func Generate(ctx context.Context, s sampler.Sampler, opt GenOptions, emit func(
 			m.add(times[i], plan.sizes[i])
 		}
 		st.Bursts++
-		if stop {
+		if why != goOn {
 			break
 		}
 		cond = m.cond()
@@ -188,29 +189,40 @@ func schedule(times []int64, ref int64, plan *burstPlan) []int64 {
 	return times
 }
 
+// stopReason says why a conversation ends with a burst.
+type stopReason int8
+
+const (
+	goOn       stopReason = iota
+	stopLimit             // the packet limit is reached with this burst
+	stopAtTime            // no packet of this burst falls before the end time
+)
+
 // truncate returns how many packets of a burst with the given send times
 // may go out, given the packets already carried by the conversation, the
-// packet limit (0 = none) and the end time (0 = none), and whether a limit
-// ends the conversation with this burst.
-func truncate(times []int64, carried, maxPackets, end int64) (n int, stop bool) {
+// packet limit (0 = none) and the end time (0 = none), and whether the
+// conversation ends with this burst. A burst cut short by the end time
+// ends with its last packet before the end, and the conversation goes on:
+// the opponent may still answer before the end. The conversation ends when
+// the packet limit is reached or a burst has no packet before the end.
+func truncate(times []int64, carried, maxPackets, end int64) (n int, why stopReason) {
 	n = len(times)
 	if maxPackets > 0 && carried+int64(n) >= maxPackets {
-		n = int(maxPackets - carried)
-		stop = true
+		n = int(max(maxPackets-carried, 0))
+		why = stopLimit
 	}
 	if end > 0 {
 		for i := 0; i < n; i++ {
 			if times[i] > end {
-				n = i
-				stop = true
+				n, why = i, goOn
 				break
 			}
 		}
 	}
-	if n < 0 {
-		n = 0
+	if n == 0 && why == goOn {
+		why = stopAtTime
 	}
-	return n, stop
+	return n, why
 }
 
 // GenerateAll runs Generate and returns the packets in time order.

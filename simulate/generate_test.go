@@ -254,3 +254,29 @@ func TestGenerateBaselines(t *testing.T) {
 		}
 	}
 }
+
+func TestTruncate(t *testing.T) {
+	times := []int64{10, 20, 30, 40}
+	// Cases derived by hand from the rules in truncate's comment.
+	for _, c := range []struct {
+		carried, max, end int64
+		n                 int
+		why               stopReason
+	}{
+		{0, 0, 0, 4, goOn},
+		{0, 10, 0, 4, goOn},
+		{6, 10, 0, 4, stopLimit},  // reaches the limit exactly
+		{8, 10, 0, 2, stopLimit},  // cut by the limit
+		{10, 10, 0, 0, stopLimit}, // already there
+		{0, 0, 25, 2, goOn},       // cut by the end: the opponent may answer
+		{0, 0, 40, 4, goOn},       // a packet at the end time itself goes out
+		{0, 0, 5, 0, stopAtTime},  // nothing before the end
+		{8, 10, 15, 1, goOn},      // the end cuts before the limit is reached
+		{7, 10, 35, 3, stopLimit}, // the limit cuts before the end
+	} {
+		n, why := truncate(times, c.carried, c.max, c.end)
+		if n != c.n || why != c.why {
+			t.Errorf("%+v: got %d, %d", c, n, why)
+		}
+	}
+}
