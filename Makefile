@@ -4,12 +4,15 @@
 # ~/.cache/spatgan. Nothing needs to be exported by hand.
 
 SHELL   := /bin/bash
+export LIBTENSORFLOW_DIR
 GO      ?= go
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 TF_DIR  := $(shell scripts/provision-tf.sh --dir)
 export CGO_ENABLED := 1
+ifneq ($(TF_DIR),)
 export CGO_CFLAGS  := -I$(TF_DIR)/include
 export CGO_LDFLAGS := -L$(TF_DIR)/lib -Wl,-rpath,$(TF_DIR)/lib
+endif
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 BIN     := bin/spatgan

@@ -5,7 +5,9 @@
 #   1. LIBTENSORFLOW_DIR, if set: a directory with lib/ (libtensorflow.so or
 #      libtensorflow_cc.so.2) and include/tensorflow/c/c_api.h. Use this to
 #      point the build at your own or a GPU build of libtensorflow.
-#   2. Otherwise the pinned tensorflow-cpu wheel from PyPI, fetched once with
+#   2. Otherwise a libtensorflow on the system linker path (ldconfig) with
+#      its headers in /usr/include or /usr/local/include.
+#   3. Otherwise the pinned tensorflow-cpu wheel from PyPI, fetched once with
 #      `pip download --no-deps` into a versioned cache outside the repository
 #      (SPATGAN_CACHE, default ${XDG_CACHE_HOME:-~/.cache}/spatgan), verified
 #      by sha256, from which only the two shared libraries and the C headers
@@ -17,6 +19,7 @@
 #
 # Usage: scripts/provision-tf.sh           provision and verify
 #        scripts/provision-tf.sh --dir     print the directory that would be used
+#                                          (empty for a system library: no flags needed)
 set -euo pipefail
 
 TF_VERSION=2.18.1
@@ -29,13 +32,30 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 symbols="$here/required-c-symbols.txt"
 cache_root=${SPATGAN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/spatgan}
 default_dir="$cache_root/tensorflow-$TF_VERSION"
+# system_prefix prints the prefix (/usr or /usr/local) of a system
+# libtensorflow with headers, if there is one.
+system_prefix() {
+  local lib p
+  lib=$(ldconfig -p 2>/dev/null | awk '/libtensorflow\.so( |$)/ {print $NF; exit}')
+  [ -n "$lib" ] || return 1
+  for p in /usr/local /usr; do
+    if [ -f "$p/include/tensorflow/c/c_api.h" ]; then printf '%s\n' "$p"; return 0; fi
+  done
+  return 1
+}
+
 dir=${LIBTENSORFLOW_DIR:-$default_dir}
+if [ -z "${LIBTENSORFLOW_DIR:-}" ] && [ ! -f "$default_dir/.complete" ] && sysp=$(system_prefix); then
+  dir=$sysp
+  system=1
+fi
 
 log() { printf 'provision-tf: %s\n' "$*" >&2; }
 die() { printf 'provision-tf: error: %s\n' "$*" >&2; exit 1; }
 
 if [ "${1:-}" = "--dir" ]; then
-  printf '%s\n' "$dir"
+  # A system library needs no -I/-L flags: print nothing.
+  [ -n "${system:-}" ] || printf '%s\n' "$dir"
   exit 0
 fi
 
@@ -50,7 +70,7 @@ find_lib() {
 
 verify() {
   local d=$1 lib missing tmp
-  lib=$(find_lib "$d") || die "no libtensorflow.so in $d/lib"
+  lib=$(find_lib "$d") || die "no libtensorflow.so in $d/lib (LIBTENSORFLOW_DIR must hold lib/libtensorflow.so and include/tensorflow/c/c_api.h; unset it to fetch the pinned CPU build)"
   [ -f "$d/include/tensorflow/c/c_api.h" ] || die "no include/tensorflow/c/c_api.h in $d"
   [ -e "$d/lib/libtensorflow.so" ] || die "$d/lib/libtensorflow.so is missing (the Go bindings link -ltensorflow); add a symlink to $(basename "$lib")"
   command -v nm >/dev/null || die "nm (binutils) is needed to check the library's symbols"
@@ -85,6 +105,12 @@ C
 if [ -n "${LIBTENSORFLOW_DIR:-}" ]; then
   log "using LIBTENSORFLOW_DIR=$LIBTENSORFLOW_DIR"
   verify "$LIBTENSORFLOW_DIR"
+  exit 0
+fi
+
+if [ -n "${system:-}" ]; then
+  log "using the system libtensorflow under $dir"
+  verify "$dir"
   exit 0
 fi
 
