@@ -121,7 +121,6 @@ if [ -f "$dir/.complete" ]; then
 fi
 
 command -v python3 >/dev/null || die "python3 with pip is needed to fetch the tensorflow-cpu wheel (or set LIBTENSORFLOW_DIR)"
-command -v unzip >/dev/null || die "unzip is needed to extract the wheel (apt-get install unzip)"
 mkdir -p "$cache_root"
 wheel_path="$cache_root/wheels/$WHEEL"
 if [ ! -f "$wheel_path" ] || ! echo "$WHEEL_SHA256  $wheel_path" | sha256sum -c --status; then
@@ -138,13 +137,19 @@ log "wheel sha256 verified"
 
 stage=$(mktemp -d "$cache_root/.stage.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
-unzip -q "$wheel_path" \
-  'tensorflow/libtensorflow_cc.so.2' 'tensorflow/libtensorflow_framework.so.2' \
-  'tensorflow/include/tensorflow/c/*' \
-  'tensorflow/include/tensorflow/core/platform/ctstring*' \
-  'tensorflow/include/tsl/platform/ctstring*' \
-  'tensorflow/include/xla/tsl/c/*' \
-  -d "$stage/x"
+# Extract only the two libraries and the C API headers (python's zipfile:
+# python3 is needed for pip anyway).
+python3 - "$wheel_path" "$stage/x" <<'PY' || die "could not extract $wheel_path"
+import fnmatch, sys, zipfile
+keep = ["tensorflow/libtensorflow_cc.so.2", "tensorflow/libtensorflow_framework.so.2",
+        "tensorflow/include/tensorflow/c/*", "tensorflow/include/tensorflow/core/platform/ctstring*",
+        "tensorflow/include/tsl/platform/ctstring*", "tensorflow/include/xla/tsl/c/*"]
+with zipfile.ZipFile(sys.argv[1]) as z:
+    names = [n for n in z.namelist() if any(fnmatch.fnmatch(n, k) for k in keep)]
+    if not any(n.endswith("libtensorflow_cc.so.2") for n in names):
+        sys.exit("the wheel has no libtensorflow_cc.so.2")
+    z.extractall(sys.argv[2], names)
+PY
 mkdir -p "$stage/out/lib"
 mv "$stage/x/tensorflow/include" "$stage/out/include"
 mv "$stage/x/tensorflow/libtensorflow_cc.so.2" "$stage/x/tensorflow/libtensorflow_framework.so.2" "$stage/out/lib/"
