@@ -66,6 +66,32 @@ func BenchmarkGenerate(b *testing.B) {
 	}
 }
 
+// BenchmarkGenerateMany measures lockstep generation of k conversations
+// with the markov baseline, which reads its conditions (like the GAN): the
+// batch size of each sampler call grows with k, the number of calls per
+// packet falls.
+func BenchmarkGenerateMany(b *testing.B) {
+	const perConv = 2000
+	for _, k := range []int{1, 16, 256} {
+		b.Run(fmt.Sprintf("markov/k=%d", k), func(b *testing.B) {
+			m := benchModel(b, "markov")
+			var n, calls int64
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				st, err := GenerateMany(context.Background(), m.New(int64(i)), k, GenOptions{Packets: perConv},
+					func(int, Event) error { return nil })
+				if err != nil {
+					b.Fatal(err)
+				}
+				n += st.Packets
+				calls += st.SamplerCalls
+			}
+			b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "packets/s")
+			b.ReportMetric(float64(calls)/float64(n), "calls/packet")
+		})
+	}
+}
+
 // BenchmarkDecision measures the closed loop's per-decision cost: drawing
 // one burst (TurnsTo plus PacketsTo) for a measured condition, as a live
 // agent does after each opponent burst, without drawing ahead.

@@ -118,5 +118,7 @@
 // Generate plays both sides over a virtual clock with no network delay:
 // the receive time of a packet is its send time. It draws decisions in
 // batches where the sampler allows (see sampler.CondUser) and is
-// deterministic for a given sampler, seed and options.
+// deterministic for a given sampler, seed and options. GenerateMany runs k
+// independent conversations in lockstep so that a sampler that reads its
+// conditions (the GAN) is still called with batches of up to k decisions.
 package simulate

@@ -141,7 +141,7 @@ func Generate(ctx context.Context, s sampler.Sampler, opt GenOptions, emit func(
 		}
 		m.reset()
 		for i := 0; i < n; i++ {
-			h := Header{Side: uint8(side), Seq: seq[side], Burst: burst, SendNS: times[i]}
+			h := Header{Side: uint8(side), Conv: 1, Seq: seq[side], Burst: burst, SendNS: times[i]}
 			h.Length = uint16(opt.Framing.MessageLen(plan.sizes[i]))
 			if i == n-1 {
 				h.Flags = FlagLast

@@ -280,3 +280,73 @@ func TestTruncate(t *testing.T) {
 		}
 	}
 }
+
+// TestGenerateMany checks lockstep generation: one conversation equals
+// Generate without drawing ahead, and each of many conversations follows
+// the closed-loop rules on its own.
+func TestGenerateMany(t *testing.T) {
+	conv, err := trace.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	markov, err := sampler.Fit("markov", conv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk := map[string]func() sampler.Sampler{
+		"toy":    func() sampler.Sampler { return newToy(3, 2e6, 1e6) },
+		"echo":   func() sampler.Sampler { return newEcho(3, 2e6, 250e3) },
+		"markov": func() sampler.Sampler { return markov.New(3) },
+	}
+	opt := GenOptions{Packets: 3000, Batch: 1}
+	for name, f := range mk {
+		single := collect(t, f(), opt)
+		var many []Event
+		if _, err := GenerateMany(context.Background(), f(), 1, opt, func(c int, e Event) error {
+			many = append(many, e)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(single, many) {
+			t.Fatalf("%s: GenerateMany(1) differs from Generate", name)
+		}
+	}
+	const k = 7
+	per := make([][]Event, k)
+	st, err := GenerateMany(context.Background(), newEcho(9, 2e6, 250e3), k, GenOptions{Packets: 2000}, func(c int, e Event) error {
+		per[c] = append(per[c], e)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Packets != k*2000 {
+		t.Fatalf("%d packets, want %d", st.Packets, k*2000)
+	}
+	for c, evs := range per {
+		if len(evs) != 2000 || evs[0].Header.Conv != uint32(c+1) {
+			t.Fatalf("conversation %d: %d packets, id %d", c, len(evs), evs[0].Header.Conv)
+		}
+		for i := 1; i < len(evs); i++ {
+			if evs[i].Packet.TS < evs[i-1].Packet.TS {
+				t.Fatalf("conversation %d goes back in time at %d", c, i)
+			}
+		}
+		bursts := splitBursts(evs)
+		for j := 1; j+1 < len(bursts); j++ {
+			if b := bursts[j]; b[0].Packet.From == trace.Server && len(b) != len(bursts[j-1]) {
+				t.Fatalf("conversation %d burst %d: %d packets answer %d", c, j, len(b), len(bursts[j-1]))
+			}
+		}
+	}
+	if slices.Equal(per[0], per[1]) {
+		t.Fatal("two conversations are identical")
+	}
+	// Batched calls: the echo sampler reads PrevSize, so one TurnsTo per
+	// step and one PacketsTo per packet position, each over up to k
+	// conversations: far fewer calls than packets.
+	if st.SamplerCalls*3 > st.Packets {
+		t.Fatalf("%d sampler calls for %d packets", st.SamplerCalls, st.Packets)
+	}
+}
