@@ -25,6 +25,10 @@ func newClock() clock {
 
 func (c clock) now() int64 { return c.baseNS + int64(time.Since(c.base)) }
 
+// at converts a time read from time.Now (which carries the monotonic
+// clock) to the clock's nanoseconds.
+func (c clock) at(t time.Time) int64 { return c.baseNS + int64(t.Sub(c.base)) }
+
 // inbound is one received message handed to a conversation.
 type inbound struct {
 	h     Header

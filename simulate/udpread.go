@@ -33,12 +33,13 @@ func (r *udpReader) read(buf []byte) (n int, from netip.AddrPort, ts int64, err 
 		return n, from, r.clk.now(), err
 	}
 	n, oobn, _, from, err := r.conn.ReadMsgUDPAddrPort(buf, r.oob)
-	ts = r.clk.now()
+	now := time.Now() // one reading for both clocks
+	ts = r.clk.at(now)
 	if err == nil {
 		if k, ok := rxTimestamp(r.oob[:oobn]); ok {
 			// The kernel stamps with the real-time clock; convert through
 			// the delay since then, measured on the same clock.
-			if d := time.Now().UnixNano() - k; d > 0 && d < int64(time.Second) {
+			if d := now.UnixNano() - k; d > 0 && d < int64(time.Second) {
 				ts -= d
 			}
 		}
