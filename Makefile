@@ -58,7 +58,7 @@ test-race:
 bench: deps
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -benchmem ./...
 
-fuzz:
+fuzz: deps
 	@scripts/fuzz.sh $(FUZZTIME)
 
 fmt:
