@@ -54,6 +54,7 @@ type pairOpts struct {
 	record    bool
 	beforeRun func(addr string) // called after Listen, before Dial
 	clientCtx context.Context
+	listen    string // default 127.0.0.1:0
 }
 
 // runPair runs a server on an ephemeral loopback port and a client against
@@ -75,7 +76,10 @@ func runPair(t *testing.T, o pairOpts) pairResult {
 		o.srv.Recorder, o.cli.Recorder = srec, crec
 	}
 	o.srv.Transport, o.cli.Transport = o.transport, o.transport
-	s, err := Listen("127.0.0.1:0", o.srv)
+	if o.listen == "" {
+		o.listen = "127.0.0.1:0"
+	}
+	s, err := Listen(o.listen, o.srv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -534,6 +538,50 @@ func TestLiveTCP(t *testing.T) {
 	tshark := lookTool(t, "tshark")
 	if lens := tsharkLens(t, tshark, filepath.Join(res.dir, "client.pcap")); len(lens) != limit {
 		t.Fatalf("tshark reads %d packets from the TCP recording, want %d", len(lens), limit)
+	}
+}
+
+// TestLiveIPv6 runs over ::1: frame sizes account for the 40-byte IPv6
+// header, and the recording is an IPv6 capture tshark reads.
+func TestLiveIPv6(t *testing.T) {
+	if c, err := net.ListenUDP("udp6", &net.UDPAddr{IP: net.IPv6loopback}); err != nil {
+		t.Skipf("no IPv6 loopback: %v", err)
+	} else {
+		c.Close()
+	}
+	for _, tr := range []Transport{UDP, TCP} {
+		o := pairOpts{srv: echoConfig("echo-v1"), cli: echoConfig("echo-v1"), record: true, transport: tr, listen: "[::1]:0"}
+		o.cli.MaxPackets = 100
+		res := runPair(t, o)
+		if res.srvErr != nil || res.cliErr != nil {
+			t.Fatalf("%v: server: %v; client: %v", tr, res.srvErr, res.cliErr)
+		}
+		fr := res.cli.Framing
+		want := 62
+		if tr == TCP {
+			want = 14 + 40 + 20 + fr.TCPOptions + 2
+		}
+		if !fr.IPv6 || fr.Overhead() != want {
+			t.Fatalf("%v: framing %v", tr, fr)
+		}
+		rows := readFlow(t, filepath.Join(res.dir, "client.csv"))
+		if len(rows) != 100 || !strings.HasPrefix(rows[0].src, "[::1]:") {
+			t.Fatalf("%v: %d rows, first %+v", tr, len(rows), rows[0])
+		}
+		for _, r := range rows {
+			if r.size < fr.MinFrame() {
+				t.Fatalf("%v: size %d below %d", tr, r.size, fr.MinFrame())
+			}
+		}
+		tshark := lookTool(t, "tshark")
+		out, err := exec.Command(tshark, "-n", "-r", filepath.Join(res.dir, "client.pcap"), "-T", "fields", "-e", "ipv6.src", "-e", "frame.len").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		lns := strings.Split(strings.TrimSpace(string(out)), "\n")
+		if len(lns) != 100 || !strings.HasPrefix(lns[0], "::1\t") || lns[0] != "::1\t"+strconv.Itoa(int(rows[0].size)) {
+			t.Fatalf("%v: tshark: %q", tr, lns[0])
+		}
 	}
 }
 
