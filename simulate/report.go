@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"sort"
 	"sync/atomic"
 	"time"
 
@@ -137,7 +138,12 @@ func (r *Report) WriteText(w io.Writer) {
 	for _, c := range r.Convs {
 		ends[c.End]++
 	}
-	for e, n := range ends {
-		fmt.Fprintf(w, "  ended (%d): %s\n", n, e)
+	keys := make([]string, 0, len(ends))
+	for e := range ends {
+		keys = append(keys, e)
+	}
+	sort.Strings(keys)
+	for _, e := range keys {
+		fmt.Fprintf(w, "  ended (%d): %s\n", ends[e], e)
 	}
 }
