@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -50,15 +48,8 @@ func runBenchFidelity(ctx context.Context, stdout, stderr io.Writer, args []stri
 	window := fs.Int("window", bench.DefaultWindowK, "window length of the windowed classifier test")
 	baselines := fs.String("baselines", strings.Join(bench.BaselineNames, ","), "comma-separated baselines to fit on the training part (empty: none)")
 	quiet := fs.Bool("quiet", false, "no progress output")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return errUsage
-	}
-	if fs.NArg() > 0 {
-		fs.Usage()
-		return fmt.Errorf("bench fidelity: unexpected argument %q", fs.Arg(0))
+	if err := parseFlags(fs, args); err != nil {
+		return ignoreHelp(err)
 	}
 	if *steps < 1 {
 		return fmt.Errorf("bench fidelity: --steps %d: want at least 1", *steps)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -49,4 +50,33 @@ func newFlagSet(name, args, summary string, stderr io.Writer) *flag.FlagSet {
 		fs.PrintDefaults()
 	}
 	return fs
+}
+
+// errHelp means --help was asked for and printed: the command ends with
+// success and does nothing else.
+var errHelp = errors.New("help printed")
+
+// parseFlags parses a command's flags and allows no positional argument.
+// It returns errHelp after --help, errUsage for bad flags (the flag package
+// has printed why), and an error naming the command for a stray argument.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return errHelp
+		}
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return fmt.Errorf("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
+	}
+	return nil
+}
+
+// ignoreHelp turns errHelp into success.
+func ignoreHelp(err error) error {
+	if errors.Is(err, errHelp) {
+		return nil
+	}
+	return err
 }

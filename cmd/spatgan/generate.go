@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/netip"
@@ -34,15 +33,8 @@ func runGenerate(ctx context.Context, stdout, stderr io.Writer, args []string) e
 	ipv6 := fs.Bool("ipv6", false, "write IPv6 frames")
 	batch := fs.Int("batch", simulate.DefaultBatch, "decisions drawn ahead per sampler call when the sampler ignores conditions")
 	start := fs.String("start", "", "virtual start time, RFC 3339 (default 2020-01-01T00:00:00Z)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return errUsage
-	}
-	if fs.NArg() > 0 {
-		fs.Usage()
-		return fmt.Errorf("generate: unexpected argument %q", fs.Arg(0))
+	if err := parseFlags(fs, args); err != nil {
+		return ignoreHelp(err)
 	}
 	if *out == "" {
 		fs.Usage()

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -122,15 +121,8 @@ func runPlotKind(ctx context.Context, stdout, stderr io.Writer, kind string, arg
 	if kind == "report" {
 		fs.StringVar(&f.lossLog, "loss", "", "also draw the training curves of this loss log (a bundle's loss.csv)")
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return errUsage
-	}
-	if fs.NArg() > 0 {
-		fs.Usage()
-		return fmt.Errorf("plot %s: unexpected argument %q", kind, fs.Arg(0))
+	if err := parseFlags(fs, args); err != nil {
+		return ignoreHelp(err)
 	}
 	if f.out == "" {
 		fs.Usage()

@@ -191,15 +191,8 @@ func runSimulateRole(ctx context.Context, stdout, stderr io.Writer, role string,
 		fs.StringVar(&pcapPath, "pcap", "spatgan-"+role+".pcap", "pcap recording of the packets sent and received (empty: none)")
 		fs.StringVar(&csvPath, "csv", "spatgan-"+role+".csv", "CSV flow log of the packets sent and received (empty: none)")
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return errUsage
-	}
-	if fs.NArg() > 0 {
-		fs.Usage()
-		return fmt.Errorf("simulate: unexpected argument %q", fs.Arg(0))
+	if err := parseFlags(fs, args); err != nil {
+		return ignoreHelp(err)
 	}
 	tr, err := simulate.ParseTransport(*netName)
 	if err != nil {
