@@ -151,6 +151,10 @@ func capture(t *testing.T, iface string, extra ...string) (file string, client, 
 		cmd.Wait()
 		t.Fatal("tcpdump did not start within 10 s")
 	}
+	// tcpdump says "listening on" a moment before the kernel delivers to
+	// its socket: give it time to attach, or the first datagrams can be
+	// missed (seen under load).
+	time.Sleep(500 * time.Millisecond)
 	buf := make([]byte, 2000)
 	for _, sz := range [][2]int{{10, 20}, {200, 300}, {1000, 50}} {
 		if _, err := cli.Write(make([]byte, sz[0])); err != nil {
@@ -170,7 +174,15 @@ func capture(t *testing.T, iface string, extra ...string) (file string, client, 
 		}
 		payloads = append(payloads, sz[0], sz[1])
 	}
-	time.Sleep(200 * time.Millisecond) // let tcpdump write the last packets (-U)
+	// Let tcpdump write the last packets (-U): wait until the file holds
+	// all six (or 5 s pass; the caller's checks then say what is missing).
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if st, err := os.Stat(file); err == nil && st.Size() >= int64(24+6*16+len(payloads)*8) {
+			if n := countRecords(file); n >= len(payloads) {
+				break
+			}
+		}
+	}
 	cmd.Process.Signal(os.Interrupt)
 	<-done // stderr reaches EOF when tcpdump exits (or the timeout kills it)
 	if err := cmd.Wait(); err != nil && ctx.Err() != nil {
@@ -307,4 +319,20 @@ func swapPcap(t *testing.T, in, out string) {
 	if err := os.WriteFile(out, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// countRecords counts the records of a capture that may still be growing
+// (a partial last record is not counted).
+func countRecords(file string) int {
+	sc, err := Open(file)
+	if err != nil {
+		return 0
+	}
+	defer sc.Close()
+	n := 0
+	var rec Record
+	for sc.Next(&rec) == nil {
+		n++
+	}
+	return n
 }
