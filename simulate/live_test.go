@@ -336,6 +336,9 @@ func TestLiveUDP(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatalf("tcpdump did not start: %s", tdErr.String())
 		}
+		// "listening on" comes a moment before the kernel delivers to
+		// tcpdump's socket (the trace tests missed packets under load).
+		time.Sleep(500 * time.Millisecond)
 	}
 	res := runPair(t, o)
 	if tcpdump != nil {
