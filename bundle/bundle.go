@@ -58,7 +58,8 @@ type TraceInfo struct {
 	Client      string  `json:"client"`
 	Proto       string  `json:"proto"`
 	Packets     int     `json:"packets"`      // in the whole conversation
-	TrainFrac   float64 `json:"train_frac"`   // time fraction used for training
+	TrainFrac   float64 `json:"train_frac"`   // time fraction of the training part; the rest was never read in training
+	ValFrac     float64 `json:"val_frac"`     // time fraction, of the whole, at the end of the training part used to pick the kept weights
 	TrainSHA256 string  `json:"train_sha256"` // fingerprint of the training packets
 	MinSize     int32   `json:"min_size"`     // smallest frame in the training split
 	MaxSize     int32   `json:"max_size"`     // largest frame in the training split
@@ -70,11 +71,11 @@ type Model struct {
 	Config        graphs.Config  `json:"config"`
 	Target        graphs.Scaler  `json:"target_scaler"`
 	Cond          graphs.Scaler  `json:"cond_scaler"`
-	Weights       string         `json:"weights"`        // file name in the bundle
-	WeightsSHA256 string         `json:"weights_sha256"` // of the whole file
-	Steps         int64          `json:"steps"`          // generator steps trained
-	SelectedStep  int64          `json:"selected_step"`  // step of the weights kept (best held-out score)
-	HeldOut       map[string]any `json:"heldout,omitempty"`
+	Weights       string         `json:"weights"`              // file name in the bundle
+	WeightsSHA256 string         `json:"weights_sha256"`       // of the whole file
+	Steps         int64          `json:"steps"`                // generator steps trained
+	SelectedStep  int64          `json:"selected_step"`        // step of the weights kept (best validation score)
+	Validation    map[string]any `json:"validation,omitempty"` // score of the kept weights on the validation part
 }
 
 // Manifest is manifest.json.

@@ -2,11 +2,15 @@
 // client, packet and burst) on a conversation from the trace package and
 // writes a model bundle.
 //
-// Protocol: the conversation is split in time (trace.SplitAt); normalisation
-// statistics come from the training part only; every EvalEvery generator
-// steps each model generates rows for held-out conditions and is scored
-// against the held-out rows (KS per target, classifier two-sample test);
-// the weights with the best score are the ones the bundle keeps.
+// Protocol: the conversation is split in time (trace.SplitAt at TrainFrac)
+// into a training part and a held-out test part that training never reads.
+// The training part is split again: its last ValFrac of the whole duration
+// is the validation part, the rest fits the networks and the normalisation
+// statistics. Every EvalEvery generator steps each model generates rows for
+// the validation part's conditions and is scored against its rows (KS per
+// target, classifier two-sample test); the weights with the best validation
+// score are the ones the bundle keeps. Evaluating the bundle on the test part
+// (spatgan bench fidelity) is then free of selection bias.
 //
 // Reproducibility: each model has its own PCG random source derived from the
 // seed, which draws the batch indices, the noise and the interpolation
@@ -40,15 +44,16 @@ import (
 // Options configure a training run.
 type Options struct {
 	Conv      *trace.Conversation
-	TrainFrac float64                  // time fraction used for training (default 0.8)
+	TrainFrac float64                  // time fraction of the training part; the rest is the test part (default 0.8)
+	ValFrac   float64                  // time fraction, of the whole, at the end of the training part used for validation (default 0.1)
 	Configs   map[string]graphs.Config // by bundle.ModelIDs
 	Seed      uint64
 	Out       string // bundle directory; checkpoints go to Out/checkpoints
 
 	LogEvery        int // generator steps between loss-log rows (default 100)
-	EvalEvery       int // generator steps between held-out checks (default 500)
+	EvalEvery       int // generator steps between validation checks (default 500)
 	CheckpointEvery int // generator steps between checkpoints (default 500)
-	EvalRows        int // held-out rows per check (default 2000)
+	EvalRows        int // validation rows per check (default 2000)
 	Resume          bool
 	Parallel        int // models trained at once (default: number of CPUs, at most 4)
 
@@ -58,6 +63,9 @@ type Options struct {
 func (o *Options) defaults() {
 	if o.TrainFrac == 0 {
 		o.TrainFrac = 0.8
+	}
+	if o.ValFrac == 0 {
+		o.ValFrac = 0.1
 	}
 	if o.LogEvery <= 0 {
 		o.LogEvery = 100
@@ -91,8 +99,8 @@ type model struct {
 	side     trace.Side
 	cfg      graphs.Config
 	train    *graphs.Dataset
-	test     *graphs.Dataset
-	testRaw  *graphs.Raw
+	val      *graphs.Dataset // validation rows, scaled with the fit part's statistics
+	valRaw   *graphs.Raw
 	wgan     *graphs.WGAN
 	pcg      *rand.PCG
 	rng      *rand.Rand
@@ -116,6 +124,13 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
+	if !(o.ValFrac > 0 && o.ValFrac < o.TrainFrac) {
+		return nil, fmt.Errorf("train: validation fraction %v must be in (0, %v)", o.ValFrac, o.TrainFrac)
+	}
+	fitConv, valConv, err := trainConv.SplitAt(1 - o.ValFrac/o.TrainFrac)
+	if err != nil {
+		return nil, fmt.Errorf("train: validation split: %w", err)
+	}
 	ckdir := filepath.Join(o.Out, "checkpoints")
 	if err := os.MkdirAll(ckdir, 0o755); err != nil {
 		return nil, fmt.Errorf("train: %w", err)
@@ -138,7 +153,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		if cfg.Kind != kind {
 			return nil, fmt.Errorf("train: model %s configured as kind %q", id, cfg.Kind)
 		}
-		m, err := newModel(id, side, cfg, trainConv, testConv, o.Seed, uint64(i), threads)
+		m, err := newModel(id, side, cfg, fitConv, valConv, o.Seed, uint64(i), threads)
 		if err != nil {
 			return nil, err
 		}
@@ -201,8 +216,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	return &Result{Manifest: man, Train: trainConv, Test: testConv, Elapsed: time.Since(start), GenSteps: ran}, nil
 }
 
-func newModel(id string, side trace.Side, cfg graphs.Config, trainConv, testConv *trace.Conversation, seed, index uint64, threads int) (*model, error) {
-	raw, err := graphs.RawRows(cfg, trainConv, side)
+func newModel(id string, side trace.Side, cfg graphs.Config, fitConv, valConv *trace.Conversation, seed, index uint64, threads int) (*model, error) {
+	raw, err := graphs.RawRows(cfg, fitConv, side)
 	if err != nil {
 		return nil, err
 	}
@@ -210,23 +225,23 @@ func newModel(id string, side trace.Side, cfg graphs.Config, trainConv, testConv
 	if err != nil {
 		return nil, fmt.Errorf("train: model %s: %w", id, err)
 	}
-	testRaw, err := graphs.RawRows(cfg, testConv, side)
+	valRaw, err := graphs.RawRows(cfg, valConv, side)
 	if err != nil {
 		return nil, err
 	}
-	if len(testRaw.X[0]) < 10 {
-		return nil, fmt.Errorf("train: model %s: only %d held-out rows; give a longer conversation or a smaller --train-frac", id, len(testRaw.X[0]))
+	if len(valRaw.X[0]) < 10 {
+		return nil, fmt.Errorf("train: model %s: only %d validation rows; give a longer conversation or a larger --val-frac", id, len(valRaw.X[0]))
 	}
-	test, err := ds.Apply(testRaw)
+	val, err := ds.Apply(valRaw)
 	if err != nil {
-		return nil, fmt.Errorf("train: model %s held-out rows: %w", id, err)
+		return nil, fmt.Errorf("train: model %s validation rows: %w", id, err)
 	}
 	w, err := graphs.NewWGAN(cfg, ds.CondDim(), seed*4+index, tf.SessionOptions{IntraOpThreads: threads, InterOpThreads: 1})
 	if err != nil {
 		return nil, fmt.Errorf("train: model %s: %w", id, err)
 	}
 	pcg := rand.NewPCG(seed, 1000+index)
-	return &model{id: id, side: side, cfg: cfg, train: ds, test: test, testRaw: testRaw, wgan: w,
+	return &model{id: id, side: side, cfg: cfg, train: ds, val: val, valRaw: valRaw, wgan: w,
 		pcg: pcg, rng: rand.New(pcg), best: math.Inf(1)}, nil
 }
 
@@ -322,14 +337,14 @@ func (m *model) run(ctx context.Context, o Options, ckdir string, lg *lossLog, b
 	return ran, nil
 }
 
-// evaluate generates rows for up to n held-out conditions and returns the
+// evaluate generates rows for up to n validation conditions and returns the
 // mean KS of the two targets (raw units, valid range) and the accuracy of a
 // classifier two-sample test on (targets, condition) rows in network space.
 func (m *model) evaluate(n int) (ks, acc float64, err error) {
-	n = min(n, m.test.N)
-	k := m.test.CondDim()
-	// Evaluate on the first n held-out rows in time: deterministic.
-	c := m.test.C[:n*k]
+	n = min(n, m.val.N)
+	k := m.val.CondDim()
+	// Evaluate on the first n validation rows in time: deterministic.
+	c := m.val.C[:n*k]
 	z := make([]float32, n*m.cfg.ZDim)
 	erng := rand.New(rand.NewPCG(7, 7)) // fixed noise: scores comparable across steps
 	for i := range z {
@@ -343,21 +358,21 @@ func (m *model) evaluate(n int) (ks, acc float64, err error) {
 	realRows := make([][]float64, n)
 	synRows := make([][]float64, n)
 	for i := 0; i < n; i++ {
-		a, b := m.test.Target.Valid(m.cfg.Kind, out[2*i], out[2*i+1])
+		a, b := m.val.Target.Valid(m.cfg.Kind, out[2*i], out[2*i+1])
 		syn[0] = append(syn[0], a)
 		syn[1] = append(syn[1], b)
 		// Both classes in float64 from raw values: the float32 network inputs
 		// differ from float64 in the low bits, which a tree can split on
 		// when a feature has few distinct values (burst counts).
-		rr := []float64{m.test.Target.Forward(0, m.testRaw.X[0][i]), m.test.Target.Forward(1, m.testRaw.X[1][i])}
-		sr := []float64{m.test.Target.Forward(0, a), m.test.Target.Forward(1, b)}
+		rr := []float64{m.val.Target.Forward(0, m.valRaw.X[0][i]), m.val.Target.Forward(1, m.valRaw.X[1][i])}
+		sr := []float64{m.val.Target.Forward(0, a), m.val.Target.Forward(1, b)}
 		for j := 0; j < k; j++ {
 			rr = append(rr, float64(c[i*k+j]))
 			sr = append(sr, float64(c[i*k+j]))
 		}
 		realRows[i], synRows[i] = rr, sr
 	}
-	ks = (metrics.KS(m.testRaw.X[0][:n], syn[0]) + metrics.KS(m.testRaw.X[1][:n], syn[1])) / 2
+	ks = (metrics.KS(m.valRaw.X[0][:n], syn[0]) + metrics.KS(m.valRaw.X[1][:n], syn[1])) / 2
 	res, err := metrics.C2ST(realRows, synRows, metrics.C2STConfig{Seed: 1})
 	if err != nil {
 		return 0, 0, err
@@ -435,7 +450,7 @@ func writeBundle(o Options, models []*model, trainConv *trace.Conversation) (*bu
 		TFVersion: tf.Version(), Created: time.Now().UTC().Format(time.RFC3339), Seed: o.Seed,
 		Trace: bundle.TraceInfo{
 			Source: o.Conv.Source, Server: o.Conv.Server.String(), Client: o.Conv.Client.String(), Proto: o.Conv.Proto,
-			Packets: len(o.Conv.Packets), TrainFrac: o.TrainFrac, TrainSHA256: bundle.Fingerprint(trainConv.Packets),
+			Packets: len(o.Conv.Packets), TrainFrac: o.TrainFrac, ValFrac: o.ValFrac, TrainSHA256: bundle.Fingerprint(trainConv.Packets),
 			MinSize: minSize, MaxSize: maxSize, FirstSide: first,
 		},
 		Models: map[string]bundle.Model{},
@@ -456,7 +471,7 @@ func writeBundle(o Options, models []*model, trainConv *trace.Conversation) (*bu
 			return nil, err
 		}
 		man.Models[m.id] = bundle.Model{Config: m.cfg, Target: m.train.Target, Cond: m.train.Cond,
-			Weights: name, WeightsSHA256: sum, Steps: gen, SelectedStep: sel, HeldOut: m.lastEval}
+			Weights: name, WeightsSHA256: sum, Steps: gen, SelectedStep: sel, Validation: m.lastEval}
 	}
 	if err := bundle.WriteManifest(o.Out, man); err != nil {
 		return nil, err

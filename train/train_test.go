@@ -302,3 +302,31 @@ func TestResumeAfterKill(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestTestPartNeverRead plants packets larger than any other in the
+// validation part and in the test part: the scalers (fitted on the fit
+// part) must not see them.
+func TestTestPartNeverRead(t *testing.T) {
+	conv := synthConv(7, 1200)
+	n := len(conv.Packets)
+	start, end := conv.Packets[0].TS, conv.Packets[n-1].TS
+	for i := range conv.Packets {
+		// 0.75 of the duration is in the validation part (0.7-0.8); 0.9 in the test part.
+		if f := float64(conv.Packets[i].TS-start) / float64(end-start); f > 0.75 {
+			conv.Packets[i].Size = 1400
+		}
+	}
+	dir := t.TempDir()
+	res, err := Run(context.Background(), Options{Conv: conv, Configs: smallConfigs(2), Seed: 1, Out: dir, EvalEvery: 2, EvalRows: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"server-packet", "client-packet"} {
+		if mx := res.Manifest.Models[id].Target.Max[0]; mx >= 1400 {
+			t.Errorf("%s: size scaler max %v: the fit read the validation or test part", id, mx)
+		}
+	}
+	if res.Manifest.Trace.TrainFrac != 0.8 || res.Manifest.Trace.ValFrac != 0.1 {
+		t.Errorf("manifest split %+v", res.Manifest.Trace)
+	}
+}

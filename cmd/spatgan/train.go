@@ -28,10 +28,11 @@ func runTrain(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 	config := fs.String("config", "default", "model configuration: default (log-times, rich condition) or paper (GLOBECOM 2022)")
 	steps := fs.Int("steps", 0, "generator steps per model (0: the configuration's, 3000 default / 25000 paper)")
 	seed := fs.Uint64("seed", 1, "random seed (weights, batches, noise)")
-	frac := fs.Float64("train-frac", 0.8, "fraction of the conversation's duration used for training; the rest is held out")
+	frac := fs.Float64("train-frac", 0.8, "fraction of the conversation's duration used for training; the rest is held out for testing and never read")
+	valFrac := fs.Float64("val-frac", 0.1, "fraction of the conversation's duration, at the end of the training part, used to pick the kept weights")
 	resume := fs.Bool("resume", false, "continue from the checkpoints in OUT/checkpoints")
 	parallel := fs.Int("parallel", 0, "models trained at once (0: number of CPUs, at most 4)")
-	evalEvery := fs.Int("eval-every", 500, "generator steps between held-out fidelity checks")
+	evalEvery := fs.Int("eval-every", 500, "generator steps between validation checks (the best-scoring weights are kept)")
 	ckEvery := fs.Int("checkpoint-every", 500, "generator steps between checkpoints")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	packetCond := fs.String("packet-cond", "", "PSynGAN condition features, comma-separated (default: the configuration's); known: "+strings.Join(trace.CondNames, ","))
@@ -70,7 +71,7 @@ func runTrain(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return err
 	}
-	opts := train.Options{Conv: conv, TrainFrac: *frac, Configs: cfgs, Seed: *seed, Out: *out, Resume: *resume,
+	opts := train.Options{Conv: conv, TrainFrac: *frac, ValFrac: *valFrac, Configs: cfgs, Seed: *seed, Out: *out, Resume: *resume,
 		Parallel: *parallel, EvalEvery: *evalEvery, CheckpointEvery: *ckEvery}
 	if !*quiet {
 		opts.Progress = stderr
@@ -81,13 +82,13 @@ func runTrain(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 	}
 	fmt.Fprintf(stdout, "bundle written to %s (%d generator steps in %s, %.1f steps/s)\n", *out, res.GenSteps,
 		res.Elapsed.Round(1e9), float64(res.GenSteps)/res.Elapsed.Seconds())
-	fmt.Fprintf(stdout, "\nheld-out check of each model's kept weights (KS mean of the two targets; C2ST accuracy, 0.5 = indistinguishable):\n\n")
+	fmt.Fprintf(stdout, "\nvalidation check of each model's kept weights (KS mean of the two targets; C2ST accuracy, 0.5 = indistinguishable):\n\n")
 	fmt.Fprintf(stdout, "| model | steps | kept step | KS | C2ST |\n|---|---|---|---|---|\n")
 	ids := append([]string(nil), bundle.ModelIDs...)
 	sort.Strings(ids)
 	for _, id := range ids {
 		m := res.Manifest.Models[id]
-		ks, c2 := m.HeldOut["ks_mean"], m.HeldOut["c2st_accuracy"]
+		ks, c2 := m.Validation["ks_mean"], m.Validation["c2st_accuracy"]
 		fmt.Fprintf(stdout, "| %s | %d | %d | %.3f | %.3f |\n", id, m.Steps, m.SelectedStep, ks, c2)
 	}
 	return fidelitySummary(ctx, stdout, stderr, *out, res)
