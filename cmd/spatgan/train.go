@@ -26,7 +26,7 @@ func runTrain(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 	tr.register(fs)
 	out := fs.String("out", "out/bundle", "bundle directory to write")
 	config := fs.String("config", "default", "model configuration: default (log-times, rich condition) or paper (GLOBECOM 2022)")
-	steps := fs.Int("steps", 0, "generator steps per model (0: the configuration's, 3000 default / 25000 paper)")
+	steps := fs.Int("steps", 0, "generator steps per model (0: the configuration's, 8000 default / 25000 paper)")
 	seed := fs.Uint64("seed", 1, "random seed (weights, batches, noise)")
 	frac := fs.Float64("train-frac", 0.8, "fraction of the conversation's duration used for training; the rest is held out for testing and never read")
 	valFrac := fs.Float64("val-frac", 0.1, "fraction of the conversation's duration, at the end of the training part, used to pick the kept weights")
