@@ -82,30 +82,13 @@ func (g GenStats) PacketsPerSecond() float64 {
 // from the sampler are returned wrapped.
 func Generate(ctx context.Context, s sampler.Sampler, opt GenOptions, emit func(Event) error) (GenStats, error) {
 	var st GenStats
-	if s == nil {
-		return st, errors.New("simulate: generate: nil sampler")
-	}
-	if opt.Packets <= 0 && opt.Duration <= 0 {
-		return st, errors.New("simulate: generate: set a packet limit or a duration")
-	}
-	if opt.Packets < 0 || opt.Duration < 0 {
-		return st, errors.New("simulate: generate: negative limit")
-	}
-	start := opt.StartNS
-	if start == 0 {
-		start = DefaultStartNS
+	start, end, proto, err := opt.check(s)
+	if err != nil {
+		return st, err
 	}
 	batch := opt.Batch
 	if batch == 0 {
 		batch = DefaultBatch
-	}
-	var end int64
-	if opt.Duration > 0 {
-		end = start + int64(opt.Duration)
-	}
-	proto := uint8(17)
-	if opt.Framing.Transport == TCP {
-		proto = 6
 	}
 	wall := time.Now()
 	planners := [2]*planner{
@@ -223,6 +206,32 @@ func truncate(times []int64, carried, maxPackets, end int64) (n int, why stopRea
 		why = stopAtTime
 	}
 	return n, why
+}
+
+// check validates the options of an offline generation and returns the
+// virtual start and end times (end 0: no duration limit) and the IP
+// protocol written in the frames.
+func (opt GenOptions) check(s sampler.Sampler) (start, end int64, proto uint8, err error) {
+	switch {
+	case s == nil:
+		return 0, 0, 0, errors.New("simulate: generate: nil sampler")
+	case opt.Packets <= 0 && opt.Duration <= 0:
+		return 0, 0, 0, errors.New("simulate: generate: set a packet limit or a duration")
+	case opt.Packets < 0 || opt.Duration < 0:
+		return 0, 0, 0, errors.New("simulate: generate: negative limit")
+	}
+	start = opt.StartNS
+	if start == 0 {
+		start = DefaultStartNS
+	}
+	if opt.Duration > 0 {
+		end = start + int64(opt.Duration)
+	}
+	proto = 17
+	if opt.Framing.Transport == TCP {
+		proto = 6
+	}
+	return start, end, proto, nil
 }
 
 // GenerateAll runs Generate and returns the packets in time order.

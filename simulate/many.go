@@ -2,7 +2,6 @@ package simulate
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -27,27 +26,12 @@ import (
 // conversations (FirstNS and LastNS span them).
 func GenerateMany(ctx context.Context, s sampler.Sampler, k int, opt GenOptions, emit func(conv int, e Event) error) (GenStats, error) {
 	var st GenStats
-	switch {
-	case s == nil:
-		return st, errors.New("simulate: generate: nil sampler")
-	case k < 1:
+	if k < 1 {
 		return st, fmt.Errorf("simulate: generate: %d conversations, want at least 1", k)
-	case opt.Packets <= 0 && opt.Duration <= 0:
-		return st, errors.New("simulate: generate: set a packet limit or a duration")
-	case opt.Packets < 0 || opt.Duration < 0:
-		return st, errors.New("simulate: generate: negative limit")
 	}
-	start := opt.StartNS
-	if start == 0 {
-		start = DefaultStartNS
-	}
-	var end int64
-	if opt.Duration > 0 {
-		end = start + int64(opt.Duration)
-	}
-	proto := uint8(17)
-	if opt.Framing.Transport == TCP {
-		proto = 6
+	start, end, proto, err := opt.check(s)
+	if err != nil {
+		return st, err
 	}
 	wall := time.Now()
 	// The planners hold the clamping rules and counters; the sampler is
