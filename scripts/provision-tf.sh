@@ -30,7 +30,7 @@ WHEEL_SHA256=810c75d7149d2da0cb2092187817b0dcabb80728ca9f9cf3a61f3f42fadd1298
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 symbols="$here/required-c-symbols.txt"
-cache_root=${SPATGAN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/spatgan}
+cache_root=${SPATGAN_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/spatgan}
 default_dir="$cache_root/tensorflow-$TF_VERSION"
 # system_prefix prints the prefix (/usr or /usr/local) of a system
 # libtensorflow with headers, if there is one.
