@@ -50,13 +50,16 @@ test: deps test-tools
 	CGO_ENABLED=0 $(GO) build $(PUREGO)
 	$(GO) test -count=1 ./...
 
+# Benchmarks run one package at a time (-p 1): test binaries of several
+# packages running at once on two cores would measure each other.
+
 # The race detector over the pure-Go packages (the cgo ones spend their time
 # inside TensorFlow, where it sees nothing).
 test-race:
 	$(GO) test -race -count=1 $(PUREGO)
 
 bench: deps
-	$(GO) test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -benchmem ./...
+	$(GO) test -p 1 -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -benchmem ./...
 
 fuzz: deps
 	@scripts/fuzz.sh $(FUZZTIME)
