@@ -17,8 +17,8 @@ type traceFlags struct {
 
 func (t *traceFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&t.path, "trace", "default", "capture to read (pcap, pcapng or CSV), or \"default\" for the embedded Skype call")
-	fs.StringVar(&t.server, "server", "", "server endpoint ADDR[:PORT] (default: chosen automatically)")
-	fs.StringVar(&t.client, "client", "", "client endpoint ADDR[:PORT] (default: chosen automatically)")
+	fs.StringVar(&t.server, "server", "", "the server of the conversation to read in --trace, ADDR[:PORT] (default: chosen automatically)")
+	fs.StringVar(&t.client, "client", "", "the client of the conversation to read in --trace, ADDR[:PORT] (default: chosen automatically)")
 	fs.StringVar(&t.proto, "proto", "any", "protocol of the conversation: udp, tcp or any")
 }
 
