@@ -18,15 +18,22 @@ import (
 // |i/n - j/m|, as scipy does, so it stays in [0, 1] and matches scipy to the
 // last bit.
 func KS(x, y []float64) float64 {
-	if len(x) == 0 || len(y) == 0 {
-		return math.NaN()
-	}
-	xs, ok1 := sortedCopy(x)
-	ys, ok2 := sortedCopy(y)
-	if !ok1 || !ok2 {
+	xs, ys, ok := sortedPair(x, y)
+	if !ok {
 		return math.NaN()
 	}
 	return ksSorted(xs, ys)
+}
+
+// sortedPair returns sorted copies of two samples, or false if either is
+// empty or holds a NaN.
+func sortedPair(x, y []float64) (xs, ys []float64, ok bool) {
+	if len(x) == 0 || len(y) == 0 {
+		return nil, nil, false
+	}
+	xs, ok1 := sortedCopy(x)
+	ys, ok2 := sortedCopy(y)
+	return xs, ys, ok1 && ok2
 }
 
 func ksSorted(xs, ys []float64) float64 {
@@ -59,12 +66,8 @@ func ksSorted(xs, ys []float64) float64 {
 // machine, against about 5 ms for this merge of the two sorted samples,
 // O((n+m) log(n+m)) (BenchmarkW1).
 func W1(x, y []float64) float64 {
-	if len(x) == 0 || len(y) == 0 {
-		return math.NaN()
-	}
-	xs, ok1 := sortedCopy(x)
-	ys, ok2 := sortedCopy(y)
-	if !ok1 || !ok2 {
+	xs, ys, ok := sortedPair(x, y)
+	if !ok {
 		return math.NaN()
 	}
 	return w1Sorted(xs, ys)

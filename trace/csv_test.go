@@ -174,19 +174,7 @@ func TestCSVBadInput(t *testing.T) {
 				file = "empty.csv"
 			}
 			p := writeTemp(t, file, tc.content)
-			_, err := Load(p, Select{})
-			if err == nil {
-				t.Fatal("no error")
-			}
-			msg := err.Error()
-			if !strings.HasPrefix(msg, "trace: ") || !strings.Contains(msg, file) {
-				t.Errorf("error %q does not start with trace: and name the file", msg)
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(msg, w) {
-					t.Errorf("error %q does not contain %q", msg, w)
-				}
-			}
+			checkLoadError(t, p, file, tc.want)
 		})
 	}
 }
@@ -271,5 +259,24 @@ func TestCompactRoundTrip(t *testing.T) {
 	// Corrupt: truncated stream.
 	if _, err := DecodeCompact(bytes.NewReader(buf.Bytes()[:buf.Len()/2]), "cut.spc"); err == nil {
 		t.Error("truncated compact file: no error")
+	}
+}
+
+// checkLoadError loads a bad file and checks that the error starts with the
+// package name, names the file and contains every wanted phrase.
+func checkLoadError(t *testing.T, path, file string, want []string) {
+	t.Helper()
+	_, err := Load(path, Select{})
+	if err == nil {
+		t.Fatal("no error")
+	}
+	msg := err.Error()
+	if !strings.HasPrefix(msg, "trace: ") || !strings.Contains(msg, file) {
+		t.Errorf("error %q does not start with trace: and name the file", msg)
+	}
+	for _, w := range want {
+		if !strings.Contains(msg, w) {
+			t.Errorf("error %q does not contain %q", msg, w)
+		}
 	}
 }

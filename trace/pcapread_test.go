@@ -311,19 +311,7 @@ func TestPcapBadInput(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			file := strings.ReplaceAll(tc.name, " ", "_") + ".cap"
 			p := writeTemp(t, file, tc.content)
-			_, err := Load(p, Select{})
-			if err == nil {
-				t.Fatal("no error")
-			}
-			msg := err.Error()
-			if !strings.HasPrefix(msg, "trace: ") || !strings.Contains(msg, file) {
-				t.Errorf("error %q does not start with trace: and name the file", msg)
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(msg, w) {
-					t.Errorf("error %q does not contain %q", msg, w)
-				}
-			}
+			checkLoadError(t, p, file, tc.want)
 		})
 	}
 	// The good pcapng blocks do read: the helpers are not the cause.

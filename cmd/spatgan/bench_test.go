@@ -43,17 +43,7 @@ func benchTrace(t *testing.T) (string, *trace.Conversation) {
 		}
 		side = side.Other()
 	}
-	path := filepath.Join(t.TempDir(), "syn.csv")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := trace.WriteCSV(f, c); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
+	path := writeCSVTrace(t, c)
 	back, err := trace.Load(path, trace.Select{Proto: "any"})
 	if err != nil {
 		t.Fatal(err)

@@ -35,17 +35,7 @@ func plotSynCSV(t *testing.T) string {
 		}
 		side = side.Other()
 	}
-	path := filepath.Join(t.TempDir(), "syn.csv")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := trace.WriteCSV(f, c); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
+	path := writeCSVTrace(t, c)
 	return path
 }
 
@@ -132,4 +122,22 @@ func TestPlotErrors(t *testing.T) {
 	if !strings.Contains(stderr.String(), "-perplexity") || !strings.Contains(stderr.String(), "-sample") {
 		t.Errorf("tsne --help lacks its flags:\n%s", stderr.String())
 	}
+}
+
+// writeCSVTrace writes a conversation in the shared CSV format to a
+// temporary file and returns its path.
+func writeCSVTrace(t *testing.T, c *trace.Conversation) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "syn.csv")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := trace.WriteCSV(f, c); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
