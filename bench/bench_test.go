@@ -25,6 +25,7 @@ import (
 	"testing"
 
 	"github.com/spatgan/spatgan/bundle"
+	feat "github.com/spatgan/spatgan/features"
 	"github.com/spatgan/spatgan/graphs"
 	"github.com/spatgan/spatgan/sampler"
 	"github.com/spatgan/spatgan/simulate"
@@ -93,36 +94,48 @@ func openBench(b *testing.B) *bundle.Bundle {
 	return bu
 }
 
-// benchConds returns n packet conditions of a typical opponent burst.
-func benchConds(n int) []trace.Cond {
-	c := make([]trace.Cond, n)
+// benchConvs returns n conversations in which the client just sent a
+// typical burst and side has opened a burst of count packets.
+func benchConvs(n int, side trace.Side, count int) []*sampler.Conv {
+	c := make([]*sampler.Conv, n)
 	for i := range c {
-		c[i] = trace.Cond{OppCount: 3, OppBytes: 750, OppDurUS: 400, OppMeanDtUS: 200}
+		c[i] = sampler.NewConv(uint64(i + 1))
+		c[i].H.Observe(side.Other(), feat.Burst{Count: 3, Bytes: 750, DurNS: 400e3, GapNS: 9e6, LastSize: 250, LastDtNS: 200e3})
+		c[i].H.Begin(side, sampler.Turn{Count: count, GapNS: 5e6})
 	}
-	c[0].First = 1
 	return c
 }
 
-// BenchmarkBundlePackets: raw PacketsTo throughput of the bundle's client
-// packet generator at a ladder of rows per call; one iteration draws 65,536
-// packets.
+// oneEach returns n one-packet output slices.
+func oneEach(n int) [][]sampler.Pkt {
+	out := make([][]sampler.Pkt, n)
+	flat := make([]sampler.Pkt, n)
+	for i := range out {
+		out[i] = flat[i : i+1]
+	}
+	return out
+}
+
+// BenchmarkBundlePackets: raw BurstsTo throughput of the bundle's client
+// packet generator at a ladder of rows per call (that many conversations,
+// one packet each); one iteration draws 65,536 packets.
 func BenchmarkBundlePackets(b *testing.B) {
 	const work = 1 << 16
 	for _, batch := range []int{1, 8, 64, 512, 4096} {
 		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
 			bu := openBench(b)
-			conds := benchConds(batch)
-			out := make([]sampler.Pkt, batch)
+			convs := benchConvs(batch, trace.Client, 1)
+			out := oneEach(batch)
 			calls := work / batch
 			if batch == 1 {
 				calls = work / 16 // one row per call is slow: 4,096 calls
 			}
-			if err := bu.PacketsTo(out, trace.Client, conds); err != nil { // warm-up
+			if err := bu.BurstsTo(out, trace.Client, convs); err != nil { // warm-up
 				b.Fatal(err)
 			}
 			for b.Loop() {
 				for i := 0; i < calls; i++ {
-					if err := bu.PacketsTo(out, trace.Client, conds); err != nil {
+					if err := bu.BurstsTo(out, trace.Client, convs); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -136,13 +149,13 @@ func BenchmarkBundlePackets(b *testing.B) {
 }
 
 // BenchmarkGenerate: offline closed-loop generation (simulate.Generate over
-// a virtual clock) through the bundle and through the bootstrap baseline at
-// two draw-ahead batch sizes; one iteration generates 20,000 packets.
+// a virtual clock) through the bundle and through the bootstrap baseline;
+// one iteration generates 20,000 packets.
 func BenchmarkGenerate(b *testing.B) {
 	const work = 20000
-	run := func(b *testing.B, s sampler.Sampler, batch int, flops func(simulate.GenStats) float64) {
-		opt := simulate.GenOptions{Packets: work, Batch: batch}
-		if _, err := simulate.Generate(context.Background(), s, simulate.GenOptions{Packets: 100, Batch: batch}, func(simulate.Event) error { return nil }); err != nil {
+	run := func(b *testing.B, s sampler.Sampler, flops func(simulate.GenStats) float64) {
+		opt := simulate.GenOptions{Packets: work}
+		if _, err := simulate.Generate(context.Background(), s, simulate.GenOptions{Packets: 100}, func(simulate.Event) error { return nil }); err != nil {
 			b.Fatal(err) // warm-up
 		}
 		var st simulate.GenStats
@@ -160,7 +173,7 @@ func BenchmarkGenerate(b *testing.B) {
 	}
 	b.Run("sampler=gan", func(b *testing.B) {
 		bu := openBench(b)
-		run(b, bu, 0, func(st simulate.GenStats) float64 {
+		run(b, bu, func(st simulate.GenStats) float64 {
 			// One burst-model row per burst, one packet-model row per packet
 			// (bursts alternate, so each side has half of them).
 			var f float64
@@ -171,40 +184,43 @@ func BenchmarkGenerate(b *testing.B) {
 			return f
 		})
 	})
-	for _, batch := range []int{1, 256} {
-		b.Run(fmt.Sprintf("sampler=bootstrap/batch=%d", batch), func(b *testing.B) {
-			_, tr := benchBundle(b)
-			s, err := sampler.New("bootstrap", tr, 1)
-			if err != nil {
-				b.Fatal(err)
-			}
-			run(b, s, batch, nil)
-		})
-	}
+	b.Run("sampler=bootstrap", func(b *testing.B) {
+		_, tr := benchBundle(b)
+		s, err := sampler.New("bootstrap", tr, 1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		run(b, s, nil)
+	})
 }
 
 // BenchmarkDecision: closed-loop latency of one decision as a live agent
 // makes it when the opponent's burst has arrived: one TurnsTo (1 row) and
-// one PacketsTo for the drawn burst (all its packets in one call). Reports
+// one BurstsTo for the drawn burst. Reports
 // the time per decision and per packet decided. One iteration makes 500
 // decisions.
 func BenchmarkDecision(b *testing.B) {
 	const work = 500
 	run := func(b *testing.B, s sampler.Sampler) {
 		turn := make([]sampler.Turn, 1)
-		cond := benchConds(1)
+		convs := benchConvs(1, trace.Server, 1)
+		c := convs[0]
+		start := c.H
+		out := make([][]sampler.Pkt, 1)
 		var pkts []sampler.Pkt
-		var conds []trace.Cond
 		var packets int
 		decide := func() {
-			if err := s.TurnsTo(turn, trace.Server, cond); err != nil {
+			c.H = start
+			if err := s.TurnsTo(turn, trace.Server, convs); err != nil {
 				b.Fatal(err)
 			}
 			n := min(max(turn[0].Count, 1), simulate.DefaultMaxCount)
+			c.H.Begin(trace.Server, sampler.Turn{Count: n, GapNS: turn[0].GapNS})
 			if cap(pkts) < n {
-				pkts, conds = make([]sampler.Pkt, n), benchConds(n)
+				pkts = make([]sampler.Pkt, n)
 			}
-			if err := s.PacketsTo(pkts[:n], trace.Server, conds[:n]); err != nil {
+			out[0] = pkts[:n]
+			if err := s.BurstsTo(out, trace.Server, convs); err != nil {
 				b.Fatal(err)
 			}
 			packets += n

@@ -290,6 +290,12 @@ func Evaluate(ctx context.Context, s *Split, comps []Comparator, opt Options) (*
 	gen := opt.Gen
 	gen.Packets = int64(len(s.Test.Packets))
 	gen.Duration = 0
+	// The comparison is of what the generators draw: offline framing (no
+	// in-band header floor, no MTU ceiling), over the capture's transport.
+	gen.Framing.Offline = true
+	if s.Conv.Proto == "tcp" {
+		gen.Framing.Transport = simulate.TCP
+	}
 
 	real, err := metrics.Extract(s.Test.Packets)
 	if err != nil {

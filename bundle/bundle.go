@@ -17,6 +17,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/spatgan/spatgan/graphs"
 	"github.com/spatgan/spatgan/tf"
@@ -26,7 +27,7 @@ import (
 // Format identifies bundles; FormatVersion changes when the layout does.
 const (
 	Format        = "spatgan-bundle"
-	FormatVersion = 1
+	FormatVersion = 2
 	ManifestName  = "manifest.json"
 )
 
@@ -149,8 +150,8 @@ func (m *Manifest) validate() error {
 		if err := mm.Config.Validate(); err != nil {
 			return fmt.Errorf("bundle: model %s: %w", id, err)
 		}
-		if len(mm.Cond.Names) != len(mm.Config.Cond) || len(mm.Target.Names) != 2 {
-			return fmt.Errorf("bundle: model %s: scalers do not match its features", id)
+		if !slices.Equal(mm.Cond.Names, mm.Config.Cond) || len(mm.Target.Names) != 2 {
+			return fmt.Errorf("bundle: model %s: the condition scaler's features %v are not the configuration's %v, in order", id, mm.Cond.Names, mm.Config.Cond)
 		}
 		for _, s := range []graphs.Scaler{mm.Target, mm.Cond} {
 			n := len(s.Names)
@@ -160,6 +161,17 @@ func (m *Manifest) validate() error {
 			for j := range s.Std {
 				if !(s.Std[j] > 0) {
 					return fmt.Errorf("bundle: model %s: scaler %s has std %v", id, s.Names[j], s.Std[j])
+				}
+			}
+			if (s.Quant != nil) != (mm.Config.Transform == graphs.TransformQuantile) || (s.Quant != nil && len(s.Quant) != n) {
+				return fmt.Errorf("bundle: model %s: the scaler's quantile transforms do not match the configuration's transform %q", id, mm.Config.Transform)
+			}
+			for j, q := range s.Quant {
+				if q == nil {
+					return fmt.Errorf("bundle: model %s: feature %s has no quantile transform", id, s.Names[j])
+				}
+				if err := q.Check(); err != nil {
+					return fmt.Errorf("bundle: model %s: feature %s: %w", id, s.Names[j], err)
 				}
 			}
 		}

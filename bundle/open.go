@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/spatgan/spatgan/features"
 	"github.com/spatgan/spatgan/graphs"
 	"github.com/spatgan/spatgan/sampler"
 	"github.com/spatgan/spatgan/tf"
@@ -23,8 +24,11 @@ type Bundle struct {
 	scalers  map[string]*Model
 	rng      *rand.Rand
 	fp       string
+	sets     map[string]*features.Set
 	cbuf, z  []float32
 	out      []float32
+	raw      []float64
+	rows     [][2]int
 }
 
 var _ sampler.Sampler = (*Bundle)(nil)
@@ -36,7 +40,7 @@ func Open(dir string, seed uint64, opt tf.SessionOptions) (*Bundle, error) {
 		return nil, err
 	}
 	sum := sha256.Sum256(raw)
-	b := &Bundle{Dir: dir, Manifest: m, gens: map[string]*graphs.Generator{}, scalers: map[string]*Model{},
+	b := &Bundle{Dir: dir, Manifest: m, gens: map[string]*graphs.Generator{}, scalers: map[string]*Model{}, sets: map[string]*features.Set{},
 		rng: rand.New(rand.NewPCG(seed, 0xb0d1e)), fp: hex.EncodeToString(sum[:])}
 	for _, id := range ModelIDs {
 		mm := m.Models[id]
@@ -60,7 +64,14 @@ func Open(dir string, seed uint64, opt tf.SessionOptions) (*Bundle, error) {
 			b.Close()
 			return nil, fmt.Errorf("bundle: model %s (%s): %w", id, path, err)
 		}
+		set, err := mm.Config.FeatureSet()
+		if err != nil {
+			g.Close()
+			b.Close()
+			return nil, fmt.Errorf("bundle: model %s: %w", id, err)
+		}
 		b.gens[id] = g
+		b.sets[id] = set
 		mc := mm
 		b.scalers[id] = &mc
 	}
@@ -86,14 +97,15 @@ func (b *Bundle) Fingerprint() string { return b.fp }
 // Name implements sampler.Sampler.
 func (b *Bundle) Name() string { return "gan" }
 
-// generate runs model id for conds and returns rows x 2 valid raw values.
-func (b *Bundle) generate(id string, conds []trace.Cond) ([]float32, *Model, error) {
+// generate runs model id on n rows of raw condition features (n x k,
+// row-major, in raw units) and returns n x 2 network-space outputs.
+func (b *Bundle) generate(id string, raw []float64, n int) ([]float32, *Model, error) {
 	g, ok := b.gens[id]
 	if !ok {
 		return nil, nil, fmt.Errorf("bundle: model %s is not loaded (bundle closed?)", id)
 	}
 	m := b.scalers[id]
-	k, zd, n := g.CondDim, g.Cfg.ZDim, len(conds)
+	k, zd := g.CondDim, g.Cfg.ZDim
 	if cap(b.cbuf) < n*k {
 		b.cbuf = make([]float32, n*k)
 	}
@@ -101,8 +113,8 @@ func (b *Bundle) generate(id string, conds []trace.Cond) ([]float32, *Model, err
 		b.z = make([]float32, n*zd)
 	}
 	c, z := b.cbuf[:n*k], b.z[:n*zd]
-	for i, cd := range conds {
-		m.Cond.CondVector(c[i*k:(i+1)*k], cd)
+	for i := 0; i < n; i++ {
+		m.Cond.CondTo(c[i*k:(i+1)*k], raw[i*k:(i+1)*k])
 	}
 	for i := range z {
 		z[i] = float32(b.rng.NormFloat64())
@@ -116,41 +128,97 @@ func (b *Bundle) generate(id string, conds []trace.Cond) ([]float32, *Model, err
 }
 
 // TurnsTo implements sampler.Sampler with side's TSynGAN.
-func (b *Bundle) TurnsTo(out []sampler.Turn, side trace.Side, conds []trace.Cond) error {
-	if len(out) != len(conds) {
-		return fmt.Errorf("bundle: %d outputs for %d conditions", len(out), len(conds))
+func (b *Bundle) TurnsTo(out []sampler.Turn, side trace.Side, convs []*sampler.Conv) error {
+	if err := sampler.CheckBatch(len(out), len(convs), side); err != nil {
+		return err
 	}
-	if len(conds) == 0 {
+	if len(convs) == 0 {
 		return nil
 	}
-	raw, m, err := b.generate(ModelID(side, graphs.Burst), conds)
+	id := ModelID(side, graphs.Burst)
+	set := b.sets[id]
+	k := set.Len()
+	b.raw = grow(b.raw, len(convs)*k)
+	for i, c := range convs {
+		set.To(b.raw[i*k:(i+1)*k], &features.Ctx{H: &c.H, Side: side})
+	}
+	gen, m, err := b.generate(id, b.raw, len(convs))
 	if err != nil {
 		return err
 	}
 	for i := range out {
-		cnt, gap := m.Target.Valid(graphs.Burst, raw[2*i], raw[2*i+1])
+		cnt, gap := m.Target.Valid(graphs.Burst, gen[2*i], gen[2*i+1])
 		out[i] = sampler.Turn{Count: int(cnt), GapNS: int64(gap * 1000)}
 	}
 	return nil
 }
 
-// PacketsTo implements sampler.Sampler with side's PSynGAN.
-func (b *Bundle) PacketsTo(out []sampler.Pkt, side trace.Side, conds []trace.Cond) error {
-	if len(out) != len(conds) {
-		return fmt.Errorf("bundle: %d outputs for %d conditions", len(out), len(conds))
-	}
-	if len(conds) == 0 {
-		return nil
-	}
-	raw, m, err := b.generate(ModelID(side, graphs.Packet), conds)
-	if err != nil {
+// BurstsTo implements sampler.Sampler with side's PSynGAN: one generator
+// call for every packet of every burst when the packet model's condition
+// does not read earlier packets of the burst, else one call per packet
+// position (batched across the conversations).
+func (b *Bundle) BurstsTo(out [][]sampler.Pkt, side trace.Side, convs []*sampler.Conv) error {
+	if err := sampler.CheckBatch(len(out), len(convs), side); err != nil {
 		return err
 	}
-	for i := range out {
-		size, dt := m.Target.Valid(graphs.Packet, raw[2*i], raw[2*i+1])
-		out[i] = sampler.Pkt{Size: int32(size), DtNS: int64(dt * 1000)}
+	id := ModelID(side, graphs.Packet)
+	set := b.sets[id]
+	k := set.Len()
+	maxN, total := 0, 0
+	for _, o := range out {
+		maxN = max(maxN, len(o))
+		total += len(o)
+	}
+	if total == 0 {
+		return nil
+	}
+	// rows collects (conversation, position) pairs drawn in one call.
+	draw := func(rows [][2]int) error {
+		b.raw = grow(b.raw, len(rows)*k)
+		for r, cp := range rows {
+			c, pos := convs[cp[0]], cp[1]
+			_, turn, _, _ := c.H.Open()
+			ctx := features.Ctx{H: &c.H, Side: side, Turn: turn, Drawn: out[cp[0]][:pos]}
+			set.To(b.raw[r*k:(r+1)*k], &ctx)
+		}
+		gen, m, err := b.generate(id, b.raw, len(rows))
+		if err != nil {
+			return err
+		}
+		for r, cp := range rows {
+			size, dt := m.Target.Valid(graphs.Packet, gen[2*r], gen[2*r+1])
+			out[cp[0]][cp[1]] = sampler.Pkt{Size: int32(size), DtNS: int64(dt * 1000)}
+		}
+		return nil
+	}
+	b.rows = b.rows[:0]
+	if !set.Sequential() {
+		for i, o := range out {
+			for pos := range o {
+				b.rows = append(b.rows, [2]int{i, pos})
+			}
+		}
+		return draw(b.rows)
+	}
+	for pos := 0; pos < maxN; pos++ {
+		b.rows = b.rows[:0]
+		for i, o := range out {
+			if pos < len(o) {
+				b.rows = append(b.rows, [2]int{i, pos})
+			}
+		}
+		if err := draw(b.rows); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
 }
 
 // FLOPs returns the forward FLOPs per generated row of model id.
@@ -161,32 +229,4 @@ func (b *Bundle) FLOPs(id string) float64 {
 	return 0
 }
 
-var _ sampler.CondUser = (*Bundle)(nil)
 var _ sampler.Fingerprinter = (*Bundle)(nil)
-
-// CondUse reports which condition features the burst and packet models read,
-// so callers can batch a whole burst's packets in one call when PrevSize is
-// not among them.
-func (b *Bundle) CondUse() (turns, packets sampler.CondUse) {
-	use := func(names []string) sampler.CondUse {
-		var u sampler.CondUse
-		for _, n := range names {
-			for i, cn := range trace.CondNames {
-				if cn == n {
-					u |= 1 << i
-				}
-			}
-		}
-		return u
-	}
-	for _, id := range ModelIDs {
-		_, kind, _ := ModelKind(id)
-		u := use(b.Manifest.Models[id].Config.Cond)
-		if kind == graphs.Burst {
-			turns |= u
-		} else {
-			packets |= u
-		}
-	}
-	return turns, packets
-}

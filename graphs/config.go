@@ -17,9 +17,12 @@ package graphs
 import (
 	"errors"
 	"fmt"
-
-	"github.com/spatgan/spatgan/trace"
+	"slices"
+	"strings"
 )
+
+// TransformQuantile is Config.Transform for the empirical-quantile transform.
+const TransformQuantile = "quantile"
 
 // Kind says which of the two model families a Config is for.
 type Kind string
@@ -39,6 +42,10 @@ type Config struct {
 	// LogTimes models times (and counts and bytes in the condition) as
 	// log1p(x) before standardising, for heavy-tailed data.
 	LogTimes bool `json:"log_times"`
+	// Transform is how features map to network space: "" (z-score, after
+	// log1p where LogTimes says) or "quantile" (the empirical-quantile
+	// transform of every target and condition feature; see Quantile).
+	Transform string `json:"transform,omitempty"`
 
 	ZDim         int    `json:"z_dim"`
 	GenWidths    []int  `json:"gen_widths"`    // hidden widths; a 2-wide linear layer follows
@@ -84,13 +91,13 @@ func Paper(kind Kind) Config {
 	return c
 }
 
-// Default returns the project's default configuration: the paper's
-// networks and optimiser with log-transformed times and a richer condition
-// (the opponent's whole preceding burst, and for packets whether the packet
-// opens its burst), trained for 8,000 steps instead of 25,000 so that `make train` finishes in
-// about ten minutes on two cores (measured: 3,000 steps gave held-out C2ST
-// 0.720 on packets and 0.911 on 8-packet windows, 8,000 steps 0.654 and 0.795).
-func Default(kind Kind) Config {
+// V1 returns the project's first default configuration, kept for
+// comparison: the paper's networks and optimiser with log-transformed
+// times and a richer condition (the opponent's whole preceding burst, and
+// for packets whether the packet opens its burst), 8,000 steps (measured:
+// 3,000 steps gave held-out C2ST 0.720 on packets and 0.911 on 8-packet
+// windows, 8,000 steps 0.654 and 0.795 on the embedded call).
+func V1(kind Kind) Config {
 	c := Paper(kind)
 	c.LogTimes = true
 	c.Cond = []string{"opp_count", "opp_bytes", "opp_dur_us", "opp_mean_dt_us"}
@@ -101,6 +108,51 @@ func Default(kind Kind) Config {
 	return c
 }
 
+// Default returns the project's default configuration: the paper's
+// networks, loss and optimiser, with every feature mapped through its
+// empirical-quantile transform (so sizes and burst lengths come out as
+// values the capture used) and a condition that carries the conversation's
+// state: the opponent's preceding burst and reply gap, this side's own
+// previous burst, the recent rhythm of both sides (means over the last
+// bursts), and for packets the position in the burst and this side's
+// previous packet (an autoregressive packet model). The choice and its
+// measurements are in BENCHMARKS.md.
+func Default(kind Kind) Config {
+	c := Paper(kind)
+	c.Transform = TransformQuantile
+	if kind == Burst {
+		c.Cond = []string{"opp_count", "opp_bytes", "opp_dur_us", "opp_mean_dt_us", "opp_gap_us",
+			"own_count", "own_bytes", "own_gap_us", "own_count_avg", "opp_count_avg", "own_gap_avg_us", "opp_gap_avg_us"}
+	} else {
+		c.Cond = []string{"opp_count", "opp_bytes", "opp_dur_us", "opp_mean_dt_us",
+			"own_count", "own_gap_us", "pos", "count", "left", "gap_us", "last_size", "last_dt_us"}
+	}
+	c.Steps = 8000
+	return c
+}
+
+// configs are the named configurations (spatgan train --config).
+var configs = map[string]func(Kind) Config{"default": Default, "v1": V1, "paper": Paper}
+
+// ConfigNames returns the names Named knows, sorted.
+func ConfigNames() []string {
+	out := make([]string, 0, len(configs))
+	for n := range configs {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Named returns the named configuration for kind.
+func Named(name string, kind Kind) (Config, error) {
+	f, ok := configs[name]
+	if !ok {
+		return Config{}, fmt.Errorf("graphs: unknown configuration %q (known: %s)", name, strings.Join(ConfigNames(), ", "))
+	}
+	return f(kind), nil
+}
+
 // Validate checks a configuration.
 func (c Config) Validate() error {
 	if c.Kind != Packet && c.Kind != Burst {
@@ -109,10 +161,11 @@ func (c Config) Validate() error {
 	if len(c.Cond) == 0 {
 		return errors.New("graphs: the condition needs at least one feature")
 	}
-	for _, n := range c.Cond {
-		if _, ok := (trace.Cond{}).Value(n); !ok {
-			return fmt.Errorf("graphs: unknown condition feature %q (known: %v)", n, trace.CondNames)
-		}
+	if _, err := c.FeatureSet(); err != nil {
+		return err
+	}
+	if c.Transform != "" && c.Transform != TransformQuantile {
+		return fmt.Errorf("graphs: transform %q (want %q or none)", c.Transform, TransformQuantile)
 	}
 	switch {
 	case c.ZDim < 1, len(c.GenWidths) == 0, len(c.CriticWidths) == 0:

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 
+	"github.com/spatgan/spatgan/features"
 	"github.com/spatgan/spatgan/trace"
 )
 
@@ -13,12 +15,16 @@ import (
 // also keeps each feature's raw training range, used to map generated
 // values back to valid ones.
 type Scaler struct {
-	Names []string  `json:"names"`
-	Log   []bool    `json:"log"`
-	Mean  []float64 `json:"mean"`
-	Std   []float64 `json:"std"`
-	Min   []float64 `json:"min"` // raw training minimum
-	Max   []float64 `json:"max"` // raw training maximum
+	Names []string `json:"names"`
+	// Quant holds, when the configuration's Transform is "quantile", each
+	// feature's empirical-quantile transform, used instead of log and
+	// z-score (Mean, Std, Log then describe the raw data only).
+	Quant []*Quantile `json:"quantile,omitempty"`
+	Log   []bool      `json:"log"`
+	Mean  []float64   `json:"mean"`
+	Std   []float64   `json:"std"`
+	Min   []float64   `json:"min"` // raw training minimum
+	Max   []float64   `json:"max"` // raw training maximum
 }
 
 // logged reports whether a feature is log-transformed under cfg: times,
@@ -37,11 +43,12 @@ func logged(cfg Config, name string) bool {
 // fitScaler computes the statistics of columns cols (one slice per feature).
 func fitScaler(cfg Config, names []string, cols [][]float64) (Scaler, error) {
 	s := Scaler{Names: names}
+	quant := cfg.Transform == TransformQuantile
 	for j, col := range cols {
 		if len(col) == 0 {
 			return s, errors.New("graphs: no rows to fit the scaler")
 		}
-		lg := logged(cfg, names[j])
+		lg := logged(cfg, names[j]) && !quant
 		mn, mx := math.Inf(1), math.Inf(-1)
 		var sum, sq float64
 		for i, v := range col {
@@ -69,12 +76,22 @@ func fitScaler(cfg Config, names []string, cols [][]float64) (Scaler, error) {
 		s.Std = append(s.Std, std)
 		s.Min = append(s.Min, mn)
 		s.Max = append(s.Max, mx)
+		if quant {
+			q, err := FitQuantile(col)
+			if err != nil {
+				return s, fmt.Errorf("graphs: feature %s: %w", names[j], err)
+			}
+			s.Quant = append(s.Quant, q)
+		}
 	}
 	return s, nil
 }
 
 // Forward maps raw value v of feature j to network space.
 func (s *Scaler) Forward(j int, v float64) float64 {
+	if s.Quant != nil {
+		return s.Quant[j].Forward(v)
+	}
 	if s.Log[j] {
 		v = math.Log1p(math.Max(v, 0))
 	}
@@ -84,6 +101,9 @@ func (s *Scaler) Forward(j int, v float64) float64 {
 // Inverse maps network value x of feature j back to a raw value (not yet
 // clamped; see Valid).
 func (s *Scaler) Inverse(j int, x float64) float64 {
+	if s.Quant != nil {
+		return s.Quant[j].Inverse(x)
+	}
 	v := x*s.Std[j] + s.Mean[j]
 	if s.Log[j] {
 		v = math.Expm1(math.Min(v, 700))
@@ -105,35 +125,36 @@ type Dataset struct {
 func (d *Dataset) CondDim() int { return len(d.Cond.Names) }
 
 // Raw is a model's table in raw units before scaling.
-type Raw struct {
-	X    [2][]float64 // targets
-	Cond [][]float64  // one column per condition feature
+type Raw = features.Table
+
+// Decision returns the features package's decision kind of a model kind.
+func (k Kind) Decision() features.Kind {
+	if k == Burst {
+		return features.TurnDecision
+	}
+	return features.PacketDecision
 }
 
-// RawRows extracts cfg's targets and condition for side from a conversation.
-func RawRows(cfg Config, conv *trace.Conversation, side trace.Side) (*Raw, error) {
-	r := &Raw{Cond: make([][]float64, len(cfg.Cond))}
-	add := func(x0, x1 float64, c trace.Cond) {
-		r.X[0] = append(r.X[0], x0)
-		r.X[1] = append(r.X[1], x1)
-		for j, n := range cfg.Cond {
-			v, _ := c.Value(n)
-			r.Cond[j] = append(r.Cond[j], v)
-		}
+// FeatureSet resolves cfg's condition features.
+func (c Config) FeatureSet() (*features.Set, error) {
+	set, err := features.Resolve(c.Cond, c.Kind.Decision())
+	if err != nil {
+		return nil, fmt.Errorf("graphs: %s model: %w", c.Kind, err)
 	}
-	switch cfg.Kind {
-	case Burst:
-		for _, row := range conv.BurstRows(side) {
-			add(float64(row.Count), row.GapUS, row.Cond)
-		}
-	case Packet:
-		for _, row := range conv.PacketRows(side) {
-			add(float64(row.Size), row.DtUS, row.Cond)
-		}
-	default:
+	return set, nil
+}
+
+// RawRows extracts cfg's targets and condition for side from a
+// conversation, by replaying it through a features.History (features.Rows).
+func RawRows(cfg Config, conv *trace.Conversation, side trace.Side) (*Raw, error) {
+	if cfg.Kind != Burst && cfg.Kind != Packet {
 		return nil, fmt.Errorf("graphs: unknown model kind %q", cfg.Kind)
 	}
-	return r, nil
+	set, err := cfg.FeatureSet()
+	if err != nil {
+		return nil, err
+	}
+	return features.Rows(conv, side, cfg.Kind.Decision(), set)
 }
 
 // MinRows is the fewest training rows a model accepts.
@@ -155,16 +176,20 @@ func NewDataset(cfg Config, raw *Raw) (*Dataset, error) {
 		return nil, err
 	}
 	d := &Dataset{Target: ts, Cond: cs}
-	return d, d.fill(raw)
+	return d, d.fill(raw, true)
 }
 
 // Apply scales raw rows with this dataset's statistics (for held-out rows).
 func (d *Dataset) Apply(raw *Raw) (*Dataset, error) {
 	out := &Dataset{Target: d.Target, Cond: d.Cond}
-	return out, out.fill(raw)
+	return out, out.fill(raw, false)
 }
 
-func (d *Dataset) fill(raw *Raw) error {
+// fill scales raw rows. With jitter, discrete quantile-transformed targets
+// are spread uniformly over their step of network space (Quantile.Jitter),
+// with a fixed seed so that a dataset is the same on every run.
+func (d *Dataset) fill(raw *Raw, jitter bool) error {
+	jit := rand.New(rand.NewPCG(0x6a17, 0x7e4))
 	n := len(raw.X[0])
 	if len(raw.X[1]) != n || len(raw.Cond) != len(d.Cond.Names) {
 		return errors.New("graphs: ragged table")
@@ -179,7 +204,11 @@ func (d *Dataset) fill(raw *Raw) error {
 			if math.IsNaN(v) || math.IsInf(v, 0) {
 				return fmt.Errorf("graphs: feature %s, row %d: %v", d.Target.Names[j], i, v)
 			}
-			d.X[2*i+j] = float32(d.Target.Forward(j, v))
+			if jitter && d.Target.Quant != nil {
+				d.X[2*i+j] = float32(d.Target.Quant[j].Jitter(v, jit.Float64()))
+			} else {
+				d.X[2*i+j] = float32(d.Target.Forward(j, v))
+			}
 		}
 		for j := 0; j < k; j++ {
 			if len(raw.Cond[j]) != n {
@@ -195,10 +224,10 @@ func (d *Dataset) fill(raw *Raw) error {
 	return nil
 }
 
-// CondVector writes the scaled condition of c into dst (len CondDim).
-func (s *Scaler) CondVector(dst []float32, c trace.Cond) {
-	for j, n := range s.Names {
-		v, _ := c.Value(n)
+// CondTo writes the scaled condition of raw feature values into dst (both
+// of length len(Names)).
+func (s *Scaler) CondTo(dst []float32, raw []float64) {
+	for j, v := range raw {
 		dst[j] = float32(s.Forward(j, v))
 	}
 }

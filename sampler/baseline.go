@@ -147,12 +147,6 @@ func (s *streams) packets(side trace.Side) (*rand.Rand, error) {
 	return s[side][1], nil
 }
 
-func checkLens(nOut, nConds int) error {
-	if nOut != nConds {
-		return fmt.Errorf("sampler: %d outputs for %d conditions", nOut, nConds)
-	}
-	return nil
-}
 
 // hasher accumulates a model fingerprint.
 type hasher struct{ b []byte }

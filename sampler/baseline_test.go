@@ -2,6 +2,7 @@ package sampler
 
 import (
 	"encoding/csv"
+	"github.com/spatgan/spatgan/features"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -130,7 +131,7 @@ func TestNormalDraws(t *testing.T) {
 	}
 	const n = 100000
 	pk := make([]Pkt, n)
-	if err := s.PacketsTo(pk, trace.Client, make([]trace.Cond, n)); err != nil {
+	if err := s.BurstsTo([][]Pkt{pk}, trace.Client, convs(1)); err != nil {
 		t.Fatal(err)
 	}
 	// Client size ~ N(120, 10), rounded, clamped into [110, 130]: the mass
@@ -159,7 +160,7 @@ func TestNormalDraws(t *testing.T) {
 		t.Fatalf("dt %d", pk[0].DtNS)
 	}
 	tu := make([]Turn, n)
-	if err := s.TurnsTo(tu, trace.Client, make([]trace.Cond, n)); err != nil {
+	if err := s.TurnsTo(tu, trace.Client, convs(n)); err != nil {
 		t.Fatal(err)
 	}
 	// Client gap ~ N(3000, 1414.2) us clamped into [0, 4000]: P(at 4000) =
@@ -187,7 +188,7 @@ func TestPoissonBaselineDraws(t *testing.T) {
 	}
 	const n = 100000
 	tu := make([]Turn, n)
-	if err := s.TurnsTo(tu, trace.Server, make([]trace.Cond, n)); err != nil {
+	if err := s.TurnsTo(tu, trace.Server, convs(n)); err != nil {
 		t.Fatal(err)
 	}
 	// Server count ~ Poisson(1.5) clamped into [1, 2]: P(1) = P(0)+P(1) =
@@ -255,7 +256,7 @@ func TestBootstrapDraws(t *testing.T) {
 	}
 	const n = 30000
 	tu := make([]Turn, n)
-	if err := s.TurnsTo(tu, trace.Server, make([]trace.Cond, n)); err != nil {
+	if err := s.TurnsTo(tu, trace.Server, convs(n)); err != nil {
 		t.Fatal(err)
 	}
 	// Server burst rows: (1, 1000 us) and (2, 1000 us), each with p = 1/2.
@@ -263,11 +264,11 @@ func TestBootstrapDraws(t *testing.T) {
 	for _, x := range tu {
 		c[x]++
 	}
-	if len(c) != 2 || math.Abs(float64(c[Turn{1, 1e6}])/n-0.5) > 5*math.Sqrt(0.25/n) {
+	if len(c) != 2 || math.Abs(float64(c[Turn{Count: 1, GapNS: 1e6}])/n-0.5) > 5*math.Sqrt(0.25/n) {
 		t.Fatalf("turn frequencies %v", c)
 	}
 	pk := make([]Pkt, n)
-	if err := s.PacketsTo(pk, trace.Server, make([]trace.Cond, n)); err != nil {
+	if err := s.BurstsTo([][]Pkt{pk}, trace.Server, convs(1)); err != nil {
 		t.Fatal(err)
 	}
 	// Server sizes 200, 300, 500 with p = 1/3; in-burst time always 200 us.
@@ -335,12 +336,12 @@ func TestMarkovConditioning(t *testing.T) {
 	}
 	const n = 2000
 	for k := 1; k <= 3; k++ {
-		conds := make([]trace.Cond, n)
-		for i := range conds {
-			conds[i] = trace.Cond{OppCount: float64(k), First: 1}
+		cs := make([]*Conv, n)
+		for i := range cs {
+			cs[i] = afterOpp(trace.Server, k)
 		}
 		tu := make([]Turn, n)
-		if err := s.TurnsTo(tu, trace.Server, conds); err != nil {
+		if err := s.TurnsTo(tu, trace.Server, cs); err != nil {
 			t.Fatal(err)
 		}
 		for _, x := range tu {
@@ -348,42 +349,36 @@ func TestMarkovConditioning(t *testing.T) {
 				t.Fatalf("after a client burst of %d: turn %+v, want (%d, %d ms)", k, x, k+10, k)
 			}
 		}
-		pk := make([]Pkt, n)
-		if err := s.PacketsTo(pk, trace.Server, conds); err != nil {
+		out := make([][]Pkt, n)
+		for i := range out {
+			out[i] = make([]Pkt, 12)
+		}
+		if err := s.BurstsTo(out, trace.Server, cs); err != nil {
 			t.Fatal(err)
 		}
-		for _, p := range pk {
-			if p.Size != int32(100*k) {
-				t.Fatalf("first packet after a burst of %d: size %d, want %d", k, p.Size, 100*k)
+		for _, burst := range out {
+			if burst[0].Size != int32(100*k) {
+				t.Fatalf("first packet after a burst of %d: size %d, want %d", k, burst[0].Size, 100*k)
 			}
-		}
-	}
-	// Within a burst: after a small packet comes a big one and vice versa.
-	for _, c := range []struct {
-		prev   float64
-		lo, hi int32
-	}{{150, 1000, 1009}, {1009, 150, 159}} {
-		conds := make([]trace.Cond, n)
-		for i := range conds {
-			conds[i] = trace.Cond{OppCount: 2, PrevSize: c.prev}
-		}
-		pk := make([]Pkt, n)
-		if err := s.PacketsTo(pk, trace.Server, conds); err != nil {
-			t.Fatal(err)
-		}
-		for _, p := range pk {
-			if p.Size < c.lo || p.Size > c.hi || p.DtNS != 200e3 {
-				t.Fatalf("after a %v-byte packet: %+v, want size in [%d, %d], dt 200 us", c.prev, p, c.lo, c.hi)
+			// Within a burst: after the smallest small packet comes a big
+			// one and after the biggest big one a small one (the fixture
+			// alternates from the second packet; the sizes in between
+			// share quantile bins with the first packets).
+			for j := 2; j < len(burst); j++ {
+				prev, p := burst[j-1].Size, burst[j]
+				if prev == 150 && (p.Size < 1000 || p.Size > 1009) || prev == 1009 && (p.Size < 150 || p.Size > 159) || p.DtNS != 200e3 {
+					t.Fatalf("after a %d-byte packet: %+v", prev, p)
+				}
 			}
 		}
 	}
 	// An unseen state (a 40-packet opponent burst) falls back to all rows.
-	conds := make([]trace.Cond, n)
-	for i := range conds {
-		conds[i] = trace.Cond{OppCount: 40}
+	cs := make([]*Conv, n)
+	for i := range cs {
+		cs[i] = afterOpp(trace.Server, 40)
 	}
 	tu := make([]Turn, n)
-	if err := s.TurnsTo(tu, trace.Server, conds); err != nil {
+	if err := s.TurnsTo(tu, trace.Server, cs); err != nil {
 		t.Fatal(err)
 	}
 	seen := map[int]bool{}
@@ -393,6 +388,23 @@ func TestMarkovConditioning(t *testing.T) {
 	if len(seen) != 3 || !seen[11] || !seen[12] || !seen[13] {
 		t.Fatalf("fallback counts %v", seen)
 	}
+}
+
+// convs returns n empty conversations.
+func convs(n int) []*Conv {
+	out := make([]*Conv, n)
+	for i := range out {
+		out[i] = NewConv(uint64(i + 1))
+	}
+	return out
+}
+
+// afterOpp returns a conversation in which side's opponent just sent a
+// burst of count packets.
+func afterOpp(side trace.Side, count int) *Conv {
+	c := NewConv(1)
+	c.H.Observe(side.Other(), features.Burst{Count: count, Bytes: int64(100 * count), GapNS: -1})
+	return c
 }
 
 func TestDeterminismAndBatching(t *testing.T) {
@@ -406,21 +418,24 @@ func TestDeterminismAndBatching(t *testing.T) {
 			var tu []Turn
 			var pk []Pkt
 			for len(tu) < 60 {
-				conds := make([]trace.Cond, batch)
-				for i := range conds {
-					j := len(tu) + i // global index: the same conditions whatever the batch
-					conds[i] = trace.Cond{OppCount: float64(1 + j%3), First: float64(j % 2), PrevSize: float64(150 + 500*(j%3))}
+				cs := make([]*Conv, batch)
+				out := make([][]Pkt, batch)
+				for i := range cs {
+					j := len(tu) + i // global index: the same histories whatever the batch
+					cs[i] = afterOpp(trace.Client, 1+j%3)
+					out[i] = make([]Pkt, 1+j%4)
 				}
 				t1 := make([]Turn, batch)
-				p1 := make([]Pkt, batch)
-				if err := s.TurnsTo(t1, trace.Client, conds); err != nil {
+				if err := s.TurnsTo(t1, trace.Client, cs); err != nil {
 					t.Fatal(err)
 				}
-				if err := s.PacketsTo(p1, trace.Client, conds); err != nil {
+				if err := s.BurstsTo(out, trace.Client, cs); err != nil {
 					t.Fatal(err)
 				}
 				tu = append(tu, t1...)
-				pk = append(pk, p1...)
+				for _, o := range out {
+					pk = append(pk, o...)
+				}
 			}
 			return tu, pk
 		}
@@ -441,10 +456,10 @@ func TestDeterminismAndBatching(t *testing.T) {
 		if s.Name() != name || !strings.HasPrefix(s.(Fingerprinter).Fingerprint(), name+"-v1:") {
 			t.Fatalf("%s: name %q fingerprint %q", name, s.Name(), s.(Fingerprinter).Fingerprint())
 		}
-		if err := s.TurnsTo(make([]Turn, 2), trace.Client, make([]trace.Cond, 3)); err == nil {
+		if err := s.TurnsTo(make([]Turn, 2), trace.Client, convs(3)); err == nil {
 			t.Fatalf("%s: mismatched lengths accepted", name)
 		}
-		if err := s.PacketsTo(make([]Pkt, 1), trace.Side(5), make([]trace.Cond, 1)); err == nil {
+		if err := s.BurstsTo(make([][]Pkt, 1), trace.Side(5), convs(1)); err == nil {
 			t.Fatalf("%s: side 5 accepted", name)
 		}
 	}

@@ -63,19 +63,16 @@ type bootstrapSampler struct {
 
 var (
 	_ Sampler       = (*bootstrapSampler)(nil)
-	_ CondUser      = (*bootstrapSampler)(nil)
 	_ Fingerprinter = (*bootstrapSampler)(nil)
 )
 
 func (s *bootstrapSampler) Name() string        { return "bootstrap" }
 func (s *bootstrapSampler) Fingerprint() string { return s.m.fp }
 
-// CondUse implements CondUser: the draws read no condition.
-func (s *bootstrapSampler) CondUse() (turns, packets CondUse) { return 0, 0 }
 
 // TurnsTo implements Sampler.
-func (s *bootstrapSampler) TurnsTo(out []Turn, side trace.Side, conds []trace.Cond) error {
-	if err := checkLens(len(out), len(conds)); err != nil {
+func (s *bootstrapSampler) TurnsTo(out []Turn, side trace.Side, convs []*Conv) error {
+	if err := CheckBatch(len(out), len(convs), side); err != nil {
 		return err
 	}
 	r, err := s.r.turns(side)
@@ -90,8 +87,8 @@ func (s *bootstrapSampler) TurnsTo(out []Turn, side trace.Side, conds []trace.Co
 }
 
 // PacketsTo implements Sampler.
-func (s *bootstrapSampler) PacketsTo(out []Pkt, side trace.Side, conds []trace.Cond) error {
-	if err := checkLens(len(out), len(conds)); err != nil {
+func (s *bootstrapSampler) BurstsTo(out [][]Pkt, side trace.Side, convs []*Conv) error {
+	if err := CheckBatch(len(out), len(convs), side); err != nil {
 		return err
 	}
 	r, err := s.r.packets(side)
@@ -99,11 +96,13 @@ func (s *bootstrapSampler) PacketsTo(out []Pkt, side trace.Side, conds []trace.C
 		return err
 	}
 	sizes, dts := s.m.sizes[side], s.m.dts[side]
-	for i := range out {
-		out[i].Size = sizes[r.IntN(len(sizes))]
-		out[i].DtNS = 0
-		if len(dts) > 0 {
-			out[i].DtNS = dts[r.IntN(len(dts))]
+	for _, burst := range out {
+		for i := range burst {
+			burst[i].Size = sizes[r.IntN(len(sizes))]
+			burst[i].DtNS = 0
+			if len(dts) > 0 {
+				burst[i].DtNS = dts[r.IntN(len(dts))]
+			}
 		}
 	}
 	return nil

@@ -3,6 +3,7 @@ package sampler_test
 import (
 	"fmt"
 
+	"github.com/spatgan/spatgan/features"
 	"github.com/spatgan/spatgan/sampler"
 	"github.com/spatgan/spatgan/trace"
 )
@@ -23,8 +24,13 @@ func ExampleFit() {
 	}
 	s := m.New(42)
 	turns := make([]sampler.Turn, 3)
-	conds := []trace.Cond{{OppCount: 3}, {OppCount: 3}, {OppCount: 3}}
-	if err := s.TurnsTo(turns, trace.Server, conds); err != nil {
+	// Three conversations, each where the client just sent three packets.
+	convs := make([]*sampler.Conv, 3)
+	for i := range convs {
+		convs[i] = sampler.NewConv(uint64(i + 1))
+		convs[i].H.Observe(trace.Client, features.Burst{Count: 3, Bytes: 300, GapNS: -1})
+	}
+	if err := s.TurnsTo(turns, trace.Server, convs); err != nil {
 		fmt.Println(err)
 		return
 	}

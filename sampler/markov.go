@@ -149,51 +149,56 @@ type markovSampler struct {
 
 var (
 	_ Sampler       = (*markovSampler)(nil)
-	_ CondUser      = (*markovSampler)(nil)
 	_ Fingerprinter = (*markovSampler)(nil)
 )
 
 func (s *markovSampler) Name() string        { return "markov" }
 func (s *markovSampler) Fingerprint() string { return s.m.fp }
 
-// CondUse implements CondUser.
-func (s *markovSampler) CondUse() (turns, packets CondUse) {
-	return UseOppCount, UseOppCount | UseFirst | UsePrevSize
-}
 
 // TurnsTo implements Sampler.
-func (s *markovSampler) TurnsTo(out []Turn, side trace.Side, conds []trace.Cond) error {
-	if err := checkLens(len(out), len(conds)); err != nil {
+func (s *markovSampler) TurnsTo(out []Turn, side trace.Side, convs []*Conv) error {
+	if err := CheckBatch(len(out), len(convs), side); err != nil {
 		return err
 	}
 	r, err := s.r.turns(side)
 	if err != nil {
 		return err
 	}
-	for i, c := range conds {
-		rows := s.m.turns[side][countBin(c.OppCount)]
+	for i, c := range convs {
+		rows := s.m.turns[side][countBin(oppCount(c, side))]
 		out[i] = rows[r.IntN(len(rows))]
 	}
 	return nil
 }
 
-// PacketsTo implements Sampler.
-func (s *markovSampler) PacketsTo(out []Pkt, side trace.Side, conds []trace.Cond) error {
-	if err := checkLens(len(out), len(conds)); err != nil {
+// BurstsTo implements Sampler: the first packet from the pool of the
+// opponent burst's length bin, each later one from the pool of the size bin
+// of the packet drawn before it.
+func (s *markovSampler) BurstsTo(out [][]Pkt, side trace.Side, convs []*Conv) error {
+	if err := CheckBatch(len(out), len(convs), side); err != nil {
 		return err
 	}
 	r, err := s.r.packets(side)
 	if err != nil {
 		return err
 	}
-	for i, c := range conds {
-		var rows []Pkt
-		if c.First == 1 {
-			rows = s.m.firsts[side][countBin(c.OppCount)]
-		} else {
-			rows = s.m.laters[side][sizeBin(s.m.sizeEdges[side], c.PrevSize)]
+	for i, burst := range out {
+		for j := range burst {
+			var rows []Pkt
+			if j == 0 {
+				rows = s.m.firsts[side][countBin(oppCount(convs[i], side))]
+			} else {
+				rows = s.m.laters[side][sizeBin(s.m.sizeEdges[side], float64(burst[j-1].Size))]
+			}
+			burst[j] = rows[r.IntN(len(rows))]
 		}
-		out[i] = rows[r.IntN(len(rows))]
 	}
 	return nil
+}
+
+// oppCount is the length of the opponent's latest burst in c (0 if none).
+func oppCount(c *Conv, side trace.Side) float64 {
+	b, _ := c.H.Last(side.Other(), 0)
+	return float64(b.Count)
 }

@@ -130,15 +130,12 @@ type momentsSampler struct {
 
 var (
 	_ Sampler       = (*momentsSampler)(nil)
-	_ CondUser      = (*momentsSampler)(nil)
 	_ Fingerprinter = (*momentsSampler)(nil)
 )
 
 func (s *momentsSampler) Name() string        { return s.m.Name() }
 func (s *momentsSampler) Fingerprint() string { return s.m.fp }
 
-// CondUse implements CondUser: the draws read no condition.
-func (s *momentsSampler) CondUse() (turns, packets CondUse) { return 0, 0 }
 
 // draw returns one value of mo's distribution, unclamped.
 func (s *momentsSampler) draw(r *rand.Rand, mo Moments) float64 {
@@ -151,8 +148,8 @@ func (s *momentsSampler) draw(r *rand.Rand, mo Moments) float64 {
 func clampF(v, lo, hi float64) float64 { return math.Min(math.Max(v, lo), hi) }
 
 // TurnsTo implements Sampler.
-func (s *momentsSampler) TurnsTo(out []Turn, side trace.Side, conds []trace.Cond) error {
-	if err := checkLens(len(out), len(conds)); err != nil {
+func (s *momentsSampler) TurnsTo(out []Turn, side trace.Side, convs []*Conv) error {
+	if err := CheckBatch(len(out), len(convs), side); err != nil {
 		return err
 	}
 	r, err := s.r.turns(side)
@@ -168,9 +165,9 @@ func (s *momentsSampler) TurnsTo(out []Turn, side trace.Side, conds []trace.Cond
 	return nil
 }
 
-// PacketsTo implements Sampler.
-func (s *momentsSampler) PacketsTo(out []Pkt, side trace.Side, conds []trace.Cond) error {
-	if err := checkLens(len(out), len(conds)); err != nil {
+// BurstsTo implements Sampler.
+func (s *momentsSampler) BurstsTo(out [][]Pkt, side trace.Side, convs []*Conv) error {
+	if err := CheckBatch(len(out), len(convs), side); err != nil {
 		return err
 	}
 	r, err := s.r.packets(side)
@@ -178,10 +175,12 @@ func (s *momentsSampler) PacketsTo(out []Pkt, side trace.Side, conds []trace.Con
 		return err
 	}
 	sm := &s.m.Sides[side]
-	for i := range out {
-		z := clampF(math.Round(s.draw(r, sm.Size)), sm.Size.Min, sm.Size.Max)
-		d := clampF(s.draw(r, sm.DtUS), 0, sm.DtUS.Max)
-		out[i] = Pkt{Size: int32(z), DtNS: usToNS(d)}
+	for _, burst := range out {
+		for i := range burst {
+			z := clampF(math.Round(s.draw(r, sm.Size)), sm.Size.Min, sm.Size.Max)
+			d := clampF(s.draw(r, sm.DtUS), 0, sm.DtUS.Max)
+			burst[i] = Pkt{Size: int32(z), DtNS: usToNS(d)}
+		}
 	}
 	return nil
 }

@@ -1,70 +1,66 @@
-// Package sampler defines the interface through which every traffic
-// generator, the trained GAN bundle and the simple baselines alike, is driven
-// by simulation, offline generation and benchmarks.
 package sampler
 
-import "github.com/spatgan/spatgan/trace"
+import (
+	"fmt"
+
+	"github.com/spatgan/spatgan/features"
+	"github.com/spatgan/spatgan/trace"
+)
 
 // Turn is one burst decision (TSynGAN): how many packets this side sends
 // before the opponent answers, and how long after the opponent's last packet
 // its first packet goes out.
-type Turn struct {
-	Count int   // packets in the burst, >= 1
-	GapNS int64 // reply gap in nanoseconds, >= 0
+type Turn = features.Turn
+
+// Pkt is one packet decision (PSynGAN): its frame size, and its time since
+// the previous packet of the same burst (for a burst's first packet the
+// time is the Turn's gap, and DtNS is ignored).
+type Pkt = features.Pkt
+
+// Conv is one conversation as a generator sees it: the caller's handle for
+// it, passed to every draw. It holds the conversation's History (what each
+// side sent, as this party knows it), from which every model computes its
+// condition, and a slot for the sampler's own per-conversation state.
+//
+// The caller keeps the History current, in this order for each burst of
+// the side it draws for:
+//
+//	TurnsTo -> H.Begin(side, turn) -> BurstsTo -> H.End(what was sent)
+//
+// and records each burst of the other side with H.Observe (as measured on
+// receipt) when it does not draw it, or with the same Begin/End sequence
+// when it does (offline generation drives both sides on one Conv).
+type Conv struct {
+	// ID names the conversation: unique among the conversations a caller
+	// runs (a capture's conversation index, a cluster worker's slot).
+	ID uint64
+	// H is the conversation's memory.
+	H features.History
+	// State belongs to the sampler drawing for this conversation (nil
+	// until it sets one); callers never touch it.
+	State any
 }
 
-// Pkt is one packet decision (PSynGAN).
-type Pkt struct {
-	Size int32 // frame length in bytes, within the model's valid range
-	DtNS int64 // time since the previous packet of the same burst, >= 0 (ignored for the first packet, whose time is the Turn's gap)
-}
+// NewConv returns an empty conversation with the given id.
+func NewConv(id uint64) *Conv { return &Conv{ID: id} }
 
-// Sampler draws turns and packets for one side given conditions. Calls are
-// batched: out[i] is drawn for conds[i]. Implementations are seeded at
-// construction and deterministic for a given sequence of calls. They need
-// not be safe for concurrent use.
+// Sampler draws turns and bursts for one side, for a batch of
+// conversations at once: out[i] is drawn for convs[i], from everything
+// convs[i] holds. Implementations are seeded at construction and
+// deterministic for a given sequence of calls; they need not be safe for
+// concurrent use (make one per goroutine from a Model, or serialise).
 type Sampler interface {
-	// Name identifies the generator in reports ("gan", "normal", ...).
+	// Name identifies the generator in reports ("gan", "markov", ...).
 	Name() string
-	// TurnsTo draws one turn per condition for side.
-	TurnsTo(out []Turn, side trace.Side, conds []trace.Cond) error
-	// PacketsTo draws one packet per condition for side.
-	PacketsTo(out []Pkt, side trace.Side, conds []trace.Cond) error
-}
-
-// CondUse is a set of condition features, bit i standing for
-// trace.CondNames[i] (the fields of trace.Cond in order).
-type CondUse uint8
-
-// The condition features as CondUse bits.
-const (
-	UseOppCount CondUse = 1 << iota
-	UseOppBytes
-	UseOppDur
-	UseOppMeanDt
-	UseFirst
-	UsePrevSize
-
-	// UseAll is every feature of trace.Cond.
-	UseAll = UseOppCount | UseOppBytes | UseOppDur | UseOppMeanDt | UseFirst | UsePrevSize
-)
-
-// CondUser is an optional interface of a Sampler that reports which
-// condition features its draws read. Callers use it to batch: when PacketsTo
-// does not read PrevSize, all packets of a burst are drawn in one call; when
-// a method reads no feature at all, callers may draw many decisions ahead
-// with zero conditions. A Sampler without it is taken to read everything.
-type CondUser interface {
-	CondUse() (turns, packets CondUse)
-}
-
-// Uses returns the features s reads, UseAll for both if s does not
-// implement CondUser.
-func Uses(s Sampler) (turns, packets CondUse) {
-	if u, ok := s.(CondUser); ok {
-		return u.CondUse()
-	}
-	return UseAll, UseAll
+	// TurnsTo draws side's next turn in each conversation.
+	TurnsTo(out []Turn, side trace.Side, convs []*Conv) error
+	// BurstsTo draws the packets of side's open burst in each
+	// conversation (opened with H.Begin): out[i] has the length of that
+	// burst (its turn's count, possibly clamped by the caller) and
+	// receives every packet. The sampler draws position by position when
+	// its packets depend on the ones before; it does not change the
+	// History.
+	BurstsTo(out [][]Pkt, side trace.Side, convs []*Conv) error
 }
 
 // Fingerprinter is an optional interface of a Sampler that identifies the
@@ -73,4 +69,16 @@ func Uses(s Sampler) (turns, packets CondUse) {
 // at the handshake.
 type Fingerprinter interface {
 	Fingerprint() string
+}
+
+// CheckBatch returns an error unless out and convs have the same length and
+// side is a side; implementations call it first.
+func CheckBatch(nOut, nConvs int, side trace.Side) error {
+	if nOut != nConvs {
+		return fmt.Errorf("sampler: %d outputs for %d conversations", nOut, nConvs)
+	}
+	if side != trace.Server && side != trace.Client {
+		return fmt.Errorf("sampler: side %d is neither server nor client", side)
+	}
+	return nil
 }

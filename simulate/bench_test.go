@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spatgan/spatgan/features"
 	"github.com/spatgan/spatgan/sampler"
 	"github.com/spatgan/spatgan/trace"
 )
@@ -37,32 +38,25 @@ func benchModel(b *testing.B, name string) sampler.Model {
 	return m
 }
 
-// BenchmarkGenerate measures offline generation speed (packets/s) for
-// each baseline and a ladder of batch sizes. Only condition-free samplers
-// (normal, poisson, bootstrap) draw ahead; markov reads its conditions and
-// draws packet by packet whatever the batch.
+// BenchmarkGenerate measures offline generation speed (packets/s) of one
+// conversation for each baseline.
 func BenchmarkGenerate(b *testing.B) {
 	const perOp = 20000
 	for _, name := range []string{"bootstrap", "normal", "markov"} {
-		for _, batch := range []int{1, 16, 256, 4096} {
-			if name == "markov" && batch > 1 {
-				continue
-			}
-			b.Run(fmt.Sprintf("%s/batch=%d", name, batch), func(b *testing.B) {
-				m := benchModel(b, name)
-				var n int64
-				b.ResetTimer()
-				for i := 0; i < b.N; i++ {
-					st, err := Generate(context.Background(), m.New(int64(i)), GenOptions{Packets: perOp, Batch: batch},
-						func(Event) error { return nil })
-					if err != nil {
-						b.Fatal(err)
-					}
-					n += st.Packets
+		b.Run(name, func(b *testing.B) {
+			m := benchModel(b, name)
+			var n int64
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				st, err := Generate(context.Background(), m.New(int64(i)), GenOptions{Packets: perOp},
+					func(Event) error { return nil })
+				if err != nil {
+					b.Fatal(err)
 				}
-				b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "packets/s")
-			})
-		}
+				n += st.Packets
+			}
+			b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "packets/s")
+		})
 	}
 }
 
@@ -93,22 +87,25 @@ func BenchmarkGenerateMany(b *testing.B) {
 }
 
 // BenchmarkDecision measures the closed loop's per-decision cost: drawing
-// one burst (TurnsTo plus PacketsTo) for a measured condition, as a live
-// agent does after each opponent burst, without drawing ahead.
+// one burst (TurnsTo plus BurstsTo) for a measured opponent burst, as a
+// live agent does after each opponent burst.
 func BenchmarkDecision(b *testing.B) {
 	for _, name := range []string{"bootstrap", "markov"} {
 		b.Run(name, func(b *testing.B) {
 			m := benchModel(b, name)
-			p := newPlanner(m.New(1), trace.Server, Framing{}, 1, 0, 0, 1)
+			p := newPlanner(m.New(1), trace.Server, Framing{}, 1, 0, 0)
 			var bp burstPlan
-			conds := []trace.Cond{{OppCount: 1, OppBytes: 120, OppDurUS: 0}, {OppCount: 3, OppBytes: 400, OppDurUS: 900, OppMeanDtUS: 450},
-				{OppCount: 12, OppBytes: 3000, OppDurUS: 40000, OppMeanDtUS: 3636}}
+			opps := []features.Burst{{Count: 1, Bytes: 120, GapNS: 5e6}, {Count: 3, Bytes: 400, DurNS: 900e3, GapNS: 12e6},
+				{Count: 12, Bytes: 3000, DurNS: 40e6, GapNS: 1e6}}
+			c := sampler.NewConv(1)
 			pkts := 0
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				if err := p.plan(conds[i%len(conds)], &bp); err != nil {
+				c.H.Observe(trace.Client, opps[i%len(opps)])
+				if err := p.plan(c, &bp); err != nil {
 					b.Fatal(err)
 				}
+				sent(c, &bp, len(bp.sizes))
 				pkts += len(bp.sizes)
 			}
 			el := b.Elapsed().Seconds()

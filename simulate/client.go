@@ -116,7 +116,7 @@ func dialOne(ctx context.Context, addr string, cfg *Config, clk clock, drops *dr
 		fr := NewFraming(TCP, tl.laddr.Addr().Is6() || cfg.IPv6)
 		go func() {
 			defer tc.Close()
-			feedTCP(bufio.NewReaderSize(tc, 1<<16), make([]byte, MaxFrame), in, fin, fr, clk, drops, uint8(trace.Server))
+			feedTCP(bufio.NewReaderSize(tc, 1<<16), make([]byte, LargestFrame), in, fin, fr, clk, drops, uint8(trace.Server))
 		}()
 		stop := make(chan struct{})
 		defer close(stop)
@@ -132,6 +132,7 @@ func dialOne(ctx context.Context, addr string, cfg *Config, clk clock, drops *dr
 	}
 	defer closeConn()
 	fr := NewFraming(cfg.Transport, l.local().Addr().Is6() || cfg.IPv6)
+	fr.Max = PathMaxFrame(l.local().Addr())
 
 	hello := Hello{Fingerprint: cfg.Fingerprint, MaxPackets: uint64(cfg.MaxPackets), DurationNS: uint64(cfg.Duration),
 		TimeScale: timeScale(cfg.Speedup)}
@@ -139,7 +140,7 @@ func dialOne(ctx context.Context, addr string, cfg *Config, clk clock, drops *dr
 	if err != nil {
 		return nil, fr, err
 	}
-	pl := newPlanner(smp, trace.Client, fr, agreed.TimeScale, cfg.MaxCount, cfg.MaxGap, 1)
+	pl := newPlanner(smp, trace.Client, fr, agreed.TimeScale, cfg.MaxCount, cfg.MaxGap)
 	c := newConv(id, trace.Client, cfg, clk, l, in, pl, fr, cfg.Recorder)
 	return c, fr, c.run(ctx, start, agreed)
 }

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/spatgan/spatgan/sampler"
 	"github.com/spatgan/spatgan/trace"
 )
 
@@ -61,11 +62,12 @@ var (
 // conv runs one conversation: the closed loop of turns.
 //
 // Turn logic (both sides): the client sends burst 0 right after the
-// handshake, conditioned on the zero Cond; then the sides alternate. A side
+// handshake, drawn from the empty history; then the sides alternate. A side
 // waiting for burst b collects the data packets with burst number b and
-// ends the burst when the packet flagged FlagLast arrives. It then draws its
-// answer conditioned on the burst as it measured it (count, frame bytes,
-// first-to-last arrival, mean gap between arrivals), and sends its first
+// ends the burst when the packet flagged FlagLast arrives. It then records the
+// burst in the conversation's history as it measured it (count, frame
+// bytes, first-to-last arrival, reply gap, last packet), draws its answer
+// from that history, and sends its first
 // packet the drawn reply gap after the arrival of that last packet.
 //
 // Recovery: a waiting side that hears nothing for TurnTimeout sends
@@ -89,16 +91,17 @@ type conv struct {
 	maxPackets int64 // 0 = none
 	endNS      int64 // 0 = none
 
-	burst     uint32 // burst being sent or awaited
-	seq       uint32 // next data sequence number
-	carried   int64  // data packets sent and received
-	ref       int64  // time the opponent's burst ended
-	cond      trace.Cond
+	burst     uint32        // burst being sent or awaited
+	seq       uint32        // next data sequence number
+	carried   int64         // data packets sent and received
+	ref       int64         // time the opponent's burst ended
+	sc        *sampler.Conv // the conversation's history, as this side knows it
+	lastData  int64         // when this side's last data packet went out (-1: none yet)
 	lastHeard int64
 	lastSent  int64
 	peerSeqs  seqTracker
 
-	msg   []byte // data message buffer (MaxFrame+prefix), zero padded
+	msg   []byte // data message buffer, zero padded, grown to the largest message sent
 	ctl   []byte // control message buffer
 	timer *time.Timer
 	bp    burstPlan
@@ -110,7 +113,8 @@ type conv struct {
 
 func newConv(id uint32, side trace.Side, cfg *Config, clk clock, l link, in chan inbound, s *planner, fr Framing, rec Recorder) *conv {
 	c := &conv{id: id, side: side, cfg: cfg, clk: clk, l: l, in: in, plan: s, fr: fr, rec: rec,
-		msg: make([]byte, MaxFrame), ctl: make([]byte, HeaderLen+64), timer: time.NewTimer(time.Hour)}
+		sc: sampler.NewConv(uint64(id)), lastData: -1,
+		msg: make([]byte, DefaultMaxFrame), ctl: make([]byte, HeaderLen+64), timer: time.NewTimer(time.Hour)}
 	c.timer.Stop()
 	c.proto = 17
 	if fr.Transport == TCP {
@@ -170,7 +174,7 @@ func (c *conv) sendBurst(ctx context.Context) (done bool, err error) {
 		return true, nil
 	}
 	t0 := time.Now()
-	if err := c.plan.plan(c.cond, &c.bp); err != nil {
+	if err := c.plan.plan(c.sc, &c.bp); err != nil {
 		return false, err
 	}
 	c.rep.Decision.Add(int64(time.Since(t0)))
@@ -197,6 +201,9 @@ func (c *conv) sendBurst(ctx context.Context) (done bool, err error) {
 		}
 		now := c.clk.now()
 		h.SendNS = now
+		if int(h.Length) > len(c.msg) {
+			c.msg = make([]byte, h.Length)
+		}
 		msg := c.msg[:h.Length]
 		if err := h.Encode(msg); err != nil {
 			return false, err
@@ -209,6 +216,7 @@ func (c *conv) sendBurst(ctx context.Context) (done bool, err error) {
 		}
 		c.seq++
 		c.lastSent = now
+		c.lastData = now
 		lag := now - c.times[i]
 		c.rep.Pacing.Add(lag)
 		if lag > int64(c.cfg.LateAfter) {
@@ -223,6 +231,7 @@ func (c *conv) sendBurst(ctx context.Context) (done bool, err error) {
 			}
 		}
 	}
+	sent(c.sc, &c.bp, n)
 	c.carried += int64(n)
 	c.burst++
 	if n > 0 {
@@ -357,7 +366,7 @@ func (c *conv) linkError(err error) error {
 }
 
 func (c *conv) endBurst(ts int64) error {
-	c.cond = c.m.cond()
+	c.sc.H.Observe(c.side.Other(), c.m.burst(c.plan, c.lastData))
 	c.ref = ts
 	c.burst++
 	return nil

@@ -192,6 +192,11 @@ func (r *FileRecorder) Record(x Rec) error {
 			prefix = pre[:]
 		}
 		_ = x.Header.Encode(prefix[len(prefix)-HeaderLen:])
+		// An offline frame smaller than its headers plus the in-band
+		// header carries what fits of it.
+		if room := int(x.Size) - cp.w.HeaderLen(proto); room < len(prefix) {
+			prefix = prefix[:max(room, 0)]
+		}
 		err := cp.w.WritePayload(trace.Packet{TS: x.TS, Size: x.Size, From: x.From, Proto: proto}, prefix)
 		if err == nil {
 			err = cp.w.Flush() // one whole record into pcapBuf

@@ -26,10 +26,6 @@ type GenOptions struct {
 	// StartNS is the virtual time at which the conversation starts (the
 	// "handshake"); 0 means DefaultStartNS.
 	StartNS int64
-	// Batch is how many decisions are drawn ahead when the sampler reads no
-	// condition (see sampler.CondUser); 0 means DefaultBatch, 1 disables
-	// drawing ahead.
-	Batch int
 	// Framing gives the frame size range sizes are clamped into; the zero
 	// value is UDP over IPv4.
 	Framing Framing
@@ -69,94 +65,20 @@ func (g GenStats) PacketsPerSecond() float64 {
 
 // Generate produces a two-party conversation without sockets, over a virtual
 // clock, with the same closed-loop logic as the live agents: the client
-// sends the first burst, drawn with the zero condition, at StartNS plus its
-// reply gap; each burst's first packet goes out its reply gap after the
-// opponent's last packet, the others their inter-packet times after the
-// previous one; each decision is conditioned on the opponent's preceding
-// burst as the receiver measures it (with no network delay, the receive
-// times equal the send times). The same sampler (and seed) and options give
-// the same events. emit is called once per packet in time order; its
-// error stops generation and is returned.
+// sends the first burst at StartNS plus its reply gap; each burst's first
+// packet goes out its reply gap after the opponent's last packet, the
+// others their inter-packet times after the previous one; each decision
+// sees the conversation's history, in which every burst is recorded as it
+// was sent (with no network delay, receive times equal send times). The
+// same sampler (and seed) and options give the same events. emit is called
+// once per packet in time order; its error stops generation and is
+// returned.
 //
 // Both sides draw from s (a Sampler is per-side by its arguments). Errors
-// from the sampler are returned wrapped.
+// from the sampler are returned wrapped. Generate is GenerateMany with one
+// conversation.
 func Generate(ctx context.Context, s sampler.Sampler, opt GenOptions, emit func(Event) error) (GenStats, error) {
-	var st GenStats
-	start, end, proto, err := opt.check(s)
-	if err != nil {
-		return st, err
-	}
-	batch := opt.Batch
-	if batch == 0 {
-		batch = DefaultBatch
-	}
-	wall := time.Now()
-	planners := [2]*planner{
-		newPlanner(s, trace.Server, opt.Framing, 1, opt.MaxCount, opt.MaxGap, batch),
-		newPlanner(s, trace.Client, opt.Framing, 1, opt.MaxCount, opt.MaxGap, batch),
-	}
-	var (
-		plan  burstPlan
-		m     meter
-		times []int64
-		seq   [2]uint32
-	)
-	side := trace.Client
-	cond := trace.Cond{}
-	ref := start
-	for burst := uint32(0); ; burst++ {
-		if burst%64 == 0 {
-			if err := ctx.Err(); err != nil {
-				return st, err
-			}
-		}
-		if opt.Packets > 0 && st.Packets >= opt.Packets {
-			break
-		}
-		p := planners[side]
-		if err := p.plan(cond, &plan); err != nil {
-			return st, err
-		}
-		times = schedule(times[:0], ref, &plan)
-		n, why := truncate(times, st.Packets, opt.Packets, end)
-		if n == 0 {
-			break
-		}
-		m.reset()
-		for i := 0; i < n; i++ {
-			h := Header{Side: uint8(side), Conv: 1, Seq: seq[side], Burst: burst, SendNS: times[i]}
-			h.Length = uint16(opt.Framing.MessageLen(plan.sizes[i]))
-			if i == n-1 {
-				h.Flags = FlagLast
-			}
-			seq[side]++
-			ev := Event{Packet: trace.Packet{TS: times[i], Size: plan.sizes[i], From: side, Proto: proto}, Header: h}
-			if err := emit(ev); err != nil {
-				return st, err
-			}
-			if st.Packets == 0 {
-				st.FirstNS = times[i]
-			}
-			st.LastNS = times[i]
-			st.Packets++
-			st.Bytes += int64(plan.sizes[i])
-			st.PerSide[side]++
-			m.add(times[i], plan.sizes[i])
-		}
-		st.Bursts++
-		if why != goOn {
-			break
-		}
-		cond = m.cond()
-		ref = times[n-1]
-		side = side.Other()
-	}
-	for _, p := range planners {
-		st.SamplerCalls += p.calls
-		st.Clamps.add(p.clamps)
-	}
-	st.Elapsed = time.Since(wall)
-	return st, nil
+	return GenerateMany(ctx, s, 1, opt, func(_ int, e Event) error { return emit(e) })
 }
 
 // schedule appends the absolute send times of a planned burst whose first

@@ -78,14 +78,6 @@ func TestGenerateDeterministicAndBatchInvariant(t *testing.T) {
 	if !slices.Equal(a, b) {
 		t.Fatal("same seed gave different output")
 	}
-	// The toy sampler reads no condition and has per-side, per-kind
-	// streams, so drawing ahead must not change a single packet.
-	for _, batch := range []int{1, 3, 1000} {
-		opt.Batch = batch
-		if c := collect(t, newToy(7, 3e6, 1e6), opt); !slices.Equal(a, c) {
-			t.Fatalf("batch %d changed the output", batch)
-		}
-	}
 	if c := collect(t, newToy(8, 3e6, 1e6), GenOptions{Packets: 5000}); slices.Equal(a, c) {
 		t.Fatal("another seed gave the same output")
 	}
@@ -238,9 +230,9 @@ func TestGenerateBaselines(t *testing.T) {
 			t.Fatal(err)
 		}
 		a := collect(t, m.New(4), GenOptions{Packets: 3000})
-		b := collect(t, m.New(4), GenOptions{Packets: 3000, Batch: 1})
+		b := collect(t, m.New(4), GenOptions{Packets: 3000})
 		if !slices.Equal(a, b) {
-			t.Fatalf("%s: same seed (batch 256 and 1), different output", name)
+			t.Fatalf("%s: same seed, different output", name)
 		}
 		var per [2]int
 		for _, e := range a {
@@ -281,37 +273,9 @@ func TestTruncate(t *testing.T) {
 	}
 }
 
-// TestGenerateMany checks lockstep generation: one conversation equals
-// Generate without drawing ahead, and each of many conversations follows
-// the closed-loop rules on its own.
+// TestGenerateMany checks lockstep generation: each of many conversations
+// follows the closed-loop rules on its own, with its own history.
 func TestGenerateMany(t *testing.T) {
-	conv, err := trace.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	markov, err := sampler.Fit("markov", conv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mk := map[string]func() sampler.Sampler{
-		"toy":    func() sampler.Sampler { return newToy(3, 2e6, 1e6) },
-		"echo":   func() sampler.Sampler { return newEcho(3, 2e6, 250e3) },
-		"markov": func() sampler.Sampler { return markov.New(3) },
-	}
-	opt := GenOptions{Packets: 3000, Batch: 1}
-	for name, f := range mk {
-		single := collect(t, f(), opt)
-		var many []Event
-		if _, err := GenerateMany(context.Background(), f(), 1, opt, func(c int, e Event) error {
-			many = append(many, e)
-			return nil
-		}); err != nil {
-			t.Fatal(err)
-		}
-		if !slices.Equal(single, many) {
-			t.Fatalf("%s: GenerateMany(1) differs from Generate", name)
-		}
-	}
 	const k = 7
 	per := make([][]Event, k)
 	st, err := GenerateMany(context.Background(), newEcho(9, 2e6, 250e3), k, GenOptions{Packets: 2000}, func(c int, e Event) error {
@@ -343,9 +307,8 @@ func TestGenerateMany(t *testing.T) {
 	if slices.Equal(per[0], per[1]) {
 		t.Fatal("two conversations are identical")
 	}
-	// Batched calls: the echo sampler reads PrevSize, so one TurnsTo per
-	// step and one PacketsTo per packet position, each over up to k
-	// conversations: far fewer calls than packets.
+	// Batched calls: one TurnsTo and one BurstsTo per step, each over up
+	// to k conversations: far fewer calls than packets.
 	if st.SamplerCalls*3 > st.Packets {
 		t.Fatalf("%d sampler calls for %d packets", st.SamplerCalls, st.Packets)
 	}

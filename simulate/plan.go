@@ -5,6 +5,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/spatgan/spatgan/features"
 	"github.com/spatgan/spatgan/sampler"
 	"github.com/spatgan/spatgan/trace"
 )
@@ -16,9 +17,6 @@ const (
 	// DefaultMaxGap caps a reply gap or an inter-packet time (after time
 	// scaling).
 	DefaultMaxGap = 30 * time.Second
-	// DefaultBatch is how many decisions are drawn ahead when the sampler's
-	// conditions allow it.
-	DefaultBatch = 256
 )
 
 // Clamps counts sampler outputs that were moved into the valid range.
@@ -35,22 +33,22 @@ func (c *Clamps) add(o Clamps) {
 }
 
 // burstPlan is one side's drawn burst: the reply gap and, per packet, the
-// frame size and the time since the previous packet (dts[0] is 0).
+// frame size and the time since the previous packet (dts[0] is 0), scaled
+// and clamped for sending; raw keeps the draws in the model's units (sizes
+// clamped, times unscaled) for the conversation's history.
 type burstPlan struct {
-	gap   int64
-	sizes []int32
-	dts   []int64
+	gap    int64
+	sizes  []int32
+	dts    []int64
+	raw    []sampler.Pkt
+	rawGap int64
 }
 
-// planner turns a measured condition into a burst, the decision logic shared
-// by the live agents and offline generation.
-//
-// Batching: when the sampler's PacketsTo does not read PrevSize, the whole
-// burst is drawn with one PacketsTo call (conditions First=1 for the first
-// packet, PrevSize=0); otherwise packet by packet, each drawn (clamped) size
-// becoming the next condition's PrevSize. When TurnsTo or PacketsTo reads no
-// condition at all and batch > 1, decisions are drawn batch at a time ahead
-// with zero conditions.
+// planner turns a conversation's history into this side's next burst, the
+// decision logic shared by the live agents and offline generation: a
+// TurnsTo call, the turn opened in the history, a BurstsTo call for its
+// packets, then sizes clamped to the framing and times scaled and capped.
+// After sending, the caller closes the burst with sent.
 type planner struct {
 	s         sampler.Sampler
 	side      trace.Side
@@ -58,37 +56,23 @@ type planner struct {
 	timeScale float64
 	maxCount  int
 	maxGap    int64
-	batch     int
-
-	turnUse, pktUse sampler.CondUse
-
-	turnAhead []sampler.Turn
-	turnPos   int
-	pktAhead  []sampler.Pkt
-	pktPos    int
 
 	turn1 [1]sampler.Turn
-	cond1 [1]trace.Cond
-	conds []trace.Cond
-	pkts  []sampler.Pkt
+	conv1 [1]*sampler.Conv
+	out1  [1][]sampler.Pkt
 
 	calls  int64
 	clamps Clamps
 }
 
-func newPlanner(s sampler.Sampler, side trace.Side, fr Framing, timeScale float64, maxCount int, maxGap time.Duration, batch int) *planner {
+func newPlanner(s sampler.Sampler, side trace.Side, fr Framing, timeScale float64, maxCount int, maxGap time.Duration) *planner {
 	if maxCount <= 0 {
 		maxCount = DefaultMaxCount
 	}
 	if maxGap <= 0 {
 		maxGap = DefaultMaxGap
 	}
-	if batch <= 0 {
-		batch = 1
-	}
-	p := &planner{s: s, side: side, fr: fr, timeScale: timeScale, maxCount: maxCount, maxGap: int64(maxGap), batch: batch}
-	p.turnUse, p.pktUse = sampler.Uses(s)
-	return p
+	return &planner{s: s, side: side, fr: fr, timeScale: timeScale, maxCount: maxCount, maxGap: int64(maxGap)}
 }
 
 // scale applies the time scale and the clamps to a sampled time.
@@ -108,137 +92,86 @@ func (p *planner) scale(ns int64) int64 {
 	return int64(math.Round(v))
 }
 
-func (p *planner) nextTurn(c trace.Cond) (sampler.Turn, error) {
-	if p.turnUse == 0 && p.batch > 1 {
-		if p.turnPos == len(p.turnAhead) {
-			if cap(p.turnAhead) < p.batch {
-				p.turnAhead = make([]sampler.Turn, p.batch)
-			}
-			p.turnAhead = p.turnAhead[:p.batch]
-			if err := p.s.TurnsTo(p.turnAhead, p.side, p.zeroConds(p.batch)); err != nil {
-				return sampler.Turn{}, fmt.Errorf("simulate: %s sampler, %s turns: %w", p.s.Name(), p.side, err)
-			}
-			p.calls++
-			p.turnPos = 0
-		}
-		t := p.turnAhead[p.turnPos]
-		p.turnPos++
-		return t, nil
+// unscale maps a measured wall-clock duration back to the model's units.
+func (p *planner) unscale(ns int64) int64 {
+	if p.timeScale == 1 || p.timeScale <= 0 {
+		return ns
 	}
-	p.cond1[0] = c
-	if err := p.s.TurnsTo(p.turn1[:], p.side, p.cond1[:]); err != nil {
-		return sampler.Turn{}, fmt.Errorf("simulate: %s sampler, %s turn: %w", p.s.Name(), p.side, err)
-	}
-	p.calls++
-	return p.turn1[0], nil
+	return int64(math.Round(float64(ns) / p.timeScale))
 }
 
-func (p *planner) zeroConds(n int) []trace.Cond {
-	if cap(p.conds) < n {
-		p.conds = make([]trace.Cond, n)
-	}
-	p.conds = p.conds[:n]
-	clear(p.conds)
-	return p.conds
-}
-
-func (p *planner) grow(n int) {
-	if cap(p.pkts) < n {
-		p.pkts = make([]sampler.Pkt, n)
-	}
-	p.pkts = p.pkts[:n]
-	if cap(p.conds) < n {
-		p.conds = make([]trace.Cond, n)
-	}
-	p.conds = p.conds[:n]
-}
-
-// plan draws the burst that answers an opponent burst measured as c.
-func (p *planner) plan(c trace.Cond, b *burstPlan) error {
-	t, err := p.nextTurn(c)
-	if err != nil {
-		return err
-	}
-	n := t.Count
-	if n < 1 {
-		n = 1
-		p.clamps.Count++
-	} else if n > p.maxCount {
-		n = p.maxCount
-		p.clamps.Count++
-	}
-	b.gap = p.scale(t.GapNS)
-	b.sizes = b.sizes[:0]
-	b.dts = b.dts[:0]
+// count clamps a drawn burst length into [1, maxCount].
+func (p *planner) count(n int) int {
 	switch {
-	case p.pktUse == 0 && p.batch > 1:
-		for len(b.sizes) < n {
-			if p.pktPos == len(p.pktAhead) {
-				if cap(p.pktAhead) < p.batch {
-					p.pktAhead = make([]sampler.Pkt, p.batch)
-				}
-				p.pktAhead = p.pktAhead[:p.batch]
-				if err := p.s.PacketsTo(p.pktAhead, p.side, p.zeroConds(p.batch)); err != nil {
-					return fmt.Errorf("simulate: %s sampler, %s packets: %w", p.s.Name(), p.side, err)
-				}
-				p.calls++
-				p.pktPos = 0
-			}
-			p.add(b, p.pktAhead[p.pktPos])
-			p.pktPos++
-		}
-	case p.pktUse&sampler.UsePrevSize == 0:
-		p.grow(n)
-		for i := range p.conds {
-			p.conds[i] = c
-			p.conds[i].First = 0
-			p.conds[i].PrevSize = 0
-		}
-		p.conds[0].First = 1
-		if err := p.s.PacketsTo(p.pkts, p.side, p.conds); err != nil {
-			return fmt.Errorf("simulate: %s sampler, %s packets: %w", p.s.Name(), p.side, err)
-		}
-		p.calls++
-		for _, k := range p.pkts {
-			p.add(b, k)
-		}
-	default:
-		p.grow(1)
-		for i := 0; i < n; i++ {
-			p.conds[0] = c
-			if i == 0 {
-				p.conds[0].First, p.conds[0].PrevSize = 1, 0
-			} else {
-				p.conds[0].First, p.conds[0].PrevSize = 0, float64(b.sizes[i-1])
-			}
-			if err := p.s.PacketsTo(p.pkts[:1], p.side, p.conds[:1]); err != nil {
-				return fmt.Errorf("simulate: %s sampler, %s packet: %w", p.s.Name(), p.side, err)
-			}
-			p.calls++
-			p.add(b, p.pkts[0])
-		}
+	case n < 1:
+		p.clamps.Count++
+		return 1
+	case n > p.maxCount:
+		p.clamps.Count++
+		return p.maxCount
 	}
+	return n
+}
+
+// open records a drawn turn: the count clamped, the burst opened in c's
+// history, b reset and its packet slice sized for BurstsTo.
+func (p *planner) open(c *sampler.Conv, t sampler.Turn, b *burstPlan) []sampler.Pkt {
+	t.Count = p.count(t.Count)
+	c.H.Begin(p.side, t)
+	b.rawGap = t.GapNS
+	b.gap = p.scale(t.GapNS)
+	b.raw = grow(b.raw, t.Count)
+	b.sizes, b.dts = b.sizes[:0], b.dts[:0]
+	return b.raw
+}
+
+// fill turns the drawn packets in b.raw into sizes and send times.
+func (p *planner) fill(b *burstPlan) {
+	for i := range b.raw {
+		k := &b.raw[i]
+		size, clamped := p.fr.Clamp(k.Size)
+		if clamped {
+			p.clamps.Size++
+		}
+		k.Size = size
+		var dt int64
+		if i > 0 {
+			dt = p.scale(k.DtNS)
+		} else {
+			k.DtNS = b.rawGap
+		}
+		b.sizes = append(b.sizes, size)
+		b.dts = append(b.dts, dt)
+	}
+}
+
+// plan draws side's next burst in conversation c.
+func (p *planner) plan(c *sampler.Conv, b *burstPlan) error {
+	p.conv1[0] = c
+	if err := p.s.TurnsTo(p.turn1[:], p.side, p.conv1[:]); err != nil {
+		return fmt.Errorf("simulate: %s sampler, %s turn: %w", p.s.Name(), p.side, err)
+	}
+	p.out1[0] = p.open(c, p.turn1[0], b)
+	if err := p.s.BurstsTo(p.out1[:], p.side, p.conv1[:]); err != nil {
+		return fmt.Errorf("simulate: %s sampler, %s burst: %w", p.s.Name(), p.side, err)
+	}
+	p.calls += 2
+	p.fill(b)
 	return nil
 }
 
-func (p *planner) add(b *burstPlan, k sampler.Pkt) {
-	size, clamped := p.fr.Clamp(k.Size)
-	if clamped {
-		p.clamps.Size++
-	}
-	var dt int64
-	if len(b.sizes) > 0 {
-		dt = p.scale(k.DtNS)
-	}
-	b.sizes = append(b.sizes, size)
-	b.dts = append(b.dts, dt)
+// sent closes the burst in c's history with the first n packets of b, the
+// ones that went out.
+func sent(c *sampler.Conv, b *burstPlan, n int) {
+	c.H.End(features.SentBurst(b.rawGap, b.raw[:n]))
 }
 
 // meter measures a burst as received: count, bytes, first and last arrival.
 type meter struct {
-	n           int
-	bytes       int64
-	first, last int64
+	n                 int
+	bytes             int64
+	first, prev, last int64
+	lastSize          int32
 }
 
 func (m *meter) reset() { *m = meter{} }
@@ -247,21 +180,27 @@ func (m *meter) add(ts int64, size int32) {
 	if m.n == 0 {
 		m.first = ts
 	}
-	m.last = ts
+	m.prev, m.last = m.last, ts
+	m.lastSize = size
 	m.n++
 	m.bytes += int64(size)
 }
 
-// cond returns the condition the next decision sees. An empty burst (the
-// conversation's start, or a burst lost entirely) gives the zero Cond.
-func (m *meter) cond() trace.Cond {
+// burst returns the measured burst for the history, in the model's units
+// (p unscales wall-clock times); gapFrom is when this side's own last
+// packet went out (the reply gap is measured from it; -1 if none).
+func (m *meter) burst(p *planner, gapFrom int64) features.Burst {
 	if m.n == 0 {
-		return trace.Cond{}
+		return features.Burst{GapNS: -1}
 	}
-	dur := float64(m.last-m.first) / 1e3
-	c := trace.Cond{OppCount: float64(m.n), OppBytes: float64(m.bytes), OppDurUS: dur}
+	b := features.Burst{Count: m.n, Bytes: m.bytes, DurNS: p.unscale(m.last - m.first), GapNS: -1, LastSize: m.lastSize}
+	if gapFrom >= 0 {
+		b.GapNS = p.unscale(max(m.first-gapFrom, 0))
+	}
 	if m.n > 1 {
-		c.OppMeanDtUS = dur / float64(m.n-1)
+		b.LastDtNS = p.unscale(m.last - m.prev)
+	} else {
+		b.LastDtNS = b.GapNS
 	}
-	return c
+	return b
 }

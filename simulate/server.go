@@ -99,6 +99,7 @@ func Listen(addr string, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("simulate: unknown transport %d", cfg.Transport)
 	}
 	s.fr = NewFraming(cfg.Transport, s.laddr.Addr().Is6() || cfg.IPv6)
+	s.fr.Max = PathMaxFrame(s.laddr.Addr())
 	return s, nil
 }
 
@@ -252,7 +253,7 @@ func (s *Server) hello(key convKey, h Header, body []byte, ts int64, l link) (*s
 	ack, _ = AppendHello(ack, agreed)
 	ah := Header{Flags: FlagHandshake | FlagAck, Side: uint8(trace.Server), Conv: h.Conv, Length: uint16(len(ack))}
 	_ = ah.Encode(ack)
-	pl := newPlanner(smp, trace.Server, s.fr, m.TimeScale, s.cfg.MaxCount, s.cfg.MaxGap, 1)
+	pl := newPlanner(smp, trace.Server, s.fr, m.TimeScale, s.cfg.MaxCount, s.cfg.MaxGap)
 	c := newConv(h.Conv, trace.Server, &s.cfg, s.clk, l, make(chan inbound, s.cfg.QueueLen), pl, s.fr, s.cfg.Recorder)
 	sc := &serverConv{index: s.accepted, c: c, ack: ack, fin: make(chan struct{})}
 	s.accepted++
@@ -383,7 +384,7 @@ func (s *Server) serveTCP(nc *net.TCPConn) {
 		}
 	}()
 	r := bufio.NewReaderSize(nc, 1<<16)
-	buf := make([]byte, MaxFrame)
+	buf := make([]byte, LargestFrame)
 	_ = nc.SetReadDeadline(time.Now().Add(s.cfg.ConnectTimeout))
 	var sc *serverConv
 	for sc == nil {
@@ -516,12 +517,15 @@ type tcpLink struct {
 
 func newTCPLink(c *net.TCPConn) *tcpLink {
 	return &tcpLink{conn: c, laddr: unmap(c.LocalAddr().(*net.TCPAddr).AddrPort()),
-		raddr: unmap(c.RemoteAddr().(*net.TCPAddr).AddrPort()), wbuf: make([]byte, RecordPrefixLen+MaxFrame)}
+		raddr: unmap(c.RemoteAddr().(*net.TCPAddr).AddrPort()), wbuf: make([]byte, RecordPrefixLen+DefaultMaxFrame)}
 }
 
 func (l *tcpLink) send(msg []byte) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if n := RecordPrefixLen + len(msg); n > len(l.wbuf) {
+		l.wbuf = make([]byte, n)
+	}
 	b := l.wbuf[:RecordPrefixLen+len(msg)]
 	binary.BigEndian.PutUint16(b, uint16(len(msg)))
 	copy(b[RecordPrefixLen:], msg)

@@ -29,10 +29,9 @@ func newToy(seed uint64, gap, dt int64) *toySampler {
 	return t
 }
 
-func (t *toySampler) Name() string                              { return "toy" }
-func (t *toySampler) Fingerprint() string                       { return "toy-v1" }
-func (t *toySampler) CondUse() (turns, packets sampler.CondUse) { return 0, 0 }
-func (t *toySampler) TurnsTo(out []sampler.Turn, side trace.Side, conds []trace.Cond) error {
+func (t *toySampler) Name() string        { return "toy" }
+func (t *toySampler) Fingerprint() string { return "toy-v1" }
+func (t *toySampler) TurnsTo(out []sampler.Turn, side trace.Side, _ []*sampler.Conv) error {
 	if t.failTurn {
 		return errors.New("toy: failing on purpose")
 	}
@@ -42,20 +41,22 @@ func (t *toySampler) TurnsTo(out []sampler.Turn, side trace.Side, conds []trace.
 	}
 	return nil
 }
-func (t *toySampler) PacketsTo(out []sampler.Pkt, side trace.Side, conds []trace.Cond) error {
+func (t *toySampler) BurstsTo(out [][]sampler.Pkt, side trace.Side, _ []*sampler.Conv) error {
 	r := t.r[side][1]
-	for i := range out {
-		out[i] = sampler.Pkt{Size: int32(40 + r.IntN(1500)), DtNS: t.dt/2 + r.Int64N(t.dt)}
+	for _, burst := range out {
+		for i := range burst {
+			burst[i] = sampler.Pkt{Size: int32(40 + r.IntN(1500)), DtNS: t.dt/2 + r.Int64N(t.dt)}
+		}
 	}
 	return nil
 }
 
-// echoSampler reacts to its conditions so that tests can check the closed
-// loop: the client draws 1..5 packets, the first of size 100..1099, each
-// following one 7 bytes larger than its predecessor (PrevSize + 7); the
-// server answers with as many packets as it received (OppCount), each of
-// the mean received size (OppBytes / OppCount, rounded), its reply gap
-// equal to the measured duration of the client's burst (OppDurUS). All
+// echoSampler reacts to the conversation's history so that tests can check
+// the closed loop: the client draws 1..5 packets, the first of size
+// 100..1099, each following one 7 bytes larger than its predecessor; the
+// server answers with as many packets as it received (the opponent's
+// count), each of the mean received size (bytes / count, rounded), its
+// reply gap equal to the measured duration of the client's burst. All
 // inter-packet times are dt.
 type echoSampler struct {
 	r   *rand.Rand
@@ -69,25 +70,29 @@ func newEcho(seed uint64, gap, dt int64) *echoSampler {
 
 func (e *echoSampler) Name() string        { return "echo" }
 func (e *echoSampler) Fingerprint() string { return "echo-v1" }
-func (e *echoSampler) TurnsTo(out []sampler.Turn, side trace.Side, conds []trace.Cond) error {
-	for i, c := range conds {
+func (e *echoSampler) TurnsTo(out []sampler.Turn, side trace.Side, convs []*sampler.Conv) error {
+	for i, c := range convs {
 		if side == trace.Client {
 			out[i] = sampler.Turn{Count: 1 + e.r.IntN(5), GapNS: e.gap}
 		} else {
-			out[i] = sampler.Turn{Count: int(c.OppCount), GapNS: int64(math.Round(c.OppDurUS * 1e3))}
+			opp, _ := c.H.Last(trace.Client, 0)
+			out[i] = sampler.Turn{Count: opp.Count, GapNS: opp.DurNS}
 		}
 	}
 	return nil
 }
-func (e *echoSampler) PacketsTo(out []sampler.Pkt, side trace.Side, conds []trace.Cond) error {
-	for i, c := range conds {
-		switch {
-		case side == trace.Server:
-			out[i] = sampler.Pkt{Size: int32(math.Round(c.OppBytes / c.OppCount)), DtNS: e.dt}
-		case c.First == 1:
-			out[i] = sampler.Pkt{Size: int32(100 + e.r.IntN(1000)), DtNS: e.dt}
-		default:
-			out[i] = sampler.Pkt{Size: int32(c.PrevSize) + 7, DtNS: e.dt}
+func (e *echoSampler) BurstsTo(out [][]sampler.Pkt, side trace.Side, convs []*sampler.Conv) error {
+	for i, c := range convs {
+		opp, _ := c.H.Last(trace.Client, 0)
+		for j := range out[i] {
+			switch {
+			case side == trace.Server:
+				out[i][j] = sampler.Pkt{Size: int32(math.Round(float64(opp.Bytes) / float64(opp.Count))), DtNS: e.dt}
+			case j == 0:
+				out[i][j] = sampler.Pkt{Size: int32(100 + e.r.IntN(1000)), DtNS: e.dt}
+			default:
+				out[i][j] = sampler.Pkt{Size: out[i][j-1].Size + 7, DtNS: e.dt}
+			}
 		}
 	}
 	return nil
@@ -95,6 +100,5 @@ func (e *echoSampler) PacketsTo(out []sampler.Pkt, side trace.Side, conds []trac
 
 var (
 	_ sampler.Sampler       = (*toySampler)(nil)
-	_ sampler.CondUser      = (*toySampler)(nil)
 	_ sampler.Fingerprinter = (*echoSampler)(nil)
 )

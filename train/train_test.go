@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/spatgan/spatgan/bundle"
+	"github.com/spatgan/spatgan/features"
 	"github.com/spatgan/spatgan/graphs"
 	"github.com/spatgan/spatgan/sampler"
 	"github.com/spatgan/spatgan/tf"
@@ -89,16 +90,25 @@ func TestRunWritesLoadableBundle(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer b.Close()
-		conds := make([]trace.Cond, 50)
-		for i := range conds {
-			conds[i] = trace.Cond{OppCount: 2, OppBytes: 400, OppDurUS: 300, OppMeanDtUS: 300, First: float64(i % 2)}
+		convs := make([]*sampler.Conv, 50)
+		for i := range convs {
+			convs[i] = sampler.NewConv(uint64(i))
+			convs[i].H.Observe(trace.Client, features.Burst{Count: 2, Bytes: 400, DurNS: 300e3, GapNS: -1})
+			convs[i].H.Begin(trace.Server, sampler.Turn{Count: 1 + i%2, GapNS: 1e6})
 		}
-		out := make([]sampler.Pkt, len(conds))
-		if err := b.PacketsTo(out, trace.Server, conds); err != nil {
+		bursts := make([][]sampler.Pkt, len(convs))
+		var out []sampler.Pkt
+		for i := range bursts {
+			bursts[i] = make([]sampler.Pkt, 1+i%2)
+		}
+		if err := b.BurstsTo(bursts, trace.Server, convs); err != nil {
 			t.Fatal(err)
 		}
-		turns := make([]sampler.Turn, len(conds))
-		if err := b.TurnsTo(turns, trace.Client, conds); err != nil {
+		for _, bu := range bursts {
+			out = append(out, bu...)
+		}
+		turns := make([]sampler.Turn, len(convs))
+		if err := b.TurnsTo(turns, trace.Client, convs); err != nil {
 			t.Fatal(err)
 		}
 		for _, tu := range turns {
@@ -298,7 +308,7 @@ func TestResumeAfterKill(t *testing.T) {
 	}
 	defer b.Close()
 	out := make([]sampler.Turn, 3)
-	if err := b.TurnsTo(out, trace.Server, make([]trace.Cond, 3)); err != nil {
+	if err := b.TurnsTo(out, trace.Server, []*sampler.Conv{sampler.NewConv(1), sampler.NewConv(2), sampler.NewConv(3)}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -42,6 +42,7 @@ func runBenchFidelity(ctx context.Context, stdout, stderr io.Writer, args []stri
 	paper := fs.String("paper-bundle", "", "bundle of the paper configuration trained on this trace (optional column)")
 	steps := fs.Int("steps", bench.DefaultQuickSteps, "generator steps per model of the quick bundle trained without --bundle")
 	quickOut := fs.String("quick-out", "", "keep the quick bundle in this directory (default: a temporary directory, removed)")
+	upto := fs.Float64("upto", 1, "use only the first FRAC of the conversation's duration (model selection: train and evaluate inside the training part, never reading the held-out rest)")
 	frac := fs.Float64("train-frac", 0, "training fraction of the duration when no bundle fixes it (0: the bundle's, else 0.8)")
 	jsonOut := fs.String("json", "", "also write the report as JSON to this file")
 	seed := fs.Uint64("seed", 1, "random seed (quick training, samplers, classifier tests)")
@@ -57,6 +58,13 @@ func runBenchFidelity(ctx context.Context, stdout, stderr io.Writer, args []stri
 	conv, err := tr.load(stderr)
 	if err != nil {
 		return err
+	}
+	if *upto != 1 {
+		head, _, err := conv.SplitAt(*upto)
+		if err != nil {
+			return fmt.Errorf("--upto: %w", err)
+		}
+		conv = head
 	}
 	names := []string{}
 	for _, n := range strings.Split(*baselines, ",") {

@@ -31,7 +31,6 @@ func runGenerate(ctx context.Context, stdout, stderr io.Writer, args []string) e
 	csvOut := fs.Bool("csv", false, "also write a CSV flow log next to --out (same name, .csv)")
 	netName := fs.String("net", "udp", "transport written in the frames: udp or tcp")
 	ipv6 := fs.Bool("ipv6", false, "write IPv6 frames")
-	batch := fs.Int("batch", simulate.DefaultBatch, "decisions drawn ahead per sampler call when the sampler ignores conditions")
 	start := fs.String("start", "", "virtual start time, RFC 3339 (default 2020-01-01T00:00:00Z)")
 	if err := parseFlags(fs, args); err != nil {
 		return ignoreHelp(err)
@@ -44,14 +43,18 @@ func runGenerate(ctx context.Context, stdout, stderr io.Writer, args []string) e
 		fs.Usage()
 		return errors.New("generate: give --packets N or --duration T (or both: the first limit reached ends it)")
 	}
-	if *packets < 0 || *duration < 0 || *batch < 1 {
-		return errors.New("generate: --packets, --duration must not be negative and --batch must be at least 1")
+	if *packets < 0 || *duration < 0 {
+		return errors.New("generate: --packets, --duration must not be negative")
 	}
 	tr, err := simulate.ParseTransport(*netName)
 	if err != nil {
 		return fmt.Errorf("generate: %w", err)
 	}
-	opt := simulate.GenOptions{Packets: *packets, Duration: *duration, Batch: *batch, Framing: simulate.NewFraming(tr, *ipv6)}
+	// Offline: frames as the model drew them (no in-band header floor, no
+	// MTU ceiling).
+	fr := simulate.NewFraming(tr, *ipv6)
+	fr.Offline = true
+	opt := simulate.GenOptions{Packets: *packets, Duration: *duration, Framing: fr}
 	if *start != "" {
 		t, err := time.Parse(time.RFC3339Nano, *start)
 		if err != nil {

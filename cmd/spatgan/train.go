@@ -11,8 +11,8 @@ import (
 	"strings"
 
 	"github.com/spatgan/spatgan/bundle"
+	"github.com/spatgan/spatgan/features"
 	"github.com/spatgan/spatgan/graphs"
-	"github.com/spatgan/spatgan/trace"
 	"github.com/spatgan/spatgan/train"
 )
 
@@ -25,9 +25,10 @@ func runTrain(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 	var tr traceFlags
 	tr.register(fs)
 	out := fs.String("out", "out/bundle", "bundle directory to write")
-	config := fs.String("config", "default", "model configuration: default (log-times, rich condition) or paper (GLOBECOM 2022)")
+	config := fs.String("config", "default", "model configuration: default (quantile transform, conversation state), v1 (the first default: log-times, opponent's burst) or paper (GLOBECOM 2022)")
 	steps := fs.Int("steps", 0, "generator steps per model (0: the configuration's, 8000 default / 25000 paper)")
 	seed := fs.Uint64("seed", 1, "random seed (weights, batches, noise)")
+	upto := fs.Float64("upto", 1, "use only the first FRAC of the conversation's duration (model selection: train and evaluate inside the training part, never reading the held-out rest)")
 	frac := fs.Float64("train-frac", 0.8, "fraction of the conversation's duration used for training; the rest is held out for testing and never read")
 	valFrac := fs.Float64("val-frac", 0.1, "fraction of the conversation's duration, at the end of the training part, used to pick the kept weights")
 	resume := fs.Bool("resume", false, "continue from the checkpoints in OUT/checkpoints")
@@ -35,11 +36,12 @@ func runTrain(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 	evalEvery := fs.Int("eval-every", 500, "generator steps between validation checks (the best-scoring weights are kept)")
 	ckEvery := fs.Int("checkpoint-every", 500, "generator steps between checkpoints")
 	quiet := fs.Bool("quiet", false, "no progress bar")
-	packetCond := fs.String("packet-cond", "", "PSynGAN condition features, comma-separated (default: the configuration's); known: "+strings.Join(trace.CondNames, ","))
+	packetCond := fs.String("packet-cond", "", "PSynGAN condition features, comma-separated (default: the configuration's); known: "+strings.Join(features.Names(), ","))
 	burstCond := fs.String("burst-cond", "", "TSynGAN condition features, comma-separated (default: the configuration's)")
 	genWidths := fs.String("gen-widths", "", "generator hidden widths, e.g. 128,256,512 (default: the configuration's)")
 	criticWidths := fs.String("critic-widths", "", "critic hidden widths, e.g. 512,256,128 (default: the configuration's)")
 	lr := fs.Float64("lr", 0, "Adam learning rate (0: the configuration's, 1e-4)")
+	transform := fs.String("transform", "", "feature transform: quantile, or zscore (log/z-score) (default: the configuration's)")
 	logTimes := fs.String("log-times", "", "model times, counts and byte totals as log1p: true or false (default: the configuration's)")
 	if err := parseFlags(fs, args); err != nil {
 		return ignoreHelp(err)
@@ -48,20 +50,31 @@ func runTrain(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 	if err != nil {
 		return err
 	}
+	if *upto != 1 {
+		head, _, err := conv.SplitAt(*upto)
+		if err != nil {
+			return fmt.Errorf("--upto: %w", err)
+		}
+		conv = head
+	}
 	cfgs := map[string]graphs.Config{}
 	for _, id := range bundle.ModelIDs {
 		_, kind, _ := bundle.ModelKind(id)
-		var c graphs.Config
-		switch *config {
-		case "default":
-			c = graphs.Default(kind)
-		case "paper":
-			c = graphs.Paper(kind)
-		default:
-			return fmt.Errorf("--config %q: want default or paper", *config)
+		c, err := graphs.Named(*config, kind)
+		if err != nil {
+			return fmt.Errorf("--config: %w", err)
 		}
 		if *steps > 0 {
 			c.Steps = *steps
+		}
+		switch *transform {
+		case "":
+		case "zscore":
+			c.Transform = ""
+		case graphs.TransformQuantile:
+			c.Transform = graphs.TransformQuantile
+		default:
+			return fmt.Errorf("--transform %q: want quantile or zscore", *transform)
 		}
 		if err := overrideConfig(&c, kind, *packetCond, *burstCond, *genWidths, *criticWidths, *lr, *logTimes); err != nil {
 			return err

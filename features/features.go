@@ -1,0 +1,250 @@
+package features
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/spatgan/spatgan/trace"
+)
+
+// Kind says which decision a feature can condition: a turn (before the
+// burst is drawn) or a packet (inside a burst).
+type Kind uint8
+
+// Decision kinds.
+const (
+	TurnDecision   Kind = 1 << iota // known before the turn is drawn
+	PacketDecision                  // known before a packet of the open burst is drawn
+	Both           = TurnDecision | PacketDecision
+)
+
+// Ctx is what a feature is computed from: the conversation's history, the
+// side about to draw, and for a packet decision the open burst (its turn
+// and the packets drawn before this one).
+type Ctx struct {
+	H    *History
+	Side trace.Side
+	// Packet decisions only:
+	Turn  Turn
+	Drawn []Pkt
+}
+
+// Feature is one named condition feature.
+type Feature struct {
+	Name string
+	For  Kind
+	Doc  string
+	Fn   func(*Ctx) float64
+}
+
+var registry = map[string]*Feature{}
+
+// Register adds a feature. It panics on a duplicate name (a programming
+// error at init time).
+func Register(f Feature) {
+	if _, dup := registry[f.Name]; dup {
+		panic("features: duplicate feature " + f.Name)
+	}
+	registry[f.Name] = &f
+}
+
+// Lookup returns the named feature.
+func Lookup(name string) (*Feature, bool) {
+	f, ok := registry[name]
+	return f, ok
+}
+
+// Names returns every registered feature name, sorted.
+func Names() []string {
+	out := make([]string, 0, len(registry))
+	for n := range registry {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Set is a resolved, ordered list of features, ready to fill vectors.
+type Set struct {
+	Names []string
+	fs    []*Feature
+}
+
+// Resolve checks names for a decision kind and returns the set.
+func Resolve(names []string, kind Kind) (*Set, error) {
+	s := &Set{Names: slices.Clone(names)}
+	for _, n := range names {
+		f, ok := registry[n]
+		if !ok {
+			return nil, fmt.Errorf("features: unknown feature %q (known: %s)", n, strings.Join(Names(), ", "))
+		}
+		if f.For&kind == 0 {
+			return nil, fmt.Errorf("features: feature %q is only known inside a burst; a turn model cannot use it", n)
+		}
+		s.fs = append(s.fs, f)
+	}
+	return s, nil
+}
+
+// Len returns the number of features.
+func (s *Set) Len() int { return len(s.fs) }
+
+// To writes the features of ctx into dst (len Len()).
+func (s *Set) To(dst []float64, ctx *Ctx) {
+	for j, f := range s.fs {
+		dst[j] = f.Fn(ctx)
+	}
+}
+
+// Sequential reports whether any feature of the set reads the packets drawn
+// before in the same burst (an autoregressive packet model), in which case a
+// burst's packets must be drawn one position at a time. Features that read
+// only how many were drawn (first, pos, left) are not sequential.
+func (s *Set) Sequential() bool {
+	for _, n := range s.Names {
+		if sequential[n] {
+			return true
+		}
+	}
+	return false
+}
+
+var sequential = map[string]bool{"prev_size": true, "last_size": true, "last_dt_us": true}
+
+func us(ns int64) float64 { return float64(ns) / 1e3 }
+
+func opp(c *Ctx) (Burst, bool) { return c.H.Last(c.Side.Other(), 0) }
+func own(c *Ctx) (Burst, bool) { return c.H.Last(c.Side, 0) }
+
+// avgCount is the mean burst length of side's remembered bursts (0 if none).
+func avgCount(h *History, side trace.Side) float64 {
+	var s float64
+	n := 0
+	for k := 0; k < Depth; k++ {
+		b, ok := h.Last(side, k)
+		if !ok {
+			break
+		}
+		s += float64(b.Count)
+		n++
+	}
+	if n == 0 {
+		return 0
+	}
+	return s / float64(n)
+}
+
+// avgLogGap is the mean log1p of side's remembered reply gaps in µs, back
+// in µs (a geometric-style mean, robust to one long pause).
+func avgLogGap(h *History, side trace.Side) float64 {
+	var s float64
+	n := 0
+	for k := 0; k < Depth; k++ {
+		b, ok := h.Last(side, k)
+		if !ok {
+			break
+		}
+		if b.GapNS >= 0 {
+			s += math.Log1p(us(b.GapNS))
+			n++
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	return math.Expm1(s / float64(n))
+}
+
+func init() {
+	// The opponent's preceding burst (the original's condition family).
+	Register(Feature{"opp_count", Both, "packets in the opponent's preceding burst", func(c *Ctx) float64 {
+		b, _ := opp(c)
+		return float64(b.Count)
+	}})
+	Register(Feature{"opp_bytes", Both, "frame bytes in the opponent's preceding burst", func(c *Ctx) float64 {
+		b, _ := opp(c)
+		return float64(b.Bytes)
+	}})
+	Register(Feature{"opp_dur_us", Both, "first to last packet of the opponent's preceding burst, µs", func(c *Ctx) float64 {
+		b, _ := opp(c)
+		return us(b.DurNS)
+	}})
+	Register(Feature{"opp_mean_dt_us", Both, "mean spacing of the opponent's preceding burst (0 for one packet), µs", func(c *Ctx) float64 {
+		b, _ := opp(c)
+		if b.Count < 2 {
+			return 0
+		}
+		return us(b.DurNS) / float64(b.Count-1)
+	}})
+	Register(Feature{"opp_gap_us", Both, "the opponent's reply gap before its preceding burst, µs (0 if none)", func(c *Ctx) float64 {
+		b, _ := opp(c)
+		return us(max(b.GapNS, 0))
+	}})
+	// This side's own previous burst and recent rhythm (autoregressive
+	// context across turns).
+	Register(Feature{"own_count", Both, "packets in this side's previous burst", func(c *Ctx) float64 {
+		b, _ := own(c)
+		return float64(b.Count)
+	}})
+	Register(Feature{"own_bytes", Both, "frame bytes in this side's previous burst", func(c *Ctx) float64 {
+		b, _ := own(c)
+		return float64(b.Bytes)
+	}})
+	Register(Feature{"own_gap_us", Both, "this side's previous reply gap, µs (0 if none)", func(c *Ctx) float64 {
+		b, _ := own(c)
+		return us(max(b.GapNS, 0))
+	}})
+	Register(Feature{"own_count_avg", Both, "mean length of this side's last bursts (up to 8)", func(c *Ctx) float64 {
+		return avgCount(c.H, c.Side)
+	}})
+	Register(Feature{"opp_count_avg", Both, "mean length of the opponent's last bursts (up to 8)", func(c *Ctx) float64 {
+		return avgCount(c.H, c.Side.Other())
+	}})
+	Register(Feature{"own_gap_avg_us", Both, "log-mean of this side's last reply gaps (up to 8), µs", func(c *Ctx) float64 {
+		return avgLogGap(c.H, c.Side)
+	}})
+	Register(Feature{"opp_gap_avg_us", Both, "log-mean of the opponent's last reply gaps (up to 8), µs", func(c *Ctx) float64 {
+		return avgLogGap(c.H, c.Side.Other())
+	}})
+	// Inside the burst being drawn.
+	Register(Feature{"first", PacketDecision, "1 for the first packet of a burst, else 0", func(c *Ctx) float64 {
+		if len(c.Drawn) == 0 {
+			return 1
+		}
+		return 0
+	}})
+	Register(Feature{"prev_size", PacketDecision, "size of the previous packet of this burst (0 for the first)", func(c *Ctx) float64 {
+		if n := len(c.Drawn); n > 0 {
+			return float64(c.Drawn[n-1].Size)
+		}
+		return 0
+	}})
+	Register(Feature{"pos", PacketDecision, "packets of this burst drawn before this one", func(c *Ctx) float64 {
+		return float64(len(c.Drawn))
+	}})
+	Register(Feature{"count", PacketDecision, "packets in this burst (the turn's count)", func(c *Ctx) float64 {
+		return float64(c.Turn.Count)
+	}})
+	Register(Feature{"left", PacketDecision, "packets of this burst after this one", func(c *Ctx) float64 {
+		return float64(max(c.Turn.Count-len(c.Drawn)-1, 0))
+	}})
+	Register(Feature{"gap_us", PacketDecision, "this burst's reply gap, µs", func(c *Ctx) float64 {
+		return us(max(c.Turn.GapNS, 0))
+	}})
+	Register(Feature{"last_size", PacketDecision, "size of this side's previous packet, across bursts (0 if none)", func(c *Ctx) float64 {
+		if n := len(c.Drawn); n > 0 {
+			return float64(c.Drawn[n-1].Size)
+		}
+		b, _ := own(c)
+		return float64(b.LastSize)
+	}})
+	Register(Feature{"last_dt_us", PacketDecision, "time before this side's previous packet, across bursts, µs (0 if none)", func(c *Ctx) float64 {
+		if n := len(c.Drawn); n > 0 {
+			return us(max(c.Drawn[n-1].DtNS, 0))
+		}
+		b, _ := own(c)
+		return us(max(b.LastDtNS, 0))
+	}})
+}

@@ -1,0 +1,175 @@
+package graphs
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+)
+
+// MaxKnots bounds a quantile transform's table: a feature with at most
+// MaxKnots distinct training values keeps every value (a discrete
+// feature: frame sizes, burst lengths); one with more keeps MaxKnots+1
+// quantiles and interpolates between them (a continuous feature: times).
+const MaxKnots = 1024
+
+// Quantile is the empirical-quantile (Gaussian copula) transform of one
+// feature: a training value x maps to Φ⁻¹(F(x)) with F the training CDF,
+// and a network value z maps back to the training quantile at Φ(z). A
+// discrete feature maps back onto values seen in training and nothing
+// else, with their training frequencies; a heavy-tailed one needs no log.
+type Quantile struct {
+	// Discrete features: Values are the distinct training values in
+	// increasing order and CDF[k] the fraction of rows <= Values[k].
+	// Continuous features: Values are the training quantiles at levels
+	// CDF[k] = k/(len-1).
+	Values   []float64 `json:"values"`
+	CDF      []float64 `json:"cdf"`
+	Discrete bool      `json:"discrete"`
+	// N is the number of training rows (it bounds the levels Forward
+	// reaches, 0.5/N to 1-0.5/N).
+	N int `json:"n"`
+}
+
+// FitQuantile computes the transform of a column.
+func FitQuantile(col []float64) (*Quantile, error) {
+	n := len(col)
+	if n == 0 {
+		return nil, errors.New("graphs: quantile transform: no rows")
+	}
+	v := slices.Clone(col)
+	slices.Sort(v)
+	q := &Quantile{N: n}
+	distinct := 1
+	for i := 1; i < n; i++ {
+		if v[i] != v[i-1] {
+			distinct++
+		}
+	}
+	if distinct <= MaxKnots {
+		q.Discrete = true
+		for i := 0; i < n; i++ {
+			if i+1 < n && v[i+1] == v[i] {
+				continue
+			}
+			q.Values = append(q.Values, v[i])
+			q.CDF = append(q.CDF, float64(i+1)/float64(n))
+		}
+		return q, nil
+	}
+	for k := 0; k <= MaxKnots; k++ {
+		lvl := float64(k) / MaxKnots
+		pos := lvl * float64(n-1) // linear interpolation, numpy's default
+		i := int(pos)
+		x := v[i]
+		if i+1 < n {
+			x += (pos - float64(i)) * (v[i+1] - v[i])
+		}
+		q.Values = append(q.Values, x)
+		q.CDF = append(q.CDF, lvl)
+	}
+	return q, nil
+}
+
+// Check validates a transform read from a file.
+func (q *Quantile) Check() error {
+	if len(q.Values) == 0 || len(q.Values) != len(q.CDF) || q.N < 1 {
+		return fmt.Errorf("graphs: quantile transform: %d values, %d levels, %d rows", len(q.Values), len(q.CDF), q.N)
+	}
+	for k := range q.Values {
+		if math.IsNaN(q.Values[k]) || math.IsInf(q.Values[k], 0) || !(q.CDF[k] >= 0 && q.CDF[k] <= 1) {
+			return fmt.Errorf("graphs: quantile transform: knot %d is not finite or its level is outside [0, 1]", k)
+		}
+		if k > 0 && (q.Values[k] < q.Values[k-1] || q.CDF[k] < q.CDF[k-1]) {
+			return fmt.Errorf("graphs: quantile transform: knot %d is out of order", k)
+		}
+	}
+	return nil
+}
+
+// level returns the CDF level of x: the middle of its step for a discrete
+// value, interpolated between knots otherwise, kept inside [0.5/N, 1-0.5/N].
+func (q *Quantile) level(x float64) float64 {
+	lo, hi := 0.5/float64(q.N), 1-0.5/float64(q.N)
+	vs := q.Values
+	k := sort.SearchFloat64s(vs, x) // first index with vs[k] >= x
+	var u float64
+	switch {
+	case k == len(vs):
+		u = hi
+	case q.Discrete && vs[k] == x:
+		prev := 0.0
+		if k > 0 {
+			prev = q.CDF[k-1]
+		}
+		u = (prev + q.CDF[k]) / 2
+	case k == 0:
+		u = lo
+	default:
+		// Between knots k-1 and k: interpolate the levels (the middles of
+		// the steps for a discrete feature).
+		a, b := q.mid(k-1), q.mid(k)
+		u = a + (x-vs[k-1])/(vs[k]-vs[k-1])*(b-a)
+	}
+	return math.Min(math.Max(u, lo), hi)
+}
+
+func (q *Quantile) mid(k int) float64 {
+	if !q.Discrete {
+		return q.CDF[k]
+	}
+	prev := 0.0
+	if k > 0 {
+		prev = q.CDF[k-1]
+	}
+	return (prev + q.CDF[k]) / 2
+}
+
+// Forward maps x to network space, Φ⁻¹ of its level.
+func (q *Quantile) Forward(x float64) float64 { return normQuantile(q.level(x)) }
+
+// Jitter maps a training value x to network space at a level drawn
+// uniformly inside its step (u in [0, 1)), for the networks' training
+// rows: a discrete value then covers its whole interval of network space,
+// as a generated value will, instead of one point (dequantisation).
+func (q *Quantile) Jitter(x, u float64) float64 {
+	if !q.Discrete {
+		return q.Forward(x)
+	}
+	k := sort.SearchFloat64s(q.Values, x)
+	if k == len(q.Values) || q.Values[k] != x {
+		return q.Forward(x)
+	}
+	prev := 0.0
+	if k > 0 {
+		prev = q.CDF[k-1]
+	}
+	lo, hi := 0.5/float64(q.N), 1-0.5/float64(q.N)
+	lvl := prev + u*(q.CDF[k]-prev)
+	return normQuantile(math.Min(math.Max(lvl, lo), hi))
+}
+
+// Inverse maps network value z back to the training quantile at Φ(z): for
+// a discrete feature the first value whose CDF reaches it.
+func (q *Quantile) Inverse(z float64) float64 {
+	if math.IsNaN(z) {
+		z = 0
+	}
+	u := normCDF(z)
+	if q.Discrete {
+		k := sort.SearchFloat64s(q.CDF, u)
+		return q.Values[min(k, len(q.Values)-1)]
+	}
+	pos := u * float64(len(q.Values)-1)
+	i := int(pos)
+	if i >= len(q.Values)-1 {
+		return q.Values[len(q.Values)-1]
+	}
+	return q.Values[i] + (pos-float64(i))*(q.Values[i+1]-q.Values[i])
+}
+
+func normCDF(z float64) float64 { return 0.5 * math.Erfc(-z/math.Sqrt2) }
+
+// normQuantile is Φ⁻¹(p) for p in (0, 1).
+func normQuantile(p float64) float64 { return -math.Sqrt2 * math.Erfcinv(2*p) }
