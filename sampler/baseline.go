@@ -147,7 +147,6 @@ func (s *streams) packets(side trace.Side) (*rand.Rand, error) {
 	return s[side][1], nil
 }
 
-
 // hasher accumulates a model fingerprint.
 type hasher struct{ b []byte }
 

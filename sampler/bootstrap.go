@@ -69,7 +69,6 @@ var (
 func (s *bootstrapSampler) Name() string        { return "bootstrap" }
 func (s *bootstrapSampler) Fingerprint() string { return s.m.fp }
 
-
 // TurnsTo implements Sampler.
 func (s *bootstrapSampler) TurnsTo(out []Turn, side trace.Side, convs []*Conv) error {
 	if err := CheckBatch(len(out), len(convs), side); err != nil {

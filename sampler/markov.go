@@ -155,7 +155,6 @@ var (
 func (s *markovSampler) Name() string        { return "markov" }
 func (s *markovSampler) Fingerprint() string { return s.m.fp }
 
-
 // TurnsTo implements Sampler.
 func (s *markovSampler) TurnsTo(out []Turn, side trace.Side, convs []*Conv) error {
 	if err := CheckBatch(len(out), len(convs), side); err != nil {

@@ -136,7 +136,6 @@ var (
 func (s *momentsSampler) Name() string        { return s.m.Name() }
 func (s *momentsSampler) Fingerprint() string { return s.m.fp }
 
-
 // draw returns one value of mo's distribution, unclamped.
 func (s *momentsSampler) draw(r *rand.Rand, mo Moments) float64 {
 	if s.m.poisson {
