@@ -208,6 +208,28 @@ func init() {
 	Register(Feature{"opp_gap_avg_us", Both, "log-mean of the opponent's last reply gaps (up to 8), µs", func(c *Ctx) float64 {
 		return avgLogGap(c.H, c.Side.Other())
 	}})
+	Register(Feature{"own_last_size", Both, "size of the last packet of this side's previous burst (0 if none)", func(c *Ctx) float64 {
+		b, _ := own(c)
+		return float64(b.LastSize)
+	}})
+	Register(Feature{"own_mean_size", Both, "mean packet size of this side's previous burst (0 if none)", func(c *Ctx) float64 {
+		b, _ := own(c)
+		if b.Count == 0 {
+			return 0
+		}
+		return float64(b.Bytes) / float64(b.Count)
+	}})
+	Register(Feature{"own_mean_dt_us", Both, "mean packet spacing of this side's previous burst, µs (0 for one packet or none)", func(c *Ctx) float64 {
+		b, _ := own(c)
+		if b.Count < 2 {
+			return 0
+		}
+		return us(b.DurNS) / float64(b.Count-1)
+	}})
+	Register(Feature{"opp_last_size", Both, "size of the last packet of the opponent's preceding burst, as received (0 if none)", func(c *Ctx) float64 {
+		b, _ := opp(c)
+		return float64(b.LastSize)
+	}})
 	// Inside the burst being drawn.
 	Register(Feature{"first", PacketDecision, "1 for the first packet of a burst, else 0", func(c *Ctx) float64 {
 		if len(c.Drawn) == 0 {

@@ -62,6 +62,10 @@ type Config struct {
 	CriticIters  int     `json:"critic_iters"`
 	Pretrain     int     `json:"pretrain"` // critic steps before the first generator step
 	Steps        int     `json:"steps"`    // generator steps
+	// EMA is the per-step decay of an exponential moving average of the
+	// generator's weights, which validation and the bundle use instead of
+	// the last weights (0: off).
+	EMA float64 `json:"ema,omitempty"`
 }
 
 // Targets returns the names of the two generated features.
@@ -176,6 +180,8 @@ func (c Config) Validate() error {
 		return errors.New("graphs: bad Adam hyper-parameters")
 	case c.Lambda < 0:
 		return errors.New("graphs: lambda must be >= 0")
+	case !(c.EMA >= 0 && c.EMA < 1):
+		return fmt.Errorf("graphs: ema %v must be in [0, 1)", c.EMA)
 	}
 	for _, w := range append(append([]int{}, c.GenWidths...), c.CriticWidths...) {
 		if w < 1 {

@@ -119,6 +119,9 @@ func (p *planner) open(c *sampler.Conv, t sampler.Turn, b *burstPlan) []sampler.
 	t.Count = p.count(t.Count)
 	c.H.Begin(p.side, t)
 	b.rawGap = t.GapNS
+	if c.H.Bursts(trace.Server)+c.H.Bursts(trace.Client) == 0 {
+		b.rawGap = -1 // the opening burst answers nothing: no reply gap, as in training
+	}
 	b.gap = p.scale(t.GapNS)
 	b.raw = grow(b.raw, t.Count)
 	b.sizes, b.dts = b.sizes[:0], b.dts[:0]
@@ -138,7 +141,7 @@ func (p *planner) fill(b *burstPlan) {
 		if i > 0 {
 			dt = p.scale(k.DtNS)
 		} else {
-			k.DtNS = b.rawGap
+			k.DtNS = max(b.rawGap, 0)
 		}
 		b.sizes = append(b.sizes, size)
 		b.dts = append(b.dts, dt)

@@ -108,6 +108,7 @@ type model struct {
 	bestStep int64
 	bestFile *tf.File
 	lastEval map[string]any
+	ema      *ema // nil unless the configuration averages the generator's weights
 }
 
 // Run trains the four models and writes the bundle.
@@ -241,8 +242,12 @@ func newModel(id string, side trace.Side, cfg graphs.Config, fitConv, valConv *t
 		return nil, fmt.Errorf("train: model %s: %w", id, err)
 	}
 	pcg := rand.NewPCG(seed, 1000+index)
-	return &model{id: id, side: side, cfg: cfg, train: ds, val: val, valRaw: valRaw, wgan: w,
-		pcg: pcg, rng: rand.New(pcg), best: math.Inf(1)}, nil
+	m := &model{id: id, side: side, cfg: cfg, train: ds, val: val, valRaw: valRaw, wgan: w,
+		pcg: pcg, rng: rand.New(pcg), best: math.Inf(1)}
+	if cfg.EMA > 0 {
+		m.ema = &ema{decay: cfg.EMA}
+	}
+	return m, nil
 }
 
 // batch fills x, c, z and eps with a random batch.
@@ -300,17 +305,31 @@ func (m *model) run(ctx context.Context, o Options, ckdir string, lg *lossLog, b
 		if math.IsNaN(float64(gl)) || math.IsNaN(float64(st.Wasserstein)) {
 			return ran, fmt.Errorf("losses became NaN at generator step %d", gen)
 		}
+		if m.ema != nil && gen%emaEvery == 0 {
+			if err := m.ema.update(m); err != nil {
+				return ran, err
+			}
+		}
 		row := lossRow{model: m.id, step: gen, g: gl, st: st}
 		if gen%int64(o.EvalEvery) == 0 || gen == int64(cfg.Steps) {
-			ks, acc, err := m.evaluate(o.EvalRows)
+			var ks, acc float64
+			eval := func() (err error) { ks, acc, err = m.evaluate(o.EvalRows); return err }
+			if m.ema != nil {
+				err = m.ema.with(m, eval)
+			} else {
+				err = eval()
+			}
 			if err != nil {
 				return ran, err
 			}
 			row.ks, row.c2st, row.evaluated = ks, acc, true
 			score := ks + math.Max(0, acc-0.5)
 			if score < m.best {
-				f, err := m.wgan.Session().Snapshot(m.wgan.GeneratorVariables(), map[string]string{"step": strconv.FormatInt(gen, 10)})
-				if err != nil {
+				meta := map[string]string{"step": strconv.FormatInt(gen, 10)}
+				var f *tf.File
+				if m.ema != nil && m.ema.avg != nil {
+					f = m.ema.snapshot(meta)
+				} else if f, err = m.wgan.Session().Snapshot(m.wgan.GeneratorVariables(), meta); err != nil {
 					return ran, err
 				}
 				m.best, m.bestStep, m.bestFile = score, gen, f
@@ -392,6 +411,9 @@ func (m *model) checkpoint(dir string) error {
 		"rng":  base64.StdEncoding.EncodeToString(state),
 		"best": strconv.FormatFloat(m.best, 'g', -1, 64), "best_step": strconv.FormatInt(m.bestStep, 10),
 	}
+	if err := m.saveEMA(dir); err != nil {
+		return err
+	}
 	return m.wgan.Session().Save(filepath.Join(dir, m.id+".ckpt"), m.wgan.AllVariables(), meta)
 }
 
@@ -434,7 +456,7 @@ func (m *model) restore(dir string) error {
 		m.bestFile = f
 	}
 	m.wgan.SetSteps(gen, crit)
-	return nil
+	return m.restoreEMA(dir)
 }
 
 func writeBundle(o Options, models []*model, trainConv *trace.Conversation) (*bundle.Manifest, error) {
@@ -461,7 +483,9 @@ func writeBundle(o Options, models []*model, trainConv *trace.Conversation) (*bu
 		gen, _ := m.wgan.Steps()
 		if f == nil {
 			var err error
-			if f, err = m.wgan.Session().Snapshot(m.wgan.GeneratorVariables(), nil); err != nil {
+			if m.ema != nil && m.ema.avg != nil {
+				f = m.ema.snapshot(nil)
+			} else if f, err = m.wgan.Session().Snapshot(m.wgan.GeneratorVariables(), nil); err != nil {
 				return nil, err
 			}
 			sel = gen

@@ -41,6 +41,8 @@ func runTrain(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 	genWidths := fs.String("gen-widths", "", "generator hidden widths, e.g. 128,256,512 (default: the configuration's)")
 	criticWidths := fs.String("critic-widths", "", "critic hidden widths, e.g. 512,256,128 (default: the configuration's)")
 	lr := fs.Float64("lr", 0, "Adam learning rate (0: the configuration's, 1e-4)")
+	emaDecay := fs.Float64("ema", -1, "per-step decay of the moving average of generator weights, 0 for none (default: the configuration's)")
+	batch := fs.Int("batch", 0, "rows per training batch (0: the configuration's, 64)")
 	transform := fs.String("transform", "", "feature transform: quantile, or zscore (log/z-score) (default: the configuration's)")
 	logTimes := fs.String("log-times", "", "model times, counts and byte totals as log1p: true or false (default: the configuration's)")
 	if err := parseFlags(fs, args); err != nil {
@@ -66,6 +68,12 @@ func runTrain(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 		}
 		if *steps > 0 {
 			c.Steps = *steps
+		}
+		if *emaDecay >= 0 {
+			c.EMA = *emaDecay
+		}
+		if *batch > 0 {
+			c.Batch = *batch
 		}
 		switch *transform {
 		case "":
