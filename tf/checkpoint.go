@@ -98,12 +98,21 @@ func (f *File) Encode(w io.Writer) error {
 		if _, err := bw.Write(buf.Bytes()); err != nil {
 			return err
 		}
-		if _, err := bw.Write(bytesOf(e.Data)); err != nil { // little-endian hosts only (amd64, arm64)
+		if _, err := bw.Write(appendFloat32sLE(buf.Bytes()[:0], e.Data)); err != nil {
 			return err
 		}
 	}
 	_, err = w.Write(h.Sum(nil))
 	return err
+}
+
+// appendFloat32sLE appends v as IEEE 754 binary32 values in little-endian
+// byte order, whatever the host's byte order.
+func appendFloat32sLE(b []byte, v []float32) []byte {
+	for _, x := range v {
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(x))
+	}
+	return b
 }
 
 func sortedMeta(m map[string]string) map[string]string {
@@ -218,7 +227,9 @@ func Decode(name string, b []byte) (*File, error) {
 			return nil, err
 		}
 		data := make([]float32, n)
-		copy(bytesOf(data), raw)
+		for j := range data {
+			data[j] = math.Float32frombits(le.Uint32(raw[4*j:]))
+		}
 		f.Entries = append(f.Entries, Entry{Name: name, Shape: shape, Data: data})
 	}
 	if len(p) != 0 {

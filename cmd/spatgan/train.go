@@ -88,8 +88,11 @@ func runTrain(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 	sort.Strings(ids)
 	for _, id := range ids {
 		m := res.Manifest.Models[id]
-		ks, c2 := m.Validation["ks_mean"], m.Validation["c2st_accuracy"]
-		fmt.Fprintf(stdout, "| %s | %d | %d | %.3f | %.3f |\n", id, m.Steps, m.SelectedStep, ks, c2)
+		ks, c2 := "-", "-"
+		if v := m.Validation; v != nil {
+			ks, c2 = strconv.FormatFloat(v.KSMean, 'f', 3, 64), strconv.FormatFloat(v.C2STAccuracy, 'f', 3, 64)
+		}
+		fmt.Fprintf(stdout, "| %s | %d | %d | %s | %s |\n", id, m.Steps, m.SelectedStep, ks, c2)
 	}
 	return fidelitySummary(ctx, stdout, stderr, *out, res)
 }
