@@ -254,6 +254,7 @@ func WriteFile(path string, f *File) error {
 
 // WriteAtomic writes path through write, into a temporary file in the same
 // directory that is synced and renamed over path only if write succeeds.
+// The file gets mode 0644.
 func WriteAtomic(path string, write func(io.Writer) error) (err error) {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
@@ -266,6 +267,12 @@ func WriteAtomic(path string, write func(io.Writer) error) (err error) {
 			os.Remove(tmp.Name())
 		}
 	}()
+	// CreateTemp makes the file 0600; what the product writes is shared
+	// (bundles are copied to shared directories), so it is 0644 like a
+	// file created with os.Create under the usual umask.
+	if err = tmp.Chmod(0o644); err != nil {
+		return fmt.Errorf("tf: %w", err)
+	}
 	if err = write(tmp); err != nil {
 		return fmt.Errorf("tf: write %s: %w", path, err)
 	}
