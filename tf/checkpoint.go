@@ -9,8 +9,9 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"sort"
+
+	"github.com/spatgan/spatgan/internal/atomicfile"
 )
 
 // Variable files ("SPATGANW", format version 1), little endian:
@@ -255,39 +256,9 @@ func WriteFile(path string, f *File) error {
 // WriteAtomic writes path through write, into a temporary file in the same
 // directory that is synced and renamed over path only if write succeeds.
 // The file gets mode 0644.
-func WriteAtomic(path string, write func(io.Writer) error) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("tf: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	// CreateTemp makes the file 0600; what the product writes is shared
-	// (bundles are copied to shared directories), so it is 0644 like a
-	// file created with os.Create under the usual umask.
-	if err = tmp.Chmod(0o644); err != nil {
-		return fmt.Errorf("tf: %w", err)
-	}
-	if err = write(tmp); err != nil {
+func WriteAtomic(path string, write func(io.Writer) error) error {
+	if err := atomicfile.Write(path, write); err != nil {
 		return fmt.Errorf("tf: write %s: %w", path, err)
-	}
-	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("tf: sync %s: %w", path, err)
-	}
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("tf: close %s: %w", path, err)
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("tf: %w", err)
-	}
-	if d, derr := os.Open(dir); derr == nil {
-		d.Sync()
-		d.Close()
 	}
 	return nil
 }
