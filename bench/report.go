@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"strconv"
 	"strings"
 
+	"github.com/spatgan/spatgan/internal/atomicfile"
 	"github.com/spatgan/spatgan/metrics"
 )
 
@@ -52,15 +52,7 @@ func (r *Report) WriteJSON(w io.Writer) error {
 
 // WriteJSONFile writes the report as JSON to path.
 func (r *Report) WriteJSONFile(path string) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("bench: %w", err)
-	}
-	if err := r.WriteJSON(f); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
+	if err := atomicfile.Write(path, r.WriteJSON); err != nil {
 		return fmt.Errorf("bench: %w", err)
 	}
 	return nil

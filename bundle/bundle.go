@@ -8,6 +8,7 @@
 package bundle
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -15,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -24,11 +26,29 @@ import (
 	"github.com/spatgan/spatgan/trace"
 )
 
-// Format identifies bundles; FormatVersion changes when the layout does.
+// Format identifies bundles; FormatVersion changes whenever the manifest
+// schema or the layout does (a test pins the schema to the version).
+//
+// Version history:
+//
+//	1  first layout
+//	2  config_sha256 (the training configuration's hash), a typed
+//	   validation object; decoding is strict (unknown fields are errors)
+//	3  the configuration's transform and ema, the scalers' quantile
+//	   transforms; condition features from the features package
+//	   (conversation state)
 const (
 	Format        = "spatgan-bundle"
-	FormatVersion = 2
+	FormatVersion = 3
 	ManifestName  = "manifest.json"
+)
+
+// Bounds on what a manifest may declare, so that a damaged or hostile one
+// cannot make Open build an enormous graph.
+const (
+	MaxLayers = 16      // hidden layers per network
+	MaxWidth  = 1 << 14 // units per hidden layer
+	MaxZDim   = 1 << 12 // noise dimension
 )
 
 // ModelIDs are the four models of a bundle, in a fixed order.
@@ -69,14 +89,22 @@ type TraceInfo struct {
 
 // Model is one generator's entry in the manifest.
 type Model struct {
-	Config        graphs.Config  `json:"config"`
-	Target        graphs.Scaler  `json:"target_scaler"`
-	Cond          graphs.Scaler  `json:"cond_scaler"`
-	Weights       string         `json:"weights"`              // file name in the bundle
-	WeightsSHA256 string         `json:"weights_sha256"`       // of the whole file
-	Steps         int64          `json:"steps"`                // generator steps trained
-	SelectedStep  int64          `json:"selected_step"`        // step of the weights kept (best validation score)
-	Validation    map[string]any `json:"validation,omitempty"` // score of the kept weights on the validation part
+	Config        graphs.Config `json:"config"`
+	Target        graphs.Scaler `json:"target_scaler"`
+	Cond          graphs.Scaler `json:"cond_scaler"`
+	Weights       string        `json:"weights"`              // file name in the bundle
+	WeightsSHA256 string        `json:"weights_sha256"`       // of the whole file
+	Steps         int64         `json:"steps"`                // generator steps trained
+	SelectedStep  int64         `json:"selected_step"`        // step of the weights kept (best validation score)
+	Validation    *Validation   `json:"validation,omitempty"` // score of the kept weights on the validation part
+}
+
+// Validation is the validation check of a model's kept weights.
+type Validation struct {
+	Step         int64   `json:"step"`          // generator step of the check
+	KSMean       float64 `json:"ks_mean"`       // mean KS distance of the two targets
+	C2STAccuracy float64 `json:"c2st_accuracy"` // classifier two-sample test accuracy (0.5 = indistinguishable)
+	Score        float64 `json:"score"`         // ks_mean + max(0, c2st_accuracy - 0.5), lower is better
 }
 
 // Manifest is manifest.json.
@@ -86,6 +114,7 @@ type Manifest struct {
 	TFVersion     string           `json:"tf_version"`
 	Created       string           `json:"created"`
 	Seed          uint64           `json:"seed"`
+	ConfigSHA256  string           `json:"config_sha256"` // hash of the training configuration (train.ConfigHash)
 	Trace         TraceInfo        `json:"trace"`
 	Models        map[string]Model `json:"models"`
 }
@@ -150,8 +179,14 @@ func (m *Manifest) validate() error {
 		if err := mm.Config.Validate(); err != nil {
 			return fmt.Errorf("bundle: model %s: %w", id, err)
 		}
-		if !slices.Equal(mm.Cond.Names, mm.Config.Cond) || len(mm.Target.Names) != 2 {
-			return fmt.Errorf("bundle: model %s: the condition scaler's features %v are not the configuration's %v, in order", id, mm.Cond.Names, mm.Config.Cond)
+		if err := checkBounds(mm.Config); err != nil {
+			return fmt.Errorf("bundle: model %s: %w", id, err)
+		}
+		if !slices.Equal(mm.Cond.Names, mm.Config.Cond) {
+			return fmt.Errorf("bundle: model %s: condition scaler names %q differ from the configuration's condition %q (order matters)", id, mm.Cond.Names, mm.Config.Cond)
+		}
+		if tg := mm.Config.Targets(); !slices.Equal(mm.Target.Names, tg[:]) {
+			return fmt.Errorf("bundle: model %s: target scaler names %q, want %q", id, mm.Target.Names, tg[:])
 		}
 		for _, s := range []graphs.Scaler{mm.Target, mm.Cond} {
 			n := len(s.Names)
@@ -159,8 +194,11 @@ func (m *Manifest) validate() error {
 				return fmt.Errorf("bundle: model %s: incomplete scaler", id)
 			}
 			for j := range s.Std {
-				if !(s.Std[j] > 0) {
+				if !(s.Std[j] > 0) || math.IsInf(s.Std[j], 0) {
 					return fmt.Errorf("bundle: model %s: scaler %s has std %v", id, s.Names[j], s.Std[j])
+				}
+				if !finite(s.Mean[j]) || !finite(s.Min[j]) || !finite(s.Max[j]) || s.Min[j] > s.Max[j] {
+					return fmt.Errorf("bundle: model %s: scaler %s has mean %v, range [%v, %v]", id, s.Names[j], s.Mean[j], s.Min[j], s.Max[j])
 				}
 			}
 			if (s.Quant != nil) != (mm.Config.Transform == graphs.TransformQuantile) || (s.Quant != nil && len(s.Quant) != n) {
@@ -175,14 +213,79 @@ func (m *Manifest) validate() error {
 				}
 			}
 		}
-		if mm.Weights == "" || filepath.Base(mm.Weights) != mm.Weights {
+		if mm.Weights == "" || filepath.Base(mm.Weights) != mm.Weights || mm.Weights == "." || mm.Weights == ".." || mm.Weights == ManifestName {
 			return fmt.Errorf("bundle: model %s: bad weights file name %q", id, mm.Weights)
+		}
+		if mm.Steps < 0 || mm.SelectedStep < 0 || mm.SelectedStep > mm.Steps {
+			return fmt.Errorf("bundle: model %s: selected step %d of %d steps", id, mm.SelectedStep, mm.Steps)
 		}
 	}
 	if len(m.Models) != len(ModelIDs) {
 		return fmt.Errorf("bundle: %d models in the manifest, want %d", len(m.Models), len(ModelIDs))
 	}
 	return nil
+}
+
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+// checkBounds bounds a configuration's sizes (graphs.Config.Validate checks
+// that they are positive).
+func checkBounds(c graphs.Config) error {
+	if len(c.GenWidths) > MaxLayers || len(c.CriticWidths) > MaxLayers {
+		return fmt.Errorf("more than %d hidden layers", MaxLayers)
+	}
+	for _, w := range append(append([]int{}, c.GenWidths...), c.CriticWidths...) {
+		if w > MaxWidth {
+			return fmt.Errorf("layer width %d exceeds %d", w, MaxWidth)
+		}
+	}
+	if c.ZDim > MaxZDim {
+		return fmt.Errorf("z_dim %d exceeds %d", c.ZDim, MaxZDim)
+	}
+	seen := map[string]bool{}
+	for _, n := range c.Cond {
+		if seen[n] {
+			return fmt.Errorf("condition feature %q repeated", n)
+		}
+		seen[n] = true
+	}
+	return nil
+}
+
+// DecodeManifest parses and validates a manifest held in b; name (the
+// file) is used in errors. Decoding is strict: unknown fields, trailing
+// data and a format version other than FormatVersion are errors; a bundle
+// of an older version gets a message that says to re-train or convert it.
+func DecodeManifest(name string, b []byte) (*Manifest, error) {
+	var head struct {
+		Format        string `json:"format"`
+		FormatVersion int    `json:"format_version"`
+	}
+	if err := json.Unmarshal(b, &head); err != nil {
+		return nil, fmt.Errorf("bundle: %s: %w", name, err)
+	}
+	if head.Format != Format {
+		return nil, fmt.Errorf("bundle: %s: format %q, want %q", name, head.Format, Format)
+	}
+	if head.FormatVersion != FormatVersion {
+		if head.FormatVersion < FormatVersion {
+			return nil, fmt.Errorf("bundle: %s: format version %d is older than this program's %d: re-train the bundle (spatgan train) or convert it", name, head.FormatVersion, FormatVersion)
+		}
+		return nil, fmt.Errorf("bundle: %s: format version %d is newer than this program's %d: use a newer spatgan", name, head.FormatVersion, FormatVersion)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var m Manifest
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("bundle: %s: %w", name, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("bundle: %s: data after the manifest object", name)
+	}
+	if err := m.validate(); err != nil {
+		return nil, fmt.Errorf("%w (in %s)", err, name)
+	}
+	return &m, nil
 }
 
 // ReadManifest reads and validates dir/manifest.json.
@@ -195,12 +298,9 @@ func ReadManifest(dir string) (*Manifest, []byte, error) {
 		}
 		return nil, nil, fmt.Errorf("bundle: %w", err)
 	}
-	var m Manifest
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, nil, fmt.Errorf("bundle: %s: %w", path, err)
+	m, err := DecodeManifest(path, b)
+	if err != nil {
+		return nil, nil, err
 	}
-	if err := m.validate(); err != nil {
-		return nil, nil, fmt.Errorf("%w (in %s)", err, path)
-	}
-	return &m, b, nil
+	return m, b, nil
 }

@@ -19,12 +19,16 @@ for f in "${files[@]}"; do
   for t in $(grep -hoE '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go | sed 's/^func //' | sort -u); do
     key="$pkg $t"
     [ -n "${seen[$key]:-}" ] && continue
+    if [ -n "${FUZZ_TARGETS:-}" ] && [[ " $FUZZ_TARGETS " != *" $t "* ]]; then continue; fi
     seen[$key]=1
     echo "== fuzz $pkg $t for $dur"
     start=$(date +%s)
-    if go test -run '^$' -fuzz "^${t}\$" -fuzztime "$dur" -parallel "${FUZZ_PARALLEL:-1}" "$pkg"; then
-      echo "== ok $pkg $t ($(( $(date +%s) - start )) s)"
+    log=$(mktemp)
+    if go test -run '^$' -fuzz "^${t}\$" -fuzztime "$dur" -parallel "${FUZZ_PARALLEL:-1}" "$pkg" 2>&1 | tee "$log"; then
+      echo "== ok $pkg $t ($(( $(date +%s) - start )) s): $(grep -o 'elapsed: .*execs: [0-9]*' "$log" | tail -1)"
+      rm -f "$log"
     else
+      rm -f "$log"
       echo "== FAIL $pkg $t" >&2
       failed=1
       break

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/spatgan/spatgan/trace"
 )
 
 // Version is the wire protocol version this package speaks (the header's
@@ -99,6 +101,9 @@ var (
 	ErrMagic  = errors.New("simulate: bad magic (not a spatgan message)")
 	ErrLength = errors.New("simulate: header length field does not match the message length")
 	ErrFlags  = errors.New("simulate: undefined flag bits or side")
+	// ErrTimestamp is a send timestamp outside trace.MinTS..trace.MaxTS
+	// (1970 to 2199), which the receiver's arithmetic could overflow on.
+	ErrTimestamp = errors.New("simulate: send timestamp outside 1970-01-01 to 2199-12-31")
 	// ErrVersion is matched by *VersionError.
 	ErrVersion = errors.New("simulate: protocol version mismatch")
 )
@@ -146,11 +151,19 @@ func DecodeHeader(msg []byte) (Header, error) {
 	if h.Flags&^flagsKnown != 0 || h.Side > 1 || msg[7] != 0 {
 		return h, ErrFlags
 	}
+	if h.SendNS < trace.MinTS || h.SendNS >= trace.MaxTS {
+		return h, ErrTimestamp
+	}
 	return h, nil
 }
 
 // MaxFingerprint is the longest fingerprint a handshake carries.
 const MaxFingerprint = 128
+
+// MaxLimit bounds a handshake's packet and duration limits (2^62, about 146
+// years in nanoseconds), so that both convert to int64 and a duration added
+// to a timestamp before 2200 cannot overflow.
+const MaxLimit = 1 << 62
 
 // Hello is the body of a handshake request and of its acceptance.
 //
@@ -204,6 +217,12 @@ func DecodeHello(body []byte) (Hello, error) {
 	m.MaxPackets = binary.BigEndian.Uint64(p)
 	m.DurationNS = binary.BigEndian.Uint64(p[8:])
 	m.TimeScale = math.Float64frombits(binary.BigEndian.Uint64(p[16:]))
+	if m.MaxPackets > MaxLimit {
+		return m, fmt.Errorf("simulate: handshake packet limit %d exceeds %d", m.MaxPackets, uint64(MaxLimit))
+	}
+	if m.DurationNS > MaxLimit {
+		return m, fmt.Errorf("simulate: handshake duration limit %d ns exceeds %d", m.DurationNS, uint64(MaxLimit))
+	}
 	if math.IsNaN(m.TimeScale) || math.IsInf(m.TimeScale, 0) || m.TimeScale < 0 {
 		return m, fmt.Errorf("simulate: handshake time scale %v is not a finite number >= 0", m.TimeScale)
 	}

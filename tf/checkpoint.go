@@ -9,8 +9,9 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"sort"
+
+	"github.com/spatgan/spatgan/internal/atomicfile"
 )
 
 // Variable files ("SPATGANW", format version 1), little endian:
@@ -98,12 +99,21 @@ func (f *File) Encode(w io.Writer) error {
 		if _, err := bw.Write(buf.Bytes()); err != nil {
 			return err
 		}
-		if _, err := bw.Write(bytesOf(e.Data)); err != nil { // little-endian hosts only (amd64, arm64)
+		if _, err := bw.Write(appendFloat32sLE(buf.Bytes()[:0], e.Data)); err != nil {
 			return err
 		}
 	}
 	_, err = w.Write(h.Sum(nil))
 	return err
+}
+
+// appendFloat32sLE appends v as IEEE 754 binary32 values in little-endian
+// byte order, whatever the host's byte order.
+func appendFloat32sLE(b []byte, v []float32) []byte {
+	for _, x := range v {
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(x))
+	}
+	return b
 }
 
 func sortedMeta(m map[string]string) map[string]string {
@@ -218,7 +228,9 @@ func Decode(name string, b []byte) (*File, error) {
 			return nil, err
 		}
 		data := make([]float32, n)
-		copy(bytesOf(data), raw)
+		for j := range data {
+			data[j] = math.Float32frombits(le.Uint32(raw[4*j:]))
+		}
 		f.Entries = append(f.Entries, Entry{Name: name, Shape: shape, Data: data})
 	}
 	if len(p) != 0 {
@@ -243,33 +255,10 @@ func WriteFile(path string, f *File) error {
 
 // WriteAtomic writes path through write, into a temporary file in the same
 // directory that is synced and renamed over path only if write succeeds.
-func WriteAtomic(path string, write func(io.Writer) error) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("tf: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err = write(tmp); err != nil {
+// The file gets mode 0644.
+func WriteAtomic(path string, write func(io.Writer) error) error {
+	if err := atomicfile.Write(path, write); err != nil {
 		return fmt.Errorf("tf: write %s: %w", path, err)
-	}
-	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("tf: sync %s: %w", path, err)
-	}
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("tf: close %s: %w", path, err)
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("tf: %w", err)
-	}
-	if d, derr := os.Open(dir); derr == nil {
-		d.Sync()
-		d.Close()
 	}
 	return nil
 }

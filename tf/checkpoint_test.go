@@ -386,3 +386,25 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestLittleEndianValues: values are stored little-endian whatever the
+// host: 1.0 is 0x3f800000 (IEEE 754), so its bytes are 00 00 80 3f, and
+// -2.5 is 0xc0200000, bytes 00 00 20 c0 (both by hand).
+func TestLittleEndianValues(t *testing.T) {
+	var b bytes.Buffer
+	if err := (&File{Entries: []Entry{{Name: "w", Shape: []int64{2}, Data: []float32{1, -2.5}}}}).Encode(&b); err != nil {
+		t.Fatal(err)
+	}
+	raw := b.Bytes()
+	vals := raw[len(raw)-sha256.Size-8 : len(raw)-sha256.Size]
+	if want := []byte{0, 0, 0x80, 0x3f, 0, 0, 0x20, 0xc0}; !bytes.Equal(vals, want) {
+		t.Fatalf("value bytes %x, want %x", vals, want)
+	}
+	f, err := Decode("le", raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Entries[0].Data[0] != 1 || f.Entries[0].Data[1] != -2.5 {
+		t.Fatalf("decoded %v", f.Entries[0].Data)
+	}
+}

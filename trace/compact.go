@@ -105,12 +105,13 @@ func DecodeCompact(r io.Reader, name string) (*Conversation, error) {
 
 // decodeCompact reads the uncompressed compact stream.
 func decodeCompact(br *bufio.Reader, name string) (*Conversation, error) {
-	fail := func(field string, err error) (*Conversation, error) {
+	failAt := func(rec int, field string, err error) (*Conversation, error) {
 		if errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF
 		}
-		return nil, &Error{File: name, Field: field, Err: fmt.Errorf("compact: %w", err)}
+		return nil, &Error{File: name, Record: rec, Field: field, Err: fmt.Errorf("compact: %w", err)}
 	}
+	fail := func(field string, err error) (*Conversation, error) { return failAt(0, field, err) }
 	var magic [4]byte
 	if _, err := io.ReadFull(br, magic[:]); err != nil || string(magic[:]) != compactMagic {
 		return fail("magic", fmt.Errorf("not a compact conversation (magic %q)", magic[:]))
@@ -177,17 +178,23 @@ func decodeCompact(br *bufio.Reader, name string) (*Conversation, error) {
 	c.Packets = make([]Packet, 0, min(n, 1<<20))
 	var ts int64
 	for i := uint64(0); i < n; i++ {
-		var d int64
-		if i == 0 {
-			d, err = binary.ReadVarint(br)
-		} else {
-			d, err = binary.ReadVarint(br)
-			d *= int64(unit)
-		}
+		d, err := binary.ReadVarint(br)
 		if err != nil {
-			return fail(fmt.Sprintf("timestamp %d", i+1), err)
+			return failAt(int(i)+1, "timestamp", err)
 		}
-		ts += d
+		// Both ts and d*unit stay within ±MaxTS before the sum, so
+		// nothing overflows before the range check.
+		mult := int64(unit)
+		if i == 0 {
+			mult = 1 // the first timestamp is in ns, the deltas in units
+		}
+		if d > MaxTS/mult || d < -MaxTS/mult {
+			return failAt(int(i)+1, "timestamp", fmt.Errorf("value %d x %d ns is outside %s", d, mult, timeRangeText))
+		}
+		ts += d * mult
+		if err := checkTS(ts); err != nil {
+			return failAt(int(i)+1, "timestamp", err)
+		}
 		if i > 0 && d < 0 {
 			c.ClockSteps++
 		}
@@ -196,21 +203,21 @@ func decodeCompact(br *bufio.Reader, name string) (*Conversation, error) {
 	for i := range c.Packets {
 		v, err := binary.ReadUvarint(br)
 		if err != nil || v == 0 || v > 1<<31-1 {
-			return fail(fmt.Sprintf("size %d", i+1), fmt.Errorf("bad size %d (%v)", v, err))
+			return failAt(int(i)+1, "size", fmt.Errorf("bad size %d (%v)", v, err))
 		}
 		c.Packets[i].Size = int32(v)
 	}
 	for i := range c.Packets {
 		b, err := br.ReadByte()
 		if err != nil || b > 1 {
-			return fail(fmt.Sprintf("side %d", i+1), fmt.Errorf("bad side %d (%v)", b, err))
+			return failAt(int(i)+1, "side", fmt.Errorf("bad side %d (%v)", b, err))
 		}
 		c.Packets[i].From = Side(b)
 	}
 	for i := range c.Packets {
 		b, err := br.ReadByte()
 		if err != nil {
-			return fail(fmt.Sprintf("proto %d", i+1), err)
+			return failAt(int(i)+1, "proto", err)
 		}
 		c.Packets[i].Proto = b
 	}

@@ -214,6 +214,9 @@ func parseCSVTime(date, clock string) (ts int64, field string, err error) {
 		}
 		ns = v
 	}
+	if y < 1970 || y >= 2200 {
+		return 0, "date", fmt.Errorf("date %q is outside %s", date, timeRangeText)
+	}
 	days := time.Date(y, time.Month(mo), d, 0, 0, 0, 0, time.UTC).Unix() / 86400
 	return (days*86400+int64(h)*3600+int64(mi)*60+int64(sec))*1e9 + int64(ns), "", nil
 }

@@ -1,11 +1,14 @@
 package trace
 
 import (
+	"bufio"
 	"bytes"
+	"compress/gzip"
 	"encoding/binary"
 	"encoding/csv"
 	"errors"
 	"io"
+	"math/big"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -110,6 +113,11 @@ func checkAccounting(t *testing.T, data []byte, name string, recs []Record, s *S
 		}
 	}
 }
+
+// oracleMaxSec is 2200-01-01T00:00:00Z in seconds since the epoch, the end
+// of the accepted timestamp range (computed with Python's datetime, not with
+// the code under test).
+const oracleMaxSec = 7258118400
 
 // oraclePcap parses classic pcap record headers independently: the
 // expected timestamp and frame length of each record, and whether the whole
@@ -264,8 +272,11 @@ func FuzzPcapNG(f *testing.F) {
 			if err != nil {
 				t.Fatalf("record %d: NgReader: %v", i+1, err)
 			}
-			if ci.Timestamp.UnixNano() != rec.TS || ci.Length != int(rec.Size) {
-				t.Fatalf("record %d: ts %d size %d, NgReader %d %d", i+1, rec.TS, rec.Size, ci.Timestamp.UnixNano(), ci.Length)
+			// Seconds and nanoseconds separately: UnixNano overflows
+			// outside 1678..2262, which the scanner must refuse.
+			sec, nsec := ci.Timestamp.Unix(), int64(ci.Timestamp.Nanosecond())
+			if sec < 0 || sec >= oracleMaxSec || rec.TS/1e9 != sec || rec.TS%1e9 != nsec || ci.Length != int(rec.Size) {
+				t.Fatalf("record %d: ts %d size %d, NgReader %d s %d ns %d", i+1, rec.TS, rec.Size, sec, nsec, ci.Length)
 			}
 		}
 		if err == nil {
@@ -288,6 +299,8 @@ func FuzzCSV(f *testing.F) {
 	f.Add([]byte("src,dst,size,date,time\n::1,::2,100,1999-12-31,23:59:59.5\n::2,::1,1,2000-01-01,00:00:00\n"))
 	f.Add([]byte(csvHeader + "1,10.0.0.1,10.0.0.2,abc,42,2015-08-25,10:00:00\n"))
 	f.Add([]byte(csvHeader + "1,10.0.0.1\n"))
+	f.Add([]byte(csvHeader + "1,10.0.0.1,10.0.0.2,100,42,3000-01-01,10:00:00\n"))
+	f.Add([]byte(csvHeader + "1,10.0.0.1,10.0.0.2,100,42,1000-01-01,10:00:00\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		const name = "fuzz.csv"
 		recs, s, err := scanAll(t, data, name)
@@ -330,9 +343,16 @@ func FuzzCSV(f *testing.F) {
 			if e1 != nil || e2 != nil || e3 != nil || e4 != nil {
 				t.Fatalf("row %d accepted by the scanner, rejected by the oracle: %v %v %v %v", i+1, e1, e2, e3, e4)
 			}
-			if r.Src != src.Unmap() || r.Dst != dst.Unmap() || int(r.Size) != size || r.TS != tm.UnixNano() || r.Kind != KindIP {
-				t.Fatalf("row %d %q: record %+v, oracle %v %v %d %d", i+1, row, r, src, dst, size, tm.UnixNano())
+			sec, nsec := tm.Unix(), int64(tm.Nanosecond())
+			if sec < 0 || sec >= oracleMaxSec {
+				t.Fatalf("row %d %q: date outside 1970..2199 accepted as %d", i+1, row, r.TS)
 			}
+			if r.Src != src.Unmap() || r.Dst != dst.Unmap() || int(r.Size) != size || r.TS/1e9 != sec || r.TS%1e9 != nsec || r.Kind != KindIP {
+				t.Fatalf("row %d %q: record %+v, oracle %v %v %d %d s %d ns", i+1, row, r, src, dst, size, sec, nsec)
+			}
+		}
+		if err == nil && len(recs) < len(rows) {
+			t.Fatalf("stopped after %d of %d rows without an error", len(recs), len(rows))
 		}
 		if err == nil {
 			checkAccounting(t, data, name, recs, s)
@@ -399,6 +419,167 @@ func FuzzWriterRoundTrip(f *testing.F) {
 				if back.Packets[i] != c.Packets[i] {
 					t.Fatalf("%v: packet %d: %+v, wrote %+v", format, i+1, back.Packets[i], c.Packets[i])
 				}
+			}
+		}
+	})
+}
+
+// oracleCompact parses an uncompressed compact stream independently of
+// decodeCompact, with math/big for the timestamps so that no sum can
+// overflow. ok is false for any malformed or out-of-range input.
+func oracleCompact(b []byte) (ts []int64, sizes []uint64, sides, protos []byte, ok bool) {
+	p := 0
+	uv := func() (uint64, bool) {
+		v, n := binary.Uvarint(b[p:])
+		if n <= 0 {
+			return 0, false
+		}
+		p += n
+		return v, true
+	}
+	sv := func() (int64, bool) {
+		v, n := binary.Varint(b[p:])
+		if n <= 0 {
+			return 0, false
+		}
+		p += n
+		return v, true
+	}
+	skip := func(n uint64) bool {
+		if n > uint64(len(b)-p) {
+			return false
+		}
+		p += int(n)
+		return true
+	}
+	if len(b) < 4 || string(b[:4]) != "SPC1" {
+		return nil, nil, nil, nil, false
+	}
+	p = 4
+	if v, good := uv(); !good || v != 1 {
+		return nil, nil, nil, nil, false
+	}
+	str := func() bool { n, good := uv(); return good && n <= 4096 && skip(n) }
+	ep := func() bool {
+		if p >= len(b) {
+			return false
+		}
+		l := uint64(b[p])
+		p++
+		if l != 0 && l != 4 && l != 16 || !skip(l) {
+			return false
+		}
+		port, good := uv()
+		return good && port <= 65535
+	}
+	if !str() || !ep() || !ep() || !str() {
+		return nil, nil, nil, nil, false
+	}
+	n, good := uv()
+	if !good || n > uint64(len(b)) { // every packet takes at least 4 bytes
+		return nil, nil, nil, nil, false
+	}
+	unit, good := uv()
+	if !good || unit != 1 && unit != 1000 {
+		return nil, nil, nil, nil, false
+	}
+	acc, lo, hi := new(big.Int), big.NewInt(0), new(big.Int).Mul(big.NewInt(oracleMaxSec), big.NewInt(1e9))
+	for i := uint64(0); i < n; i++ {
+		d, good := sv()
+		if !good {
+			return nil, nil, nil, nil, false
+		}
+		bd := big.NewInt(d)
+		if i > 0 {
+			bd.Mul(bd, big.NewInt(int64(unit)))
+		}
+		acc.Add(acc, bd)
+		if acc.Cmp(lo) < 0 || acc.Cmp(hi) >= 0 {
+			return nil, nil, nil, nil, false
+		}
+		ts = append(ts, acc.Int64())
+	}
+	for i := uint64(0); i < n; i++ {
+		v, good := uv()
+		if !good || v == 0 || v > 1<<31-1 {
+			return nil, nil, nil, nil, false
+		}
+		sizes = append(sizes, v)
+	}
+	if uint64(len(b)-p) != 2*n {
+		return nil, nil, nil, nil, false
+	}
+	sides, protos = b[p:p+int(n)], b[p+int(n):]
+	for _, s := range sides {
+		if s > 1 {
+			return nil, nil, nil, nil, false
+		}
+	}
+	return ts, sizes, sides, protos, true
+}
+
+// FuzzCompact: on any uncompressed compact stream the decoder accepts
+// exactly what an independent parse (big-integer timestamps, range
+// 1970..2199) accepts, with the same packets, and an accepted conversation
+// survives an encode/decode round trip; errors name the file.
+func FuzzCompact(f *testing.F) {
+	raw := func(c *Conversation) []byte {
+		var z bytes.Buffer
+		if err := EncodeCompact(&z, c); err != nil {
+			f.Fatal(err)
+		}
+		zr, err := gzip.NewReader(&z)
+		if err != nil {
+			f.Fatal(err)
+		}
+		b, err := io.ReadAll(zr)
+		if err != nil {
+			f.Fatal(err)
+		}
+		return b
+	}
+	f.Add(raw(synthetic(false)))
+	f.Add(raw(synthetic(true)))
+	c := synthetic(false)
+	c.Packets[1].TS += 7 // deltas not whole microseconds: unit 1
+	f.Add(raw(c))
+	f.Add([]byte("SPC1\x01"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		const name = "fuzz.spc"
+		got, err := decodeCompact(bufio.NewReader(bytes.NewReader(data)), name)
+		ts, sizes, sides, protos, ok := oracleCompact(data)
+		if err != nil {
+			checkErr(t, err, name)
+			if ok {
+				t.Fatalf("decoder refuses what the oracle accepts: %v", err)
+			}
+			return
+		}
+		if !ok {
+			t.Fatalf("decoder accepts %d packets the oracle refuses", len(got.Packets))
+		}
+		if len(got.Packets) != len(ts) {
+			t.Fatalf("%d packets, oracle %d", len(got.Packets), len(ts))
+		}
+		for i, p := range got.Packets {
+			if p.TS != ts[i] || uint64(p.Size) != sizes[i] || byte(p.From) != sides[i] || p.Proto != protos[i] {
+				t.Fatalf("packet %d: %+v, oracle ts %d size %d side %d proto %d", i+1, p, ts[i], sizes[i], sides[i], protos[i])
+			}
+		}
+		var z bytes.Buffer
+		if err := EncodeCompact(&z, got); err != nil {
+			t.Fatalf("decoded conversation does not encode: %v", err)
+		}
+		back, err := DecodeCompact(&z, "rt.spc")
+		if err != nil {
+			t.Fatalf("round trip: %v", err)
+		}
+		if len(back.Packets) != len(got.Packets) || back.ClockSteps != got.ClockSteps || back.Server != got.Server || back.Client != got.Client || back.Proto != got.Proto || back.Source != got.Source {
+			t.Fatalf("round trip changed the conversation")
+		}
+		for i := range got.Packets {
+			if back.Packets[i] != got.Packets[i] {
+				t.Fatalf("round trip packet %d: %+v, was %+v", i+1, back.Packets[i], got.Packets[i])
 			}
 		}
 	})

@@ -147,8 +147,8 @@ func (s *pcapNGSource) next(rec *Record) error {
 	if ci.Timestamp.IsZero() {
 		return fail("timestamp", errors.New("packet without a timestamp (simple packet block)"))
 	}
-	if y := ci.Timestamp.Year(); y < 1678 || y > 2261 {
-		return fail("timestamp", fmt.Errorf("timestamp in year %d is outside the range of int64 nanoseconds", y))
+	if err := checkTime(ci.Timestamp); err != nil {
+		return fail("timestamp", err)
 	}
 	rec.TS = ci.Timestamp.UnixNano()
 	link := layers.LinkTypeEthernet

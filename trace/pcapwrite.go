@@ -6,12 +6,13 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"os"
 	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/spatgan/spatgan/internal/atomicfile"
 )
 
 // Defaults for synthetic conversations whose endpoints are unknown
@@ -76,6 +77,7 @@ type PcapWriter struct {
 	ipID     uint16
 	n        int
 	closer   io.Closer
+	abort    interface{ Abort() error } // discards a CreatePcap file
 }
 
 const writerSnaplen = 262144
@@ -137,21 +139,21 @@ func NewPcapWriter(w io.Writer, opt WriterOptions) (*PcapWriter, error) {
 	return pw, nil
 }
 
-// CreatePcap creates (truncates) a capture file at path and writes its
-// header; endpoints left zero in opt take the defaults. The caller must
-// Close the writer.
+// CreatePcap starts a capture file at path and writes its header;
+// endpoints left zero in opt take the defaults. The file is written
+// atomically: it replaces path when the writer is closed, complete. The
+// caller must Close the writer.
 func CreatePcap(path string, opt WriterOptions) (*PcapWriter, error) {
-	f, err := os.Create(path)
+	f, err := atomicfile.Create(path)
 	if err != nil {
 		return nil, fmt.Errorf("trace: %w", err)
 	}
 	pw, err := NewPcapWriter(f, opt)
 	if err != nil {
-		f.Close()
-		os.Remove(path)
+		f.Abort()
 		return nil, err
 	}
-	pw.closer = f
+	pw.closer, pw.abort = f, f
 	return pw, nil
 }
 
@@ -169,7 +171,7 @@ func WritePcap(path string, c *Conversation, opt WriterOptions) error {
 		return err
 	}
 	if err := pw.WriteConversation(c); err != nil {
-		pw.Close()
+		pw.abort.Abort()
 		return err
 	}
 	return pw.Close()
@@ -315,6 +317,9 @@ func (pw *PcapWriter) Flush() error {
 // safe to call twice.
 func (pw *PcapWriter) Close() error {
 	err := pw.Flush()
+	if err != nil && pw.abort != nil {
+		pw.abort.Abort() // a CreatePcap file that could not be completed
+	}
 	if pw.closer != nil {
 		if cerr := pw.closer.Close(); cerr != nil && err == nil {
 			err = fmt.Errorf("trace: writer: %w", cerr)

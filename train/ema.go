@@ -1,11 +1,8 @@
 package train
 
 import (
-	"errors"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 
 	"github.com/spatgan/spatgan/tf"
 )
@@ -74,28 +71,43 @@ func (e *ema) snapshot(meta map[string]string) *tf.File {
 	return f
 }
 
-func (m *model) emaPath(dir string) string { return filepath.Join(dir, m.id+".ema") }
+// emaPrefix names the moving average's entries in a checkpoint.
+const emaPrefix = "ema/"
 
-// saveEMA writes the average beside the checkpoint (atomically).
-func (m *model) saveEMA(dir string) error {
+// saveEMA adds the average to a checkpoint file.
+func (m *model) saveEMA(f *tf.File) {
 	if m.ema == nil || m.ema.avg == nil {
-		return nil
+		return
 	}
-	return tf.WriteFile(m.emaPath(dir), m.ema.avg)
+	for _, e := range m.ema.avg.Entries {
+		e.Name = emaPrefix + e.Name
+		f.Entries = append(f.Entries, e)
+	}
 }
 
-// restoreEMA reads the average written with the checkpoint, if any.
-func (m *model) restoreEMA(dir string) error {
+// restoreEMA reads the average from a checkpoint file (path names it in
+// errors); a checkpoint written before the first update has none.
+func (m *model) restoreEMA(f *tf.File, path string) error {
 	if m.ema == nil {
 		return nil
 	}
-	f, err := tf.ReadFile(m.emaPath(dir))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
+	var avg *tf.File
+	for _, v := range m.wgan.GeneratorVariables() {
+		e, ok := f.Lookup(emaPrefix + v.Name())
+		if !ok {
+			if avg != nil {
+				return fmt.Errorf("train: resume: %s: moving average lacks %s", path, v.Name())
+			}
+			continue
+		}
+		if avg == nil {
+			avg = &tf.File{}
+		}
+		avg.Entries = append(avg.Entries, tf.Entry{Name: v.Name(), Shape: e.Shape, Data: append([]float32(nil), e.Data...)})
 	}
-	if err != nil {
-		return fmt.Errorf("train: resume %s: %w", m.id, err)
+	if avg != nil && len(avg.Entries) != len(m.wgan.GeneratorVariables()) {
+		return fmt.Errorf("train: resume: %s: moving average incomplete", path)
 	}
-	m.ema.avg = f
+	m.ema.avg = avg
 	return nil
 }

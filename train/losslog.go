@@ -2,19 +2,28 @@ package train
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 
 	"github.com/spatgan/spatgan/graphs"
+	"github.com/spatgan/spatgan/tf"
 )
 
-// LossHeader is the loss log's header. heldout_* are empty on rows without
-// a held-out check.
-var LossHeader = []string{"model", "step", "g_loss", "critic_real", "critic_fake", "wasserstein", "penalty", "heldout_ks", "heldout_c2st"}
+// LossHeader is the loss log's header (loss log format 2). val_ks and
+// val_c2st are the validation scores, empty on rows without a validation
+// check.
+var LossHeader = []string{"model", "step", "g_loss", "critic_real", "critic_fake", "wasserstein", "penalty", "val_ks", "val_c2st"}
+
+// LossHeaderV1 is the header of format 1 logs, whose validation columns
+// were named heldout_*. A resume reads them and rewrites the log in format 2.
+var LossHeaderV1 = []string{"model", "step", "g_loss", "critic_real", "critic_fake", "wasserstein", "penalty", "heldout_ks", "heldout_c2st"}
 
 type lossRow struct {
 	model     string
@@ -33,51 +42,79 @@ type lossLog struct {
 	w  *csv.Writer
 }
 
-// openLossLog creates the log, or on resume keeps the rows of each model up
-// to its checkpointed step (later rows are redone).
-func openLossLog(path string, resume bool, models []*model) (*lossLog, error) {
-	var keep [][]string
+// readLossRows parses a loss log for a resume: the header must be LossHeader
+// or LossHeaderV1 and every row have its model name and an integer step.
+// It returns the rows and whether the header is the current one.
+func readLossRows(r io.Reader, name string) (rows [][]string, current bool, err error) {
+	cr := csv.NewReader(bufio.NewReader(r))
+	cr.FieldsPerRecord = -1
+	all, err := cr.ReadAll()
+	if err != nil {
+		return nil, false, fmt.Errorf("train: %s: %w", name, err)
+	}
+	if len(all) == 0 {
+		return nil, false, fmt.Errorf("train: %s: empty loss log (no header)", name)
+	}
+	current = slices.Equal(all[0], LossHeader)
+	if !current && !slices.Equal(all[0], LossHeaderV1) {
+		return nil, false, fmt.Errorf("train: %s, line 1: header %q is not a loss log's", name, all[0])
+	}
+	for i, r := range all[1:] {
+		if len(r) != len(LossHeader) {
+			return nil, false, fmt.Errorf("train: %s, line %d: %d fields, want %d", name, i+2, len(r), len(LossHeader))
+		}
+		if r[0] == "" {
+			return nil, false, fmt.Errorf("train: %s, line %d: empty model name", name, i+2)
+		}
+		if step, err := strconv.ParseInt(r[1], 10, 64); err != nil || step < 0 {
+			return nil, false, fmt.Errorf("train: %s, line %d: step %q", name, i+2, r[1])
+		}
+	}
+	return all[1:], current, nil
+}
+
+// openLossLog opens the log for appending. A new run starts it afresh; a
+// resume keeps the rows of each model up to its checkpointed step upto[model]
+// (later rows are redone). Any rewrite is atomic (a temporary file renamed over
+// the log), so a crash never loses the history; a resume that drops no row
+// of a current-format log appends without rewriting.
+func openLossLog(path string, resume bool, upto map[string]int64) (*lossLog, error) {
+	keep, rewrite := [][]string(nil), true
 	if resume {
-		if f, err := os.Open(path); err == nil {
-			rows, err := csv.NewReader(bufio.NewReader(f)).ReadAll()
-			f.Close()
+		b, err := os.ReadFile(path)
+		switch {
+		case err == nil:
+			rows, current, err := readLossRows(bytes.NewReader(b), path)
 			if err != nil {
-				return nil, fmt.Errorf("train: %s: %w", path, err)
+				return nil, err
 			}
-			upto := map[string]int64{}
-			for _, m := range models {
-				upto[m.id], _ = m.wgan.Steps()
-			}
-			for i, r := range rows {
-				if i == 0 {
-					continue
-				}
-				if len(r) != len(LossHeader) {
-					return nil, fmt.Errorf("train: %s, line %d: %d fields, want %d", path, i+1, len(r), len(LossHeader))
-				}
-				step, err := strconv.ParseInt(r[1], 10, 64)
-				if err != nil {
-					return nil, fmt.Errorf("train: %s, line %d: step %q", path, i+1, r[1])
-				}
+			for _, r := range rows {
+				step, _ := strconv.ParseInt(r[1], 10, 64)
 				if step <= upto[r[0]] {
 					keep = append(keep, r)
 				}
 			}
-		} else if !errors.Is(err, os.ErrNotExist) {
+			rewrite = !current || len(keep) != len(rows) || (len(b) > 0 && b[len(b)-1] != '\n')
+		case !errors.Is(err, os.ErrNotExist):
 			return nil, fmt.Errorf("train: %w", err)
 		}
 	}
-	f, err := os.Create(path)
+	if rewrite {
+		err := tf.WriteAtomic(path, func(w io.Writer) error {
+			cw := csv.NewWriter(w)
+			cw.Write(LossHeader)
+			cw.WriteAll(keep)
+			return cw.Error()
+		})
+		if err != nil {
+			return nil, fmt.Errorf("train: loss log: %w", err)
+		}
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
-	l := &lossLog{f: f, w: csv.NewWriter(f)}
-	l.w.Write(LossHeader)
-	for _, r := range keep {
-		l.w.Write(r)
-	}
-	l.w.Flush()
-	return l, l.w.Error()
+	return &lossLog{f: f, w: csv.NewWriter(f)}, nil
 }
 
 func (l *lossLog) write(r lossRow) error {

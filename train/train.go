@@ -15,12 +15,27 @@
 // Reproducibility: each model has its own PCG random source derived from the
 // seed, which draws the batch indices, the noise and the interpolation
 // weights; its state is saved in checkpoints, so a resumed run draws what an
-// uninterrupted one would have.
+// uninterrupted one would have: a resumed run ends with bit-identical
+// weights (TestResumeBitIdentical).
+//
+// Resume safety: every checkpoint records the checkpoint format, the
+// training data's fingerprint, the configuration hash (ConfigHash) and the
+// seed; Resume refuses a checkpoint that differs in any of them and says
+// which. The kept weights and their validation scores are stored in the
+// checkpoint too, so they survive any number of resumes. A resume with
+// nothing left to train leaves every file as it is.
+//
+// Cancellation: the first model that fails cancels the others; every model
+// checkpoints the state it reached when it stops for a cancellation, so an
+// interrupted run (*InterruptedError) loses nothing.
 package train
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -29,9 +44,13 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strconv"
-	"sync"
+	"strings"
+	"sync/atomic"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/spatgan/spatgan/bundle"
 	"github.com/spatgan/spatgan/graphs"
@@ -58,6 +77,9 @@ type Options struct {
 	Parallel        int // models trained at once (default: number of CPUs, at most 4)
 
 	Progress io.Writer // progress bar; nil for none
+
+	// afterStep, if set, is called after every generator step (tests).
+	afterStep func(id string, gen int64)
 }
 
 func (o *Options) defaults() {
@@ -91,7 +113,76 @@ type Result struct {
 	Test     *trace.Conversation
 	Elapsed  time.Duration
 	GenSteps int64 // generator steps run in this invocation, all models
+	// UpToDate is true when a resume found nothing left to train and the
+	// bundle in Out already matched the checkpoints: nothing was written.
+	UpToDate bool
 }
+
+// CheckpointFormat is the version of the checkpoint metadata; version 2
+// added the identity (training data, configuration, seed) and the kept
+// weights with their validation scores.
+const CheckpointFormat = "2"
+
+// identity is what a checkpoint must match to be resumed.
+type identity struct {
+	trainSHA  string // bundle.Fingerprint of the training part
+	configSHA string // ConfigHash
+	seed      uint64
+	source    string // the conversation's source, for messages only
+}
+
+// ConfigHash returns the SHA-256 (hex) of everything besides the data and
+// the seed that determines the trained weights: the four configurations
+// (except Steps, so that a resume may extend training), the split
+// fractions and the validation settings. o's zero fields count as their
+// defaults.
+func ConfigHash(o Options) string {
+	o.defaults()
+	var v struct {
+		Models              []graphs.Config
+		TrainFrac, ValFrac  float64
+		EvalEvery, EvalRows int
+	}
+	for _, id := range bundle.ModelIDs {
+		c := o.Configs[id]
+		c.Steps = 0
+		v.Models = append(v.Models, c)
+	}
+	v.TrainFrac, v.ValFrac, v.EvalEvery, v.EvalRows = o.TrainFrac, o.ValFrac, o.EvalEvery, o.EvalRows
+	b, _ := json.Marshal(v) // plain data: cannot fail
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// InterruptedError is returned when the context is cancelled (Ctrl-C):
+// every model has checkpointed the step it reached.
+type InterruptedError struct {
+	Dir   string           // checkpoint directory
+	Steps map[string]int64 // generator step checkpointed, by model
+	Err   error            // the context's error
+}
+
+func (e *InterruptedError) Error() string {
+	ids := make([]string, 0, len(e.Steps))
+	for id := range e.Steps {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	var b strings.Builder
+	for i, id := range ids {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s at step %d", id, e.Steps[id])
+	}
+	return fmt.Sprintf("train: interrupted; checkpoints in %s hold %s: run the same command with --resume to continue", e.Dir, b.String())
+}
+
+// Unwrap returns the context's error.
+func (e *InterruptedError) Unwrap() error { return e.Err }
+
+// ExitCode is the status a command should exit with (128 + SIGINT).
+func (e *InterruptedError) ExitCode() int { return 130 }
 
 // model is one model's training state.
 type model struct {
@@ -107,8 +198,10 @@ type model struct {
 	best     float64
 	bestStep int64
 	bestFile *tf.File
-	lastEval map[string]any
-	ema      *ema // nil unless the configuration averages the generator's weights
+	lastEval *bundle.Validation
+	id0      identity
+	saved    [2]int64 // generator and critic steps of the last checkpoint
+	ema      *ema     // nil unless the configuration averages the generator's weights
 }
 
 // Run trains the four models and writes the bundle.
@@ -136,6 +229,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err := os.MkdirAll(ckdir, 0o755); err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
+	id := identity{trainSHA: bundle.Fingerprint(trainConv.Packets), configSHA: ConfigHash(o), seed: o.Seed, source: o.Conv.Source}
 	threads := max(1, runtime.NumCPU()/o.Parallel)
 	models := make([]*model, 0, len(bundle.ModelIDs))
 	defer func() {
@@ -145,34 +239,51 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			}
 		}
 	}()
-	for i, id := range bundle.ModelIDs {
-		side, kind, _ := bundle.ModelKind(id)
-		cfg, ok := o.Configs[id]
+	for i, mid := range bundle.ModelIDs {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("train: %w", err)
+		}
+		side, kind, _ := bundle.ModelKind(mid)
+		cfg, ok := o.Configs[mid]
 		if !ok {
-			return nil, fmt.Errorf("train: no configuration for model %s", id)
+			return nil, fmt.Errorf("train: no configuration for model %s", mid)
 		}
 		if cfg.Kind != kind {
-			return nil, fmt.Errorf("train: model %s configured as kind %q", id, cfg.Kind)
+			return nil, fmt.Errorf("train: model %s configured as kind %q", mid, cfg.Kind)
 		}
-		m, err := newModel(id, side, cfg, fitConv, valConv, o.Seed, uint64(i), threads)
+		m, err := newModel(mid, side, cfg, fitConv, valConv, o.Seed, uint64(i), threads)
 		if err != nil {
 			return nil, err
 		}
+		m.id0 = id
 		models = append(models, m)
 	}
 	logPath := filepath.Join(o.Out, "loss.csv")
 	var total, done int64
+	finished := true
 	for _, m := range models {
-		total += int64(m.cfg.Steps)
 		if o.Resume {
 			if err := m.restore(ckdir); err != nil {
 				return nil, err
 			}
 			g, _ := m.wgan.Steps()
 			done += g
+			// A resume may ask for more steps, never for fewer than done.
+			m.cfg.Steps = max(m.cfg.Steps, int(g))
+			finished = finished && g >= int64(m.cfg.Steps)
+		}
+		total += int64(m.cfg.Steps)
+	}
+	if o.Resume && finished {
+		if man, ok := upToDate(o.Out, models, id); ok {
+			return &Result{Manifest: man, Train: trainConv, Test: testConv, Elapsed: time.Since(start), UpToDate: true}, nil
 		}
 	}
-	lg, err := openLossLog(logPath, o.Resume, models)
+	upto := map[string]int64{}
+	for _, m := range models {
+		upto[m.id], _ = m.wgan.Steps()
+	}
+	lg, err := openLossLog(logPath, o.Resume, upto)
 	if err != nil {
 		return nil, err
 	}
@@ -182,39 +293,67 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		bar = progress.New(o.Progress, "train", total, "steps")
 		bar.SetDone(done)
 	}
-	var ran int64
-	var mu sync.Mutex
-	errs := make(chan error, len(models))
-	sem := make(chan struct{}, o.Parallel)
-	var wg sync.WaitGroup
-	for _, m := range models {
-		wg.Add(1)
-		go func(m *model) {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			n, err := m.run(ctx, o, ckdir, lg, bar)
-			mu.Lock()
-			ran += n
-			mu.Unlock()
-			if err != nil {
-				errs <- fmt.Errorf("train: model %s: %w", m.id, err)
+	ran, err := runModels(ctx, models, o.Parallel, func(ctx context.Context, m *model) (int64, error) {
+		return m.run(ctx, o, ckdir, lg, bar)
+	})
+	if err != nil {
+		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			steps := map[string]int64{}
+			for _, m := range models {
+				steps[m.id] = m.saved[0]
 			}
-		}(m)
-	}
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
+			return nil, &InterruptedError{Dir: ckdir, Steps: steps, Err: err}
+		}
 		return nil, err
 	}
 	if bar != nil {
 		bar.Finish()
 	}
-	man, err := writeBundle(o, models, trainConv)
+	man, err := writeBundle(o, models, trainConv, id)
 	if err != nil {
 		return nil, err
 	}
 	return &Result{Manifest: man, Train: trainConv, Test: testConv, Elapsed: time.Since(start), GenSteps: ran}, nil
+}
+
+// runModels runs every model through run, at most parallel at once. The
+// first error cancels the others' context and is returned; the generator
+// steps of all runs are summed.
+func runModels[M interface{ name() string }](ctx context.Context, models []M, parallel int, run func(context.Context, M) (int64, error)) (int64, error) {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(parallel, 1))
+	var ran atomic.Int64
+	for _, m := range models {
+		g.Go(func() error {
+			n, err := run(gctx, m)
+			ran.Add(n)
+			if err != nil {
+				return fmt.Errorf("train: model %s: %w", m.name(), err)
+			}
+			return nil
+		})
+	}
+	err := g.Wait()
+	return ran.Load(), err
+}
+
+func (m *model) name() string { return m.id }
+
+// upToDate reports whether the bundle in dir is the one the finished,
+// restored models would write: same identity, same steps, same kept step.
+func upToDate(dir string, models []*model, id identity) (*bundle.Manifest, bool) {
+	man, _, err := bundle.ReadManifest(dir)
+	if err != nil || man.ConfigSHA256 != id.configSHA || man.Trace.TrainSHA256 != id.trainSHA || man.Seed != id.seed {
+		return nil, false
+	}
+	for _, m := range models {
+		mm, ok := man.Models[m.id]
+		gen, _ := m.wgan.Steps()
+		if !ok || mm.Steps != gen || (m.bestFile != nil && mm.SelectedStep != m.bestStep) {
+			return nil, false
+		}
+	}
+	return man, true
 }
 
 func newModel(id string, side trace.Side, cfg graphs.Config, fitConv, valConv *trace.Conversation, seed, index uint64, threads int) (*model, error) {
@@ -277,7 +416,20 @@ func (m *model) run(ctx context.Context, o Options, ckdir string, lg *lossLog, b
 	gen, crit := m.wgan.Steps()
 	var st graphs.CriticStats
 	var err error
+	// stop checkpoints the state reached, if it moved since the last
+	// checkpoint, and returns the context's error.
+	stop := func(ran int64, cause error) (int64, error) {
+		if g, c := m.wgan.Steps(); g != m.saved[0] || c != m.saved[1] {
+			if err := m.checkpoint(ckdir); err != nil {
+				return ran, fmt.Errorf("%w (and the checkpoint failed: %v)", cause, err)
+			}
+		}
+		return ran, cause
+	}
 	for crit < int64(cfg.Pretrain) && gen == 0 {
+		if err := ctx.Err(); err != nil {
+			return stop(0, err)
+		}
 		m.batch(x, c, z, eps)
 		if st, err = m.wgan.CriticStep(x, c, z, eps); err != nil {
 			return 0, err
@@ -287,7 +439,7 @@ func (m *model) run(ctx context.Context, o Options, ckdir string, lg *lossLog, b
 	var ran int64
 	for gen < int64(cfg.Steps) {
 		if err := ctx.Err(); err != nil {
-			return ran, err
+			return stop(ran, err)
 		}
 		for i := 0; i < cfg.CriticIters; i++ {
 			m.batch(x, c, z, eps)
@@ -332,11 +484,9 @@ func (m *model) run(ctx context.Context, o Options, ckdir string, lg *lossLog, b
 				} else if f, err = m.wgan.Session().Snapshot(m.wgan.GeneratorVariables(), meta); err != nil {
 					return ran, err
 				}
+				// Kept in memory; the next checkpoint stores it.
 				m.best, m.bestStep, m.bestFile = score, gen, f
-				m.lastEval = map[string]any{"step": gen, "ks_mean": ks, "c2st_accuracy": acc, "score": score}
-				if err := tf.WriteFile(filepath.Join(ckdir, m.id+".best"), f); err != nil {
-					return ran, err
-				}
+				m.lastEval = &bundle.Validation{Step: gen, KSMean: ks, C2STAccuracy: acc, Score: score}
 			}
 		}
 		if gen%int64(o.LogEvery) == 0 || row.evaluated || gen == int64(cfg.Steps) {
@@ -351,6 +501,9 @@ func (m *model) run(ctx context.Context, o Options, ckdir string, lg *lossLog, b
 		}
 		if bar != nil {
 			bar.Add(1, fmt.Sprintf("%s G %.3f W %.3f GP %.3f", m.id, gl, st.Wasserstein, st.Penalty))
+		}
+		if o.afterStep != nil {
+			o.afterStep(m.id, gen)
 		}
 	}
 	return ran, nil
@@ -399,43 +552,105 @@ func (m *model) evaluate(n int) (ks, acc float64, err error) {
 	return ks, res.Accuracy, nil
 }
 
-// checkpoint saves the whole training state atomically.
+// bestPrefix prefixes the kept generator weights' entries in a checkpoint.
+const bestPrefix = "best/"
+
+// checkpoint saves the whole training state atomically, in one file: all
+// variables, the random source, the steps, the kept weights and their
+// validation scores, and the run's identity.
 func (m *model) checkpoint(dir string) error {
 	gen, crit := m.wgan.Steps()
 	state, err := m.pcg.MarshalBinary()
 	if err != nil {
 		return err
 	}
-	meta := map[string]string{
-		"model": m.id, "gen_step": strconv.FormatInt(gen, 10), "critic_step": strconv.FormatInt(crit, 10),
-		"rng":  base64.StdEncoding.EncodeToString(state),
-		"best": strconv.FormatFloat(m.best, 'g', -1, 64), "best_step": strconv.FormatInt(m.bestStep, 10),
+	eval := ""
+	if m.lastEval != nil {
+		b, err := json.Marshal(m.lastEval)
+		if err != nil {
+			return err
+		}
+		eval = string(b)
 	}
-	if err := m.saveEMA(dir); err != nil {
+	meta := map[string]string{
+		"format": CheckpointFormat,
+		"model":  m.id, "gen_step": strconv.FormatInt(gen, 10), "critic_step": strconv.FormatInt(crit, 10),
+		"rng":  base64.StdEncoding.EncodeToString(state),
+		"best": strconv.FormatFloat(m.best, 'g', -1, 64), "best_step": strconv.FormatInt(m.bestStep, 10), "best_eval": eval,
+		"train_sha256": m.id0.trainSHA, "config_sha256": m.id0.configSHA, "seed": strconv.FormatUint(m.id0.seed, 10),
+		"source": m.id0.source,
+	}
+	f, err := m.wgan.Session().Snapshot(m.wgan.AllVariables(), meta)
+	if err != nil {
 		return err
 	}
-	return m.wgan.Session().Save(filepath.Join(dir, m.id+".ckpt"), m.wgan.AllVariables(), meta)
+	if m.bestFile != nil {
+		for _, e := range m.bestFile.Entries {
+			e.Name = bestPrefix + e.Name
+			f.Entries = append(f.Entries, e)
+		}
+	}
+	m.saveEMA(f)
+	if err := tf.WriteFile(filepath.Join(dir, m.id+".ckpt"), f); err != nil {
+		return err
+	}
+	m.saved = [2]int64{gen, crit}
+	return nil
 }
 
-// restore loads the model's checkpoint, if there is one.
+// short abbreviates a hash for messages.
+func short(h string) string {
+	if len(h) > 12 {
+		return h[:12] + "..."
+	}
+	return h
+}
+
+// restore loads the model's checkpoint, if there is one, after checking
+// that it belongs to this run (format, training data, configuration, seed).
 func (m *model) restore(dir string) error {
 	path := filepath.Join(dir, m.id+".ckpt")
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		return nil // nothing to resume: start from scratch
 	}
-	meta, err := m.wgan.Session().Load(path, m.wgan.AllVariables())
+	f, err := tf.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("train: resume %s: %w", m.id, err)
+	}
+	meta := f.Meta
+	if meta["format"] != CheckpointFormat {
+		return fmt.Errorf("train: resume: %s has checkpoint format %q, this program writes %q and cannot check that it belongs to this run: train without --resume (or into a new --out)", path, meta["format"], CheckpointFormat)
+	}
+	var diffs []string
+	if meta["model"] != m.id {
+		diffs = append(diffs, fmt.Sprintf("model (checkpoint %q, expected %q)", meta["model"], m.id))
+	}
+	if meta["train_sha256"] != m.id0.trainSHA {
+		diffs = append(diffs, fmt.Sprintf("training data (checkpoint: %s, fingerprint %s; this run: %s, fingerprint %s)",
+			meta["source"], short(meta["train_sha256"]), m.id0.source, short(m.id0.trainSHA)))
+	}
+	if meta["config_sha256"] != m.id0.configSHA {
+		diffs = append(diffs, fmt.Sprintf("configuration (checkpoint hash %s, this run %s: model flags, --train-frac, --val-frac or --eval-every changed)",
+			short(meta["config_sha256"]), short(m.id0.configSHA)))
+	}
+	if seed := strconv.FormatUint(m.id0.seed, 10); meta["seed"] != seed {
+		diffs = append(diffs, fmt.Sprintf("seed (checkpoint %s, this run %s)", meta["seed"], seed))
+	}
+	if len(diffs) > 0 {
+		return fmt.Errorf("train: resume: %s is from another run: %s differ; use the original flags, or train without --resume into a new --out", path, strings.Join(diffs, ", "))
+	}
+	if err := m.wgan.Session().Restore(f, m.wgan.AllVariables()); err != nil {
+		return fmt.Errorf("train: resume %s: %w (file %s)", m.id, err, path)
 	}
 	bad := func(field string) error {
 		return fmt.Errorf("train: resume: %s: bad %s in checkpoint metadata", path, field)
 	}
 	gen, err := strconv.ParseInt(meta["gen_step"], 10, 64)
-	if err != nil {
+	if err != nil || gen < 0 {
 		return bad("gen_step")
 	}
 	crit, err := strconv.ParseInt(meta["critic_step"], 10, 64)
-	if err != nil {
+	if err != nil || crit < 0 {
 		return bad("critic_step")
 	}
 	state, err := base64.StdEncoding.DecodeString(meta["rng"])
@@ -445,21 +660,31 @@ func (m *model) restore(dir string) error {
 	if m.best, err = strconv.ParseFloat(meta["best"], 64); err != nil {
 		return bad("best")
 	}
-	if m.bestStep, err = strconv.ParseInt(meta["best_step"], 10, 64); err != nil {
+	if m.bestStep, err = strconv.ParseInt(meta["best_step"], 10, 64); err != nil || m.bestStep < 0 || m.bestStep > gen {
 		return bad("best_step")
 	}
 	if m.bestStep > 0 {
-		f, err := tf.ReadFile(filepath.Join(dir, m.id+".best"))
-		if err != nil {
-			return fmt.Errorf("train: resume %s: %w", m.id, err)
+		var v bundle.Validation
+		if err := json.Unmarshal([]byte(meta["best_eval"]), &v); err != nil || v.Step != m.bestStep {
+			return bad("best_eval")
 		}
-		m.bestFile = f
+		m.lastEval = &v
+		best := &tf.File{Meta: map[string]string{"step": strconv.FormatInt(m.bestStep, 10)}}
+		for _, v := range m.wgan.GeneratorVariables() {
+			e, ok := f.Lookup(bestPrefix + v.Name())
+			if !ok {
+				return bad("kept weights (" + bestPrefix + v.Name() + ")")
+			}
+			best.Entries = append(best.Entries, tf.Entry{Name: v.Name(), Shape: e.Shape, Data: e.Data})
+		}
+		m.bestFile = best
 	}
 	m.wgan.SetSteps(gen, crit)
-	return m.restoreEMA(dir)
+	m.saved = [2]int64{gen, crit}
+	return m.restoreEMA(f, path)
 }
 
-func writeBundle(o Options, models []*model, trainConv *trace.Conversation) (*bundle.Manifest, error) {
+func writeBundle(o Options, models []*model, trainConv *trace.Conversation, id identity) (*bundle.Manifest, error) {
 	minSize, maxSize := int32(math.MaxInt32), int32(0)
 	for _, p := range trainConv.Packets {
 		minSize, maxSize = min(minSize, p.Size), max(maxSize, p.Size)
@@ -469,10 +694,10 @@ func writeBundle(o Options, models []*model, trainConv *trace.Conversation) (*bu
 		first = o.Conv.Packets[0].From.String()
 	}
 	man := &bundle.Manifest{
-		TFVersion: tf.Version(), Created: time.Now().UTC().Format(time.RFC3339), Seed: o.Seed,
+		TFVersion: tf.Version(), Created: time.Now().UTC().Format(time.RFC3339), Seed: o.Seed, ConfigSHA256: id.configSHA,
 		Trace: bundle.TraceInfo{
 			Source: o.Conv.Source, Server: o.Conv.Server.String(), Client: o.Conv.Client.String(), Proto: o.Conv.Proto,
-			Packets: len(o.Conv.Packets), TrainFrac: o.TrainFrac, ValFrac: o.ValFrac, TrainSHA256: bundle.Fingerprint(trainConv.Packets),
+			Packets: len(o.Conv.Packets), TrainFrac: o.TrainFrac, ValFrac: o.ValFrac, TrainSHA256: id.trainSHA,
 			MinSize: minSize, MaxSize: maxSize, FirstSide: first,
 		},
 		Models: map[string]bundle.Model{},

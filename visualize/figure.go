@@ -15,6 +15,8 @@ import (
 	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/spatgan/spatgan/internal/atomicfile"
 )
 
 // Figure is a grid of plot panels with a title and notes (sample sizes,
@@ -93,7 +95,7 @@ func (f *Figure) Save(path string) error {
 	if err := f.Encode(&buf, format); err != nil {
 		return err
 	}
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+	if err := atomicfile.Write(path, func(w io.Writer) error { _, err := w.Write(buf.Bytes()); return err }); err != nil {
 		return fmt.Errorf("visualize: write %q: %w", path, unwrapPath(err))
 	}
 	return nil

@@ -18,14 +18,20 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 )
 
-// LossHeader is the loss log's header, as the training code writes it.
-var LossHeader = []string{"model", "step", "g_loss", "critic_real", "critic_fake", "wasserstein", "penalty", "heldout_ks", "heldout_c2st"}
+// LossHeader is the loss log's header, as the training code writes it
+// (loss log format 2: the last two columns are validation scores).
+var LossHeader = []string{"model", "step", "g_loss", "critic_real", "critic_fake", "wasserstein", "penalty", "val_ks", "val_c2st"}
+
+// LossHeaderV1 is the header of format 1 logs, whose validation columns
+// were misleadingly named heldout_*; ReadLossLog still reads them.
+var LossHeaderV1 = []string{"model", "step", "g_loss", "critic_real", "critic_fake", "wasserstein", "penalty", "heldout_ks", "heldout_c2st"}
 
 // Models lists the four generators in the order their panels are drawn.
 var Models = []string{"server-packet", "client-packet", "server-burst", "client-burst"}
 
-// LossRecord is one row of the loss log. HeldoutKS and HeldoutC2ST are
-// NaN on rows without a held-out check (empty fields).
+// LossRecord is one row of the loss log. HeldoutKS and HeldoutC2ST hold
+// the val_ks and val_c2st columns (validation scores; the names are kept for
+// callers) and are NaN on rows without a validation check (empty fields).
 type LossRecord struct {
 	Model                                               string
 	Step                                                int64
@@ -61,9 +67,9 @@ func ReadLossLogFile(path string) ([]LossRecord, error) {
 	return ReadLossLog(f, path)
 }
 
-// ReadLossLog reads a loss log: a CSV file whose header is LossHeader and
-// whose rows hold a non-empty model name, an integer step >= 0 and finite
-// numbers, the heldout_* fields possibly empty. name is used in errors.
+// ReadLossLog reads a loss log: a CSV file whose header is LossHeader (or
+// LossHeaderV1) and whose rows hold a non-empty model name, an integer step
+// >= 0 and finite numbers, the validation fields possibly empty. name is used in errors.
 // An empty log (header only) is an error.
 func ReadLossLog(r io.Reader, name string) ([]LossRecord, error) {
 	cr := csv.NewReader(bufio.NewReader(r))
@@ -76,7 +82,7 @@ func ReadLossLog(r io.Reader, name string) ([]LossRecord, error) {
 	if err != nil {
 		return nil, csvError(name, err)
 	}
-	if !slices.Equal(head, LossHeader) {
+	if !slices.Equal(head, LossHeader) && !slices.Equal(head, LossHeaderV1) {
 		return nil, &LossError{File: name, Line: 1, Err: fmt.Errorf("header %q, want %q", strings.Join(head, ","), strings.Join(LossHeader, ","))}
 	}
 	var out []LossRecord

@@ -91,6 +91,7 @@ func FuzzReadLossLog(f *testing.F) {
 	f.Add(head + "\"a,b\",1,1,1,1,1,1,,\n")
 	f.Add(head + "x,1,1,1,1,1,1,1\n")
 	f.Add("garbage")
+	f.Add(strings.Join(LossHeaderV1, ",") + "\n" + "client-packet,500,1,2,3,4,5,0.1,0.6\n")
 	f.Fuzz(func(t *testing.T, in string) {
 		recs, err := ReadLossLog(strings.NewReader(in), "fuzz.csv")
 		if err != nil {

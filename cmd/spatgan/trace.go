@@ -6,8 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 
+	"github.com/spatgan/spatgan/internal/atomicfile"
 	"github.com/spatgan/spatgan/trace"
 )
 
@@ -171,22 +171,11 @@ func runTraceExport(stdout, stderr io.Writer, args []string) error {
 		return err
 	}
 	fmt.Fprintf(stderr, "conversation: %s, server %s, client %s, protocol %s, %d packets (%s)\n", c.Source, c.Server, c.Client, c.Proto, len(c.Packets), how)
-	w := stdout
-	var f *os.File
-	if *out != "-" {
-		if f, err = os.Create(*out); err != nil {
-			return fmt.Errorf("trace: %w", err)
-		}
-		w = f
+	if *out == "-" {
+		return trace.ExportFeatures(stdout, c, *table)
 	}
-	err = trace.ExportFeatures(w, c, *table)
-	if f != nil {
-		if cerr := f.Close(); err == nil && cerr != nil {
-			err = fmt.Errorf("trace: %w", cerr)
-		}
-		if err != nil {
-			os.Remove(*out)
-		}
+	if err := atomicfile.Write(*out, func(w io.Writer) error { return trace.ExportFeatures(w, c, *table) }); err != nil {
+		return fmt.Errorf("trace: %w", err)
 	}
-	return err
+	return nil
 }

@@ -101,16 +101,23 @@ func runTrain(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "bundle written to %s (%d generator steps in %s, %.1f steps/s)\n", *out, res.GenSteps,
-		res.Elapsed.Round(1e9), float64(res.GenSteps)/res.Elapsed.Seconds())
+	if res.UpToDate {
+		fmt.Fprintf(stdout, "nothing left to train: every model in %s is at its last step; nothing was changed\n", *out)
+	} else {
+		fmt.Fprintf(stdout, "bundle written to %s (%d generator steps in %s, %.1f steps/s)\n", *out, res.GenSteps,
+			res.Elapsed.Round(1e9), float64(res.GenSteps)/res.Elapsed.Seconds())
+	}
 	fmt.Fprintf(stdout, "\nvalidation check of each model's kept weights (KS mean of the two targets; C2ST accuracy, 0.5 = indistinguishable):\n\n")
 	fmt.Fprintf(stdout, "| model | steps | kept step | KS | C2ST |\n|---|---|---|---|---|\n")
 	ids := append([]string(nil), bundle.ModelIDs...)
 	sort.Strings(ids)
 	for _, id := range ids {
 		m := res.Manifest.Models[id]
-		ks, c2 := m.Validation["ks_mean"], m.Validation["c2st_accuracy"]
-		fmt.Fprintf(stdout, "| %s | %d | %d | %.3f | %.3f |\n", id, m.Steps, m.SelectedStep, ks, c2)
+		ks, c2 := "-", "-"
+		if v := m.Validation; v != nil {
+			ks, c2 = strconv.FormatFloat(v.KSMean, 'f', 3, 64), strconv.FormatFloat(v.C2STAccuracy, 'f', 3, 64)
+		}
+		fmt.Fprintf(stdout, "| %s | %d | %d | %s | %s |\n", id, m.Steps, m.SelectedStep, ks, c2)
 	}
 	return fidelitySummary(ctx, stdout, stderr, *out, res)
 }

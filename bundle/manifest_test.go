@@ -1,0 +1,219 @@
+package bundle
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/spatgan/spatgan/graphs"
+)
+
+// sampleManifest is a valid manifest built by hand (scaler values made up,
+// names from the configurations).
+func sampleManifest() *Manifest {
+	m := &Manifest{Format: Format, FormatVersion: FormatVersion, TFVersion: "2.x", Created: "2026-01-01T00:00:00Z", Seed: 7,
+		ConfigSHA256: strings.Repeat("ab", 32),
+		Trace:        TraceInfo{Source: "x.csv", Server: "10.0.0.1:1", Client: "10.0.0.2:2", Proto: "udp", Packets: 1000, TrainFrac: 0.8, ValFrac: 0.1, TrainSHA256: strings.Repeat("cd", 32), MinSize: 60, MaxSize: 1500, FirstSide: "client"},
+		Models:       map[string]Model{},
+	}
+	for _, id := range ModelIDs {
+		_, kind, _ := ModelKind(id)
+		cfg := graphs.V1(kind)
+		scaler := func(names []string) graphs.Scaler {
+			n := len(names)
+			s := graphs.Scaler{Names: append([]string(nil), names...), Log: make([]bool, n), Mean: make([]float64, n), Std: make([]float64, n), Min: make([]float64, n), Max: make([]float64, n)}
+			for i := range s.Std {
+				s.Std[i], s.Max[i] = 1, 2
+			}
+			return s
+		}
+		tg := cfg.Targets()
+		m.Models[id] = Model{Config: cfg, Target: scaler(tg[:]), Cond: scaler(cfg.Cond), Weights: id + ".weights",
+			WeightsSHA256: strings.Repeat("0", 64), Steps: 100, SelectedStep: 50,
+			Validation: &Validation{Step: 50, KSMean: 0.1, C2STAccuracy: 0.6, Score: 0.2}}
+	}
+	return m
+}
+
+func marshal(t testing.TB, v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// A quantile-transform configuration needs a valid quantile table per
+// feature, and a z-score one none.
+func TestDecodeManifestQuantile(t *testing.T) {
+	m := sampleManifest()
+	for id, mm := range m.Models {
+		_, kind, _ := ModelKind(id)
+		mm.Config = graphs.Default(kind)
+		mm.Cond.Names = append([]string(nil), mm.Config.Cond...)
+		for _, s := range []*graphs.Scaler{&mm.Target, &mm.Cond} {
+			n := len(s.Names)
+			s.Log, s.Mean, s.Std, s.Min, s.Max = make([]bool, n), make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
+			for i := range s.Std {
+				s.Std[i], s.Max[i] = 1, 2
+				s.Quant = append(s.Quant, &graphs.Quantile{Values: []float64{0, 1, 2}, CDF: []float64{0.2, 0.5, 1}, Discrete: true, N: 10})
+			}
+		}
+		m.Models[id] = mm
+	}
+	if _, err := DecodeManifest("m.json", marshal(t, m)); err != nil {
+		t.Fatal(err)
+	}
+	mm := m.Models["server-packet"]
+	mm.Cond.Quant[1] = &graphs.Quantile{Values: []float64{2, 1}, CDF: []float64{0.5, 1}, Discrete: true, N: 10}
+	m.Models["server-packet"] = mm
+	if _, err := DecodeManifest("m.json", marshal(t, m)); err == nil || !strings.Contains(err.Error(), "out of order") {
+		t.Fatalf("unordered quantile table: %v", err)
+	}
+	mm.Cond.Quant = nil
+	m.Models["server-packet"] = mm
+	if _, err := DecodeManifest("m.json", marshal(t, m)); err == nil || !strings.Contains(err.Error(), "quantile transforms do not match") {
+		t.Fatalf("missing quantile tables: %v", err)
+	}
+}
+
+func TestDecodeManifestValid(t *testing.T) {
+	m := sampleManifest()
+	got, err := DecodeManifest("m.json", marshal(t, m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, m) {
+		t.Fatalf("decoded %+v, want %+v", got, m)
+	}
+}
+
+// TestDecodeManifestBad: each damaged manifest is refused with a message
+// containing the phrase a user needs.
+func TestDecodeManifestBad(t *testing.T) {
+	edit := func(f func(m map[string]any)) []byte {
+		var raw map[string]any
+		json.Unmarshal(marshal(t, sampleManifest()), &raw)
+		f(raw)
+		return marshal(t, raw)
+	}
+	model := func(m map[string]any, id string) map[string]any {
+		return m["models"].(map[string]any)[id].(map[string]any)
+	}
+	cases := []struct {
+		name string
+		in   []byte
+		want string
+	}{
+		{"old version", edit(func(m map[string]any) { m["format_version"] = 1 }), "re-train the bundle (spatgan train) or convert it"},
+		{"newer version", edit(func(m map[string]any) { m["format_version"] = 99 }), "newer than this program's"},
+		{"not a bundle", edit(func(m map[string]any) { m["format"] = "other" }), `format "other"`},
+		{"unknown field", edit(func(m map[string]any) { m["extra"] = 1 }), `unknown field "extra"`},
+		{"unknown model field", edit(func(m map[string]any) { model(m, "server-burst")["foo"] = true }), `unknown field "foo"`},
+		{"permuted condition", edit(func(m map[string]any) {
+			names := model(m, "client-packet")["cond_scaler"].(map[string]any)["names"].([]any)
+			names[0], names[1] = names[1], names[0]
+		}), "order matters"},
+		{"wide layer", edit(func(m map[string]any) {
+			model(m, "server-packet")["config"].(map[string]any)["gen_widths"] = []int{1 << 20}
+		}), "layer width 1048576 exceeds 16384"},
+		{"trailing data", append(marshal(t, sampleManifest()), []byte(" {}")...), "after top-level value"},
+		{"missing model", edit(func(m map[string]any) { delete(m["models"].(map[string]any), "client-burst") }), "model client-burst missing"},
+		{"path in weights", edit(func(m map[string]any) { model(m, "server-packet")["weights"] = "../x" }), "bad weights file name"},
+		{"selected after steps", edit(func(m map[string]any) { model(m, "server-packet")["selected_step"] = 101 }), "selected step 101 of 100"},
+	}
+	for _, c := range cases {
+		_, err := DecodeManifest("m.json", c.in)
+		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), "bundle: ") {
+			t.Errorf("%s: error %v, want one containing %q", c.name, err, c.want)
+		}
+	}
+}
+
+// TestSchemaPinned fails when the manifest's JSON schema changes without a
+// FormatVersion bump: update the pinned field list and bump the version.
+func TestSchemaPinned(t *testing.T) {
+	var keys []string
+	var walk func(prefix string, typ reflect.Type)
+	walk = func(prefix string, typ reflect.Type) {
+		for typ.Kind() == reflect.Pointer || typ.Kind() == reflect.Slice || typ.Kind() == reflect.Map {
+			typ = typ.Elem()
+		}
+		if typ.Kind() != reflect.Struct {
+			return
+		}
+		for i := 0; i < typ.NumField(); i++ {
+			f := typ.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			keys = append(keys, prefix+name+":"+f.Type.String())
+			walk(prefix+name+".", f.Type)
+		}
+	}
+	walk("", reflect.TypeOf(Manifest{}))
+	got := strings.Join(keys, " ")
+	// Version 3's schema, written out when the version was bumped.
+	const v3 = "format:string format_version:int tf_version:string created:string seed:uint64 config_sha256:string trace:bundle.TraceInfo trace.source:string trace.server:string trace.client:string trace.proto:string trace.packets:int trace.train_frac:float64 trace.val_frac:float64 trace.train_sha256:string trace.min_size:int32 trace.max_size:int32 trace.first_side:string models:map[string]bundle.Model models.config:graphs.Config models.config.kind:graphs.Kind models.config.cond:[]string models.config.log_times:bool models.config.transform:string models.config.z_dim:int models.config.gen_widths:[]int models.config.critic_widths:[]int models.config.activation:string models.config.lambda:float64 models.config.gp_whole_batch:bool models.config.lr:float64 models.config.beta1:float64 models.config.beta2:float64 models.config.epsilon:float64 models.config.batch:int models.config.critic_iters:int models.config.pretrain:int models.config.steps:int models.config.ema:float64 models.target_scaler:graphs.Scaler models.target_scaler.names:[]string models.target_scaler.quantile:[]*graphs.Quantile models.target_scaler.quantile.values:[]float64 models.target_scaler.quantile.cdf:[]float64 models.target_scaler.quantile.discrete:bool models.target_scaler.quantile.n:int models.target_scaler.log:[]bool models.target_scaler.mean:[]float64 models.target_scaler.std:[]float64 models.target_scaler.min:[]float64 models.target_scaler.max:[]float64 models.cond_scaler:graphs.Scaler models.cond_scaler.names:[]string models.cond_scaler.quantile:[]*graphs.Quantile models.cond_scaler.quantile.values:[]float64 models.cond_scaler.quantile.cdf:[]float64 models.cond_scaler.quantile.discrete:bool models.cond_scaler.quantile.n:int models.cond_scaler.log:[]bool models.cond_scaler.mean:[]float64 models.cond_scaler.std:[]float64 models.cond_scaler.min:[]float64 models.cond_scaler.max:[]float64 models.weights:string models.weights_sha256:string models.steps:int64 models.selected_step:int64 models.validation:*bundle.Validation models.validation.step:int64 models.validation.ks_mean:float64 models.validation.c2st_accuracy:float64 models.validation.score:float64"
+	if FormatVersion != 3 || got != v3 {
+		t.Fatalf("manifest schema or FormatVersion changed: bump FormatVersion and pin the new schema here.\nschema: %s", got)
+	}
+}
+
+// FuzzManifest: DecodeManifest either refuses an input with a "bundle: "
+// error or returns a manifest that an independent generic JSON parse
+// agrees with (format, version, condition names equal to the configured
+// condition in order, widths within bounds) and that re-encodes and decodes
+// to the same value.
+func FuzzManifest(f *testing.F) {
+	good := marshal(f, sampleManifest())
+	f.Add(good)
+	f.Add([]byte(`{"format":"spatgan-bundle","format_version":1}`))
+	f.Add([]byte(`{"format":"spatgan-bundle","format_version":2,"models":{}}`))
+	f.Add(good[:len(good)/2])
+	f.Fuzz(func(t *testing.T, in []byte) {
+		m, err := DecodeManifest("fuzz.json", in)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "bundle: ") {
+				t.Fatalf("error %q does not start with bundle:", err)
+			}
+			return
+		}
+		var raw map[string]any
+		if err := json.Unmarshal(in, &raw); err != nil {
+			t.Fatalf("accepted input is not a JSON object: %v", err)
+		}
+		if raw["format"] != "spatgan-bundle" || raw["format_version"] != float64(3) {
+			t.Fatalf("accepted format %v version %v", raw["format"], raw["format_version"])
+		}
+		models, _ := raw["models"].(map[string]any)
+		if len(models) != 4 {
+			t.Fatalf("accepted %d models", len(models))
+		}
+		for id, v := range models {
+			mm, _ := v.(map[string]any)
+			cfg, _ := mm["config"].(map[string]any)
+			cs, _ := mm["cond_scaler"].(map[string]any)
+			if !reflect.DeepEqual(cfg["cond"], cs["names"]) {
+				t.Fatalf("%s: condition %v, scaler names %v", id, cfg["cond"], cs["names"])
+			}
+			for _, key := range []string{"gen_widths", "critic_widths"} {
+				ws, _ := cfg[key].([]any)
+				if len(ws) == 0 || len(ws) > 16 {
+					t.Fatalf("%s: %d %s", id, len(ws), key)
+				}
+				for _, w := range ws {
+					if x, _ := w.(float64); x < 1 || x > 16384 {
+						t.Fatalf("%s: %s width %v", id, key, w)
+					}
+				}
+			}
+		}
+		back, err := DecodeManifest("rt.json", marshal(t, m))
+		if err != nil {
+			t.Fatalf("re-encoded manifest refused: %v", err)
+		}
+		if !reflect.DeepEqual(back, m) {
+			t.Fatalf("round trip changed the manifest")
+		}
+	})
+}

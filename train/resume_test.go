@@ -1,0 +1,170 @@
+package train
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spatgan/spatgan/bundle"
+)
+
+// resumeOpts are a cheap run: 4 models x 40 steps, a check every 10 steps.
+func resumeOpts(dir string) Options {
+	return Options{Conv: synthConv(11, 1200), Configs: smallConfigs(40), Seed: 4, Out: dir,
+		EvalEvery: 10, CheckpointEvery: 20, EvalRows: 100}
+}
+
+// treeState maps every file under dir to the SHA-256 of its content and
+// its mode and modification time.
+func treeState(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		s := sha256.Sum256(b)
+		out[p] = hex.EncodeToString(s[:]) + " " + info.Mode().String() + " " + info.ModTime().String()
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestResumeBitIdentical: a run interrupted twice (each model stops at the
+// step it reached, checkpointing it) and resumed ends with the same weights
+// (SHA-256 in the manifest), the same kept steps and the same validation
+// scores as an uninterrupted run; the interruption is an
+// *InterruptedError with exit status 130 naming --resume.
+func TestResumeBitIdentical(t *testing.T) {
+	ref, err := Run(context.Background(), resumeOpts(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, stopAt := range []int64{7, 26} {
+		ctx, cancel := context.WithCancel(context.Background())
+		o := resumeOpts(dir)
+		o.Resume = true
+		o.afterStep = func(id string, gen int64) {
+			if id == "server-burst" && gen == stopAt {
+				cancel()
+			}
+		}
+		_, err := Run(ctx, o)
+		cancel()
+		var ie *InterruptedError
+		if !errors.As(err, &ie) || !errors.Is(err, context.Canceled) || ie.ExitCode() != 130 || !strings.Contains(err.Error(), "--resume") {
+			t.Fatalf("interrupted run: error %v, want an *InterruptedError naming --resume", err)
+		}
+		if ie.Steps["server-burst"] != stopAt {
+			t.Fatalf("server-burst checkpointed at step %d, stopped at %d", ie.Steps["server-burst"], stopAt)
+		}
+	}
+	o := resumeOpts(dir)
+	o.Resume = true
+	res, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range bundle.ModelIDs {
+		a, b := ref.Manifest.Models[id], res.Manifest.Models[id]
+		if a.WeightsSHA256 != b.WeightsSHA256 || a.SelectedStep != b.SelectedStep || a.Steps != b.Steps {
+			t.Errorf("%s: resumed weights %s (kept step %d of %d), uninterrupted %s (%d of %d)", id,
+				b.WeightsSHA256, b.SelectedStep, b.Steps, a.WeightsSHA256, a.SelectedStep, a.Steps)
+		}
+		if a.Validation == nil || b.Validation == nil || *a.Validation != *b.Validation {
+			t.Errorf("%s: validation %+v after resumes, %+v uninterrupted", id, b.Validation, a.Validation)
+		}
+	}
+	if res.Manifest.ConfigSHA256 != ref.Manifest.ConfigSHA256 || res.Manifest.ConfigSHA256 == "" {
+		t.Errorf("config hash %q vs %q", res.Manifest.ConfigSHA256, ref.Manifest.ConfigSHA256)
+	}
+
+	// Nothing left to train: a resume (even one asking for fewer steps)
+	// changes nothing on disk.
+	before := treeState(t, dir)
+	o = resumeOpts(dir)
+	o.Resume = true
+	o.Configs = smallConfigs(15)
+	res, err = Run(context.Background(), o)
+	if err != nil || !res.UpToDate || res.GenSteps != 0 {
+		t.Fatalf("finished resume: %+v, %v; want up to date", res, err)
+	}
+	after := treeState(t, dir)
+	for p, s := range before {
+		if after[p] != s {
+			t.Errorf("%s changed: %s -> %s", p, s, after[p])
+		}
+	}
+	if len(after) != len(before) {
+		t.Errorf("%d files before, %d after", len(before), len(after))
+	}
+	// Files are readable by others (0644), not 0600.
+	for p := range after {
+		if info, _ := os.Stat(p); info.Mode().Perm() != 0o644 {
+			t.Errorf("%s has mode %v, want 0644", p, info.Mode().Perm())
+		}
+	}
+}
+
+// TestResumeRefusesAnotherRun: a resume with other data, another seed or
+// another configuration is refused, naming what differs, and changes
+// nothing on disk.
+func TestResumeRefusesAnotherRun(t *testing.T) {
+	dir := t.TempDir()
+	o := resumeOpts(dir)
+	o.Configs = smallConfigs(10)
+	o.EvalEvery, o.CheckpointEvery = 5, 5
+	if _, err := Run(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	before := treeState(t, dir)
+	cases := []struct {
+		name string
+		edit func(o *Options)
+		want string
+	}{
+		{"other trace", func(o *Options) { o.Conv = synthConv(12, 1200); o.Conv.Source = "other.csv" }, "training data (checkpoint: synthetic"},
+		{"other seed", func(o *Options) { o.Seed = 5 }, "seed (checkpoint 4, this run 5)"},
+		{"other learning rate", func(o *Options) {
+			c := o.Configs["client-burst"]
+			c.LR *= 2
+			o.Configs["client-burst"] = c
+		}, "configuration (checkpoint hash"},
+		{"other validation split", func(o *Options) { o.ValFrac = 0.15 }, "configuration"},
+	}
+	for _, c := range cases {
+		o := resumeOpts(dir)
+		o.Configs = smallConfigs(20)
+		o.EvalEvery, o.CheckpointEvery = 5, 5
+		o.Resume = true
+		c.edit(&o)
+		_, err := Run(context.Background(), o)
+		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "is from another run") {
+			t.Errorf("%s: error %v, want one containing %q", c.name, err, c.want)
+		}
+	}
+	after := treeState(t, dir)
+	for p, s := range before {
+		if after[p] != s {
+			t.Errorf("refused resume changed %s", p)
+		}
+	}
+}
