@@ -90,11 +90,6 @@ func RunFidelity(ctx context.Context, cfg FidelityConfig) (*Report, error) {
 	if cfg.Conv == nil {
 		return nil, errors.New("bench: no conversation")
 	}
-	logf := func(format string, a ...any) {
-		if cfg.Progress != nil {
-			fmt.Fprintf(cfg.Progress, format, a...)
-		}
-	}
 	names := cfg.Baselines
 	if names == nil {
 		names = BaselineNames
@@ -149,10 +144,6 @@ func RunFidelity(ctx context.Context, cfg FidelityConfig) (*Report, error) {
 	gan := cfg.Bundle
 	ganNote := ""
 	if gan == "" {
-		steps := cfg.QuickSteps
-		if steps <= 0 {
-			steps = DefaultQuickSteps
-		}
 		out := cfg.QuickOut
 		if out == "" {
 			tmp, err := os.MkdirTemp("", "spatgan-bench-*")
@@ -162,37 +153,20 @@ func RunFidelity(ctx context.Context, cfg FidelityConfig) (*Report, error) {
 			defer os.RemoveAll(tmp)
 			out = tmp
 		}
-		configs := cfg.QuickConfigs
-		if configs == nil {
-			configs = map[string]graphs.Config{}
-			for _, id := range bundle.ModelIDs {
-				_, kind, _ := bundle.ModelKind(id)
-				c := graphs.Default(kind)
-				c.Steps = steps
-				configs[id] = c
-			}
-		}
-		logf("bench: no bundle given: training a quick default-configuration bundle (%d generator steps per model) into %s\n", steps, out)
-		opts := train.Options{Conv: cfg.Conv, TrainFrac: frac, Configs: configs, Seed: cfg.Seed, Out: out,
-			EvalEvery: max(50, steps/4), CheckpointEvery: max(50, steps), Progress: cfg.Progress}
-		if _, err := train.Run(ctx, opts); err != nil {
-			return nil, fmt.Errorf("bench: quick bundle: %w", err)
-		}
-		m, err := split.CheckBundle(out)
+		m, note, err := TrainQuick(ctx, split, QuickOptions{Steps: cfg.QuickSteps, Configs: cfg.QuickConfigs,
+			Out: out, Seed: cfg.Seed, Progress: cfg.Progress})
 		if err != nil {
-			return nil, fmt.Errorf("bench: quick bundle: %w", err)
+			return nil, err
 		}
 		manifests[out] = m
 		gan = out
-		ganNote = fmt.Sprintf("trained for this report (no bundle given) with %d generator steps per model, a quick run far from convergence; ",
-			configs[bundle.ModelIDs[0]].Steps)
+		ganNote = note
 		if cfg.QuickOut == "" {
 			ganNote += "temporary "
 		}
 	}
 
-	comps := []Comparator{{Name: NameReal, Kind: KindReal, Packets: split.Train.Packets,
-		Note: fmt.Sprintf("noise floor: the real training part (%d packets) against the held-out part", len(split.Train.Packets))}}
+	comps := []Comparator{NoiseFloor(split)}
 	defer func() {
 		for _, c := range comps {
 			if b, ok := c.Sampler.(*bundle.Bundle); ok {
@@ -204,21 +178,17 @@ func RunFidelity(ctx context.Context, cfg FidelityConfig) (*Report, error) {
 		if col.dir == "" {
 			continue
 		}
-		b, err := bundle.Open(col.dir, SamplerSeed(cfg.Seed, col.name), cfg.Session)
+		c, err := OpenModel(col.name, col.dir, manifests[col.dir], col.note, cfg.Seed, cfg.Session)
 		if err != nil {
 			return nil, err
 		}
-		comps = append(comps, Comparator{Name: col.name, Kind: KindModel, Sampler: b, Fingerprint: b.Fingerprint(),
-			Note: col.note + "bundle " + col.dir + ": " + DescribeManifest(manifests[col.dir])})
+		comps = append(comps, c)
 	}
-	for _, name := range names {
-		m, err := sampler.Fit(name, split.Train)
-		if err != nil {
-			return nil, fmt.Errorf("bench: baseline %s: %w", name, err)
-		}
-		comps = append(comps, Comparator{Name: m.Name(), Kind: KindBaseline, Fingerprint: m.Fingerprint(),
-			Sampler: m.New(int64(SamplerSeed(cfg.Seed, m.Name()))), Note: baselineNotes[m.Name()]})
+	bl, err := FitBaselines(split, names, cfg.Seed)
+	if err != nil {
+		return nil, err
 	}
+	comps = append(comps, bl...)
 
 	opt := cfg.Options
 	opt.Seed = cfg.Seed
@@ -233,6 +203,93 @@ func RunFidelity(ctx context.Context, cfg FidelityConfig) (*Report, error) {
 		rep.Notes = append(rep.Notes, "no paper-configuration bundle given (--paper-bundle): no gan-paper column")
 	}
 	return rep, nil
+}
+
+// NoiseFloor returns the noise-floor comparator of s: its real training
+// part, compared with the held-out part like a generator's output.
+func NoiseFloor(s *Split) Comparator {
+	return Comparator{Name: NameReal, Kind: KindReal, Packets: s.Train.Packets,
+		Note: fmt.Sprintf("noise floor: the real training part (%d packets) against the held-out part", len(s.Train.Packets))}
+}
+
+// FitBaselines fits the named baselines (nil: BaselineNames) on s's
+// training part and returns one comparator each, in order, its sampler
+// seeded with SamplerSeed(seed, name). Each call returns fresh samplers.
+func FitBaselines(s *Split, names []string, seed uint64) ([]Comparator, error) {
+	if names == nil {
+		names = BaselineNames
+	}
+	var comps []Comparator
+	for _, name := range names {
+		m, err := sampler.Fit(name, s.Train)
+		if err != nil {
+			return nil, fmt.Errorf("bench: baseline %s: %w", name, err)
+		}
+		comps = append(comps, Comparator{Name: m.Name(), Kind: KindBaseline, Fingerprint: m.Fingerprint(),
+			Sampler: m.New(int64(SamplerSeed(seed, m.Name()))), Note: baselineNotes[m.Name()]})
+	}
+	return comps, nil
+}
+
+// OpenModel opens the bundle in dir, whose manifest m was checked against
+// the split (Split.CheckBundle), as the model comparator name, its sampler
+// seeded with SamplerSeed(seed, name). The caller closes the sampler (a
+// *bundle.Bundle).
+func OpenModel(name, dir string, m *bundle.Manifest, note string, seed uint64, sess tf.SessionOptions) (Comparator, error) {
+	b, err := bundle.Open(dir, SamplerSeed(seed, name), sess)
+	if err != nil {
+		return Comparator{}, err
+	}
+	return Comparator{Name: name, Kind: KindModel, Sampler: b, Fingerprint: b.Fingerprint(),
+		Note: note + "bundle " + dir + ": " + DescribeManifest(m)}, nil
+}
+
+// QuickOptions configure TrainQuick.
+type QuickOptions struct {
+	// Steps is the generator steps per model (default DefaultQuickSteps);
+	// Configs the configurations by model ID (default graphs.Default with
+	// Steps).
+	Steps   int
+	Configs map[string]graphs.Config
+	Out     string // bundle directory to write
+	Seed    uint64
+	// Progress receives training progress (nil: none).
+	Progress io.Writer
+}
+
+// TrainQuick trains a quick default-configuration bundle on s's training
+// part into q.Out, far from a converged model but enough to exercise the
+// protocol, and returns its checked manifest and a note for the report.
+func TrainQuick(ctx context.Context, s *Split, q QuickOptions) (*bundle.Manifest, string, error) {
+	steps := q.Steps
+	if steps <= 0 {
+		steps = DefaultQuickSteps
+	}
+	configs := q.Configs
+	if configs == nil {
+		configs = map[string]graphs.Config{}
+		for _, id := range bundle.ModelIDs {
+			_, kind, _ := bundle.ModelKind(id)
+			c := graphs.Default(kind)
+			c.Steps = steps
+			configs[id] = c
+		}
+	}
+	if q.Progress != nil {
+		fmt.Fprintf(q.Progress, "bench: no bundle given: training a quick default-configuration bundle (%d generator steps per model) into %s\n", steps, q.Out)
+	}
+	opts := train.Options{Conv: s.Conv, TrainFrac: s.Frac, Configs: configs, Seed: q.Seed, Out: q.Out,
+		EvalEvery: max(50, steps/4), CheckpointEvery: max(50, steps), Progress: q.Progress}
+	if _, err := train.Run(ctx, opts); err != nil {
+		return nil, "", fmt.Errorf("bench: quick bundle: %w", err)
+	}
+	m, err := s.CheckBundle(q.Out)
+	if err != nil {
+		return nil, "", fmt.Errorf("bench: quick bundle: %w", err)
+	}
+	note := fmt.Sprintf("trained for this report (no bundle given) with %d generator steps per model, a quick run far from convergence; ",
+		configs[bundle.ModelIDs[0]].Steps)
+	return m, note, nil
 }
 
 // baselineNotes describe the baselines in the report.
