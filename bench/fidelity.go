@@ -186,9 +186,16 @@ type Result struct {
 	Fingerprint string `json:"fingerprint,omitempty"`
 	// Packets compared, and the time from their first to their last
 	// packet in seconds.
-	Packets   int            `json:"packets"`
-	DurationS float64        `json:"duration_s"`
-	Counts    BySide[Counts] `json:"counts"`
+	Packets   int     `json:"packets"`
+	DurationS float64 `json:"duration_s"`
+	// TimelineRatio is the virtual timeline ratio: the span of this
+	// sequence's first TimelinePackets packets over the span of the
+	// held-out part's first TimelinePackets packets (TimelinePackets is the
+	// smaller of the two packet counts). 1 is the held-out pace; a
+	// generator that leaves out reply gaps scores far below 1.
+	TimelineRatio   Float          `json:"timeline_ratio"`
+	TimelinePackets int            `json:"timeline_packets"`
+	Counts          BySide[Counts] `json:"counts"`
 	// Distances are the marginal distances and ACF errors per direction.
 	Distances BySide[metrics.SeriesDistances] `json:"distances"`
 	// Dependence is this sequence's cross-direction dependence, by
@@ -353,13 +360,9 @@ func Evaluate(ctx context.Context, s *Split, comps []Comparator, opt Options) (*
 // evaluateOne fills res with pkts compared against the held-out series.
 func evaluateOne(res *Result, pkts []trace.Packet, real [2]metrics.Series, realDep BySide[metrics.Dependence], test []trace.Packet, opt Options) error {
 	res.Packets = len(pkts)
-	if len(pkts) > 0 {
-		lo, hi := pkts[0].TS, pkts[0].TS
-		for _, p := range pkts {
-			lo, hi = min(lo, p.TS), max(hi, p.TS)
-		}
-		res.DurationS = float64(hi-lo) / 1e9
-	}
+	res.DurationS = float64(span(pkts)) / 1e9
+	ratio, n := TimelineRatio(pkts, test)
+	res.TimelineRatio, res.TimelinePackets = Float(ratio), n
 	syn, err := metrics.Extract(pkts)
 	if err != nil {
 		return err
@@ -407,4 +410,32 @@ func evaluateOne(res *Result, pkts []trace.Packet, real [2]metrics.Series, realD
 		}
 	}
 	return nil
+}
+
+// span returns the time from the earliest to the latest packet of pkts in
+// nanoseconds (0 for fewer than two packets); clock steps do not make it
+// negative.
+func span(pkts []trace.Packet) int64 {
+	if len(pkts) == 0 {
+		return 0
+	}
+	lo, hi := pkts[0].TS, pkts[0].TS
+	for _, p := range pkts {
+		lo, hi = min(lo, p.TS), max(hi, p.TS)
+	}
+	return hi - lo
+}
+
+// TimelineRatio compares the pace of two packet sequences: the span of the
+// first n packets of syn over the span of the first n packets of ref, where
+// n is the smaller length. It returns NaN when n < 2 or ref's span is 0.
+// For a generator that produced as many packets as the held-out part it is
+// the synthetic span over the held-out span.
+func TimelineRatio(syn, ref []trace.Packet) (ratio float64, n int) {
+	n = min(len(syn), len(ref))
+	d := span(ref[:n])
+	if n < 2 || d <= 0 {
+		return math.NaN(), n
+	}
+	return float64(span(syn[:n])) / float64(d), n
 }
