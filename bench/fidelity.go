@@ -8,7 +8,6 @@ import (
 	"math"
 	"time"
 
-	"github.com/spatgan/spatgan/bundle"
 	"github.com/spatgan/spatgan/metrics"
 	"github.com/spatgan/spatgan/sampler"
 	"github.com/spatgan/spatgan/simulate"
@@ -48,7 +47,7 @@ type Split struct {
 	Conv        *trace.Conversation
 	Frac        float64 // time fraction of the training part
 	Train, Test *trace.Conversation
-	// TrainSHA256 is bundle.Fingerprint of the training packets, the value
+	// TrainSHA256 is trace.Fingerprint of the training packets, the value
 	// a bundle trained on this split records in its manifest.
 	TrainSHA256 string
 }
@@ -62,7 +61,7 @@ func NewSplit(conv *trace.Conversation, frac float64) (*Split, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
-	return &Split{Conv: conv, Frac: frac, Train: tr, Test: te, TrainSHA256: bundle.Fingerprint(tr.Packets)}, nil
+	return &Split{Conv: conv, Frac: frac, Train: tr, Test: te, TrainSHA256: trace.Fingerprint(tr.Packets)}, nil
 }
 
 // MismatchError reports a bundle that was not trained on a split's
@@ -86,26 +85,27 @@ func (e *MismatchError) Error() string {
 		e.Dir, e.Bundle, e.Trained, e.Evaluate, e.Split)
 }
 
-// CheckBundle reads the manifest of the bundle in dir and checks that the
-// bundle was trained on exactly s's training part: same time fraction and
-// same training-data fingerprint. Evaluating a bundle on rows it was
-// trained on, or on another trace's split, would be meaningless; a
-// *MismatchError says which.
-func (s *Split) CheckBundle(dir string) (*bundle.Manifest, error) {
-	m, _, err := bundle.ReadManifest(dir)
-	if err != nil {
-		return nil, err
-	}
-	ti := m.Trace
-	trained := fmt.Sprintf("%s, server %s, client %s, %s, %d packets", ti.Source, ti.Server, ti.Client, ti.Proto, ti.Packets)
+// Trained is what a model says it was trained on (a bundle's manifest).
+type Trained struct {
+	Frac   float64 // time fraction of the training part
+	SHA256 string  // trace.Fingerprint of the training packets
+	What   string  // the training data in words, for messages
+}
+
+// Check checks that the model in dir, trained on t, was trained on exactly
+// s's training part: same time fraction and same training-data
+// fingerprint. Evaluating a model on rows it was trained on, or on another
+// trace's split, would be meaningless; a *MismatchError says which.
+// (gan.CheckBundle reads t from a bundle's manifest.)
+func (s *Split) Check(dir string, t Trained) error {
 	here := fmt.Sprintf("%s (server %s, client %s, %s, %d packets)", s.Conv.Source, s.Conv.Server, s.Conv.Client, s.Conv.Proto, len(s.Conv.Packets))
-	if ti.TrainFrac != s.Frac {
-		return nil, &MismatchError{Dir: dir, Field: "train_frac", Bundle: fmt.Sprint(ti.TrainFrac), Split: fmt.Sprint(s.Frac), Trained: trained, Evaluate: here}
+	if t.Frac != s.Frac {
+		return &MismatchError{Dir: dir, Field: "train_frac", Bundle: fmt.Sprint(t.Frac), Split: fmt.Sprint(s.Frac), Trained: t.What, Evaluate: here}
 	}
-	if ti.TrainSHA256 != s.TrainSHA256 {
-		return nil, &MismatchError{Dir: dir, Field: "train_sha256", Bundle: ti.TrainSHA256, Split: s.TrainSHA256, Trained: trained, Evaluate: here}
+	if t.SHA256 != s.TrainSHA256 {
+		return &MismatchError{Dir: dir, Field: "train_sha256", Bundle: t.SHA256, Split: s.TrainSHA256, Trained: t.What, Evaluate: here}
 	}
-	return m, nil
+	return nil
 }
 
 // Options configure Evaluate.

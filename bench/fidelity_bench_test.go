@@ -1,4 +1,4 @@
-package bench
+package bench_test
 
 // BenchmarkFidelity: the fidelity protocol as Go benchmarks, so that
 // benchstat compares two versions of the model (or of a baseline):
@@ -30,7 +30,7 @@ package bench
 //     on (found by its manifest's training fingerprint);
 //   - SPATGAN_QUICK=1: without a bundle, train a quick one per capture
 //     (SPATGAN_QUICK_STEPS generator steps per model, default
-//     DefaultQuickSteps; a minute or more per capture, far from converged).
+//     gan.DefaultQuickSteps; a minute or more per capture, far from converged).
 //
 // Without any of them gan is left out (the benchmark logs why).
 
@@ -42,6 +42,8 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/spatgan/spatgan/bench"
+	"github.com/spatgan/spatgan/bench/gan"
 	"github.com/spatgan/spatgan/bundle"
 	"github.com/spatgan/spatgan/tf"
 	"github.com/spatgan/spatgan/trace"
@@ -107,26 +109,26 @@ func benchFidelity(b *testing.B, name string, conv *trace.Conversation) {
 	dir, m, split := fidelityBundle(b, name, conv)
 	type column struct {
 		name string
-		make func() (Comparator, error)
+		make func() (bench.Comparator, error)
 	}
-	cols := []column{{NameReal, func() (Comparator, error) { return NoiseFloor(split), nil }}}
+	cols := []column{{bench.NameReal, func() (bench.Comparator, error) { return bench.NoiseFloor(split), nil }}}
 	if dir != "" {
-		cols = append(cols, column{NameGAN, func() (Comparator, error) {
-			return OpenModel(NameGAN, dir, m, "", fidelitySeed, tf.SessionOptions{})
+		cols = append(cols, column{bench.NameGAN, func() (bench.Comparator, error) {
+			return gan.OpenModel(bench.NameGAN, dir, m, "", fidelitySeed, tf.SessionOptions{})
 		}})
 	}
-	for _, bl := range BaselineNames {
-		cols = append(cols, column{bl, func() (Comparator, error) {
-			cs, err := FitBaselines(split, []string{bl}, fidelitySeed)
+	for _, bl := range bench.BaselineNames {
+		cols = append(cols, column{bl, func() (bench.Comparator, error) {
+			cs, err := bench.FitBaselines(split, []string{bl}, fidelitySeed)
 			if err != nil {
-				return Comparator{}, err
+				return bench.Comparator{}, err
 			}
 			return cs[0], nil
 		}})
 	}
 	for _, col := range cols {
 		b.Run("gen="+col.name, func(b *testing.B) {
-			var res Result
+			var res bench.Result
 			for i := 0; i < b.N; i++ {
 				b.StopTimer()
 				// A fresh, identically seeded sampler per iteration: every
@@ -136,7 +138,7 @@ func benchFidelity(b *testing.B, name string, conv *trace.Conversation) {
 					b.Fatal(err)
 				}
 				b.StartTimer()
-				rep, err := Evaluate(ctx, split, []Comparator{c}, Options{Seed: fidelitySeed})
+				rep, err := bench.Evaluate(ctx, split, []bench.Comparator{c}, bench.Options{Seed: fidelitySeed})
 				b.StopTimer()
 				if bu, ok := c.Sampler.(*bundle.Bundle); ok {
 					bu.Close()
@@ -156,19 +158,19 @@ func benchFidelity(b *testing.B, name string, conv *trace.Conversation) {
 // fidelityBundle finds the GAN bundle of capture name (see the comment at
 // the top of this file) and returns it with its manifest and the split it
 // was trained on; without one, dir is "" and the split is at
-// DefaultTrainFrac.
-func fidelityBundle(b *testing.B, name string, conv *trace.Conversation) (dir string, m *bundle.Manifest, split *Split) {
+// bench.DefaultTrainFrac.
+func fidelityBundle(b *testing.B, name string, conv *trace.Conversation) (dir string, m *bundle.Manifest, split *bench.Split) {
 	b.Helper()
-	check := func(d string) (*bundle.Manifest, *Split, error) {
+	check := func(d string) (*bundle.Manifest, *bench.Split, error) {
 		bm, _, err := bundle.ReadManifest(d)
 		if err != nil {
 			return nil, nil, err
 		}
-		s, err := NewSplit(conv, bm.Trace.TrainFrac)
+		s, err := bench.NewSplit(conv, bm.Trace.TrainFrac)
 		if err != nil {
 			return nil, nil, err
 		}
-		bm, err = s.CheckBundle(d)
+		bm, err = gan.CheckBundle(s, d)
 		return bm, s, err
 	}
 	if root := os.Getenv("SPATGAN_BUNDLES"); root != "" {
@@ -184,7 +186,7 @@ func fidelityBundle(b *testing.B, name string, conv *trace.Conversation) (dir st
 	}
 	if d := os.Getenv("SPATGAN_BUNDLE"); d != "" {
 		m, s, err := check(d)
-		var me *MismatchError
+		var me *bench.MismatchError
 		switch {
 		case err == nil:
 			return d, m, s
@@ -193,7 +195,7 @@ func fidelityBundle(b *testing.B, name string, conv *trace.Conversation) (dir st
 		}
 		b.Logf("gan: SPATGAN_BUNDLE %s was not trained on capture %s", d, name)
 	}
-	split, err := NewSplit(conv, DefaultTrainFrac)
+	split, err := bench.NewSplit(conv, bench.DefaultTrainFrac)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -205,7 +207,7 @@ func fidelityBundle(b *testing.B, name string, conv *trace.Conversation) (dir st
 			}
 		}
 		d := filepath.Join(b.TempDir(), name)
-		m, _, err := TrainQuick(context.Background(), split, QuickOptions{Steps: steps, Out: d, Seed: fidelitySeed})
+		m, _, err := gan.TrainQuick(context.Background(), split, gan.QuickOptions{Steps: steps, Out: d, Seed: fidelitySeed})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -1,18 +1,24 @@
-package bench
+//go:build cgo
+
+// Package gan adds the GAN columns to the fidelity protocol of package
+// bench: it opens bundles (or trains a quick one) as comparators, checks
+// them against the split they were trained on, and runs the whole protocol
+// (RunFidelity). It is the part of the fidelity evaluation that needs
+// TensorFlow, hence cgo; package bench itself is pure Go.
+package gan
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"io"
 	"os"
 	"sort"
 	"strings"
 
+	"github.com/spatgan/spatgan/bench"
 	"github.com/spatgan/spatgan/bundle"
 	"github.com/spatgan/spatgan/graphs"
-	"github.com/spatgan/spatgan/sampler"
 	"github.com/spatgan/spatgan/tf"
 	"github.com/spatgan/spatgan/trace"
 	"github.com/spatgan/spatgan/train"
@@ -22,19 +28,6 @@ import (
 // quick bundle RunFidelity trains when it is given none: under a minute on
 // two cores, far from a converged model.
 const DefaultQuickSteps = 500
-
-// BaselineNames are the baselines of the report, in column order: the
-// original's Normal and Poisson generators, the i.i.d. bootstrap of the
-// training rows and the burst-aware first-order Markov chain (see the
-// sampler package).
-var BaselineNames = []string{"normal", "poisson", "bootstrap", "markov"}
-
-// Comparator names of the report's model columns and the noise floor.
-const (
-	NameGAN   = "gan"
-	NamePaper = "gan-paper"
-	NameReal  = "real"
-)
 
 // FidelityConfig configures RunFidelity.
 type FidelityConfig struct {
@@ -48,7 +41,7 @@ type FidelityConfig struct {
 	// on Conv (the "gan-paper" column); empty: no such column.
 	PaperBundle string
 	// TrainFrac is the split when no bundle fixes it (default
-	// DefaultTrainFrac). A bundle's manifest fixes the split; giving a
+	// bench.DefaultTrainFrac). A bundle's manifest fixes the split; giving a
 	// different TrainFrac is an error.
 	TrainFrac float64
 	// QuickSteps is the generator steps per model of the quick bundle
@@ -65,7 +58,7 @@ type FidelityConfig struct {
 	// derived from Seed and its name) and the classifier tests.
 	Seed uint64
 	// Options configure the evaluation; its Seed is set to Seed.
-	Options Options
+	Options bench.Options
 	// Session configures the TensorFlow sessions of the bundles.
 	Session tf.SessionOptions
 	// Progress receives training progress and one line per comparator
@@ -73,35 +66,21 @@ type FidelityConfig struct {
 	Progress io.Writer
 }
 
-// SamplerSeed derives a comparator's sampler seed from the run's seed and
-// its name, so that adding or removing a column does not change the others.
-func SamplerSeed(seed uint64, name string) uint64 {
-	h := fnv.New64a()
-	h.Write([]byte(name))
-	return seed ^ h.Sum64()
-}
-
 // RunFidelity runs the whole fidelity protocol: it splits cfg.Conv (at the
 // bundles' recorded split if bundles are given, refusing bundles trained on
 // other data), trains a quick default bundle if none is given, fits the
 // baselines on the training part, and evaluates every comparator and the
 // noise floor against the held-out part.
-func RunFidelity(ctx context.Context, cfg FidelityConfig) (*Report, error) {
+func RunFidelity(ctx context.Context, cfg FidelityConfig) (*bench.Report, error) {
 	if cfg.Conv == nil {
-		return nil, errors.New("bench: no conversation")
+		return nil, errors.New("gan: no conversation")
 	}
 	names := cfg.Baselines
 	if names == nil {
-		names = BaselineNames
+		names = bench.BaselineNames
 	}
-	known := map[string]bool{}
-	for _, n := range sampler.Names() {
-		known[n] = true
-	}
-	for _, n := range names {
-		if !known[n] {
-			return nil, fmt.Errorf("bench: unknown baseline %q (known: %s)", n, strings.Join(sampler.Names(), ", "))
-		}
+	if err := bench.CheckBaselines(names); err != nil {
+		return nil, err
 	}
 	frac := cfg.TrainFrac
 	fracFrom := ""
@@ -116,16 +95,16 @@ func RunFidelity(ctx context.Context, cfg FidelityConfig) (*Report, error) {
 		f := m.Trace.TrainFrac
 		switch {
 		case fracFrom == "" && cfg.TrainFrac != 0 && f != cfg.TrainFrac:
-			return nil, fmt.Errorf("bench: bundle %s was trained on the first %g of its trace, not the requested %g: omit the training fraction to use the bundle's", dir, f, cfg.TrainFrac)
+			return nil, fmt.Errorf("gan: bundle %s was trained on the first %g of its trace, not the requested %g: omit the training fraction to use the bundle's", dir, f, cfg.TrainFrac)
 		case fracFrom != "" && f != frac:
-			return nil, fmt.Errorf("bench: bundles %s and %s were trained on different splits (%g and %g): evaluate them separately", fracFrom, dir, frac, f)
+			return nil, fmt.Errorf("gan: bundles %s and %s were trained on different splits (%g and %g): evaluate them separately", fracFrom, dir, frac, f)
 		}
 		frac, fracFrom = f, dir
 	}
 	if frac == 0 {
-		frac = DefaultTrainFrac
+		frac = bench.DefaultTrainFrac
 	}
-	split, err := NewSplit(cfg.Conv, frac)
+	split, err := bench.NewSplit(cfg.Conv, frac)
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +113,7 @@ func RunFidelity(ctx context.Context, cfg FidelityConfig) (*Report, error) {
 		if dir == "" {
 			continue
 		}
-		m, err := split.CheckBundle(dir)
+		m, err := CheckBundle(split, dir)
 		if err != nil {
 			return nil, err
 		}
@@ -148,7 +127,7 @@ func RunFidelity(ctx context.Context, cfg FidelityConfig) (*Report, error) {
 		if out == "" {
 			tmp, err := os.MkdirTemp("", "spatgan-bench-*")
 			if err != nil {
-				return nil, fmt.Errorf("bench: %w", err)
+				return nil, fmt.Errorf("gan: %w", err)
 			}
 			defer os.RemoveAll(tmp)
 			out = tmp
@@ -166,7 +145,7 @@ func RunFidelity(ctx context.Context, cfg FidelityConfig) (*Report, error) {
 		}
 	}
 
-	comps := []Comparator{NoiseFloor(split)}
+	comps := []bench.Comparator{bench.NoiseFloor(split)}
 	defer func() {
 		for _, c := range comps {
 			if b, ok := c.Sampler.(*bundle.Bundle); ok {
@@ -174,7 +153,7 @@ func RunFidelity(ctx context.Context, cfg FidelityConfig) (*Report, error) {
 			}
 		}
 	}()
-	for _, col := range []struct{ name, dir, note string }{{NameGAN, gan, ganNote}, {NamePaper, cfg.PaperBundle, ""}} {
+	for _, col := range []struct{ name, dir, note string }{{bench.NameGAN, gan, ganNote}, {bench.NamePaper, cfg.PaperBundle, ""}} {
 		if col.dir == "" {
 			continue
 		}
@@ -184,7 +163,7 @@ func RunFidelity(ctx context.Context, cfg FidelityConfig) (*Report, error) {
 		}
 		comps = append(comps, c)
 	}
-	bl, err := FitBaselines(split, names, cfg.Seed)
+	bl, err := bench.FitBaselines(split, names, cfg.Seed)
 	if err != nil {
 		return nil, err
 	}
@@ -195,7 +174,7 @@ func RunFidelity(ctx context.Context, cfg FidelityConfig) (*Report, error) {
 	if opt.Log == nil {
 		opt.Log = cfg.Progress
 	}
-	rep, err := Evaluate(ctx, split, comps, opt)
+	rep, err := bench.Evaluate(ctx, split, comps, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -205,42 +184,16 @@ func RunFidelity(ctx context.Context, cfg FidelityConfig) (*Report, error) {
 	return rep, nil
 }
 
-// NoiseFloor returns the noise-floor comparator of s: its real training
-// part, compared with the held-out part like a generator's output.
-func NoiseFloor(s *Split) Comparator {
-	return Comparator{Name: NameReal, Kind: KindReal, Packets: s.Train.Packets,
-		Note: fmt.Sprintf("noise floor: the real training part (%d packets) against the held-out part", len(s.Train.Packets))}
-}
-
-// FitBaselines fits the named baselines (nil: BaselineNames) on s's
-// training part and returns one comparator each, in order, its sampler
-// seeded with SamplerSeed(seed, name). Each call returns fresh samplers.
-func FitBaselines(s *Split, names []string, seed uint64) ([]Comparator, error) {
-	if names == nil {
-		names = BaselineNames
-	}
-	var comps []Comparator
-	for _, name := range names {
-		m, err := sampler.Fit(name, s.Train)
-		if err != nil {
-			return nil, fmt.Errorf("bench: baseline %s: %w", name, err)
-		}
-		comps = append(comps, Comparator{Name: m.Name(), Kind: KindBaseline, Fingerprint: m.Fingerprint(),
-			Sampler: m.New(int64(SamplerSeed(seed, m.Name()))), Note: baselineNotes[m.Name()]})
-	}
-	return comps, nil
-}
-
 // OpenModel opens the bundle in dir, whose manifest m was checked against
-// the split (Split.CheckBundle), as the model comparator name, its sampler
-// seeded with SamplerSeed(seed, name). The caller closes the sampler (a
+// the split (CheckBundle), as the model comparator name, its sampler
+// seeded with bench.SamplerSeed(seed, name). The caller closes the sampler (a
 // *bundle.Bundle).
-func OpenModel(name, dir string, m *bundle.Manifest, note string, seed uint64, sess tf.SessionOptions) (Comparator, error) {
-	b, err := bundle.Open(dir, SamplerSeed(seed, name), sess)
+func OpenModel(name, dir string, m *bundle.Manifest, note string, seed uint64, sess tf.SessionOptions) (bench.Comparator, error) {
+	b, err := bundle.Open(dir, bench.SamplerSeed(seed, name), sess)
 	if err != nil {
-		return Comparator{}, err
+		return bench.Comparator{}, err
 	}
-	return Comparator{Name: name, Kind: KindModel, Sampler: b, Fingerprint: b.Fingerprint(),
+	return bench.Comparator{Name: name, Kind: bench.KindModel, Sampler: b, Fingerprint: b.Fingerprint(),
 		Note: note + "bundle " + dir + ": " + DescribeManifest(m)}, nil
 }
 
@@ -260,7 +213,7 @@ type QuickOptions struct {
 // TrainQuick trains a quick default-configuration bundle on s's training
 // part into q.Out, far from a converged model but enough to exercise the
 // protocol, and returns its checked manifest and a note for the report.
-func TrainQuick(ctx context.Context, s *Split, q QuickOptions) (*bundle.Manifest, string, error) {
+func TrainQuick(ctx context.Context, s *bench.Split, q QuickOptions) (*bundle.Manifest, string, error) {
 	steps := q.Steps
 	if steps <= 0 {
 		steps = DefaultQuickSteps
@@ -276,28 +229,20 @@ func TrainQuick(ctx context.Context, s *Split, q QuickOptions) (*bundle.Manifest
 		}
 	}
 	if q.Progress != nil {
-		fmt.Fprintf(q.Progress, "bench: no bundle given: training a quick default-configuration bundle (%d generator steps per model) into %s\n", steps, q.Out)
+		fmt.Fprintf(q.Progress, "gan: no bundle given: training a quick default-configuration bundle (%d generator steps per model) into %s\n", steps, q.Out)
 	}
 	opts := train.Options{Conv: s.Conv, TrainFrac: s.Frac, Configs: configs, Seed: q.Seed, Out: q.Out,
 		EvalEvery: max(50, steps/4), CheckpointEvery: max(50, steps), Progress: q.Progress}
 	if _, err := train.Run(ctx, opts); err != nil {
-		return nil, "", fmt.Errorf("bench: quick bundle: %w", err)
+		return nil, "", fmt.Errorf("gan: quick bundle: %w", err)
 	}
-	m, err := s.CheckBundle(q.Out)
+	m, err := CheckBundle(s, q.Out)
 	if err != nil {
-		return nil, "", fmt.Errorf("bench: quick bundle: %w", err)
+		return nil, "", fmt.Errorf("gan: quick bundle: %w", err)
 	}
 	note := fmt.Sprintf("trained for this report (no bundle given) with %d generator steps per model, a quick run far from convergence; ",
 		configs[bundle.ModelIDs[0]].Steps)
 	return m, note, nil
-}
-
-// baselineNotes describe the baselines in the report.
-var baselineNotes = map[string]string{
-	"normal":    "the original's Normal baseline: every quantity i.i.d. Normal with the training part's per-side mean and std, clamped to the training range",
-	"poisson":   "the original's Poisson baseline: every quantity i.i.d. Poisson with the training part's per-side mean, clamped to the training range",
-	"bootstrap": "i.i.d. resampling of the training part's burst rows (length, reply gap) and packet rows (size; in-burst time): its marginals, none of its structure",
-	"markov":    "burst-aware empirical baseline: first-order Markov chain over bursts (reply resampled given the opponent's burst length bin, sizes given the previous size bin)",
 }
 
 // DescribeManifest summarises a bundle in one line: per model kind the
@@ -330,4 +275,20 @@ func widths(w []int) string {
 		s[i] = fmt.Sprint(v)
 	}
 	return strings.Join(s, "-")
+}
+
+// CheckBundle reads the manifest of the bundle in dir and checks that the
+// bundle was trained on exactly s's training part (bench.Split.Check).
+func CheckBundle(s *bench.Split, dir string) (*bundle.Manifest, error) {
+	m, _, err := bundle.ReadManifest(dir)
+	if err != nil {
+		return nil, err
+	}
+	ti := m.Trace
+	t := bench.Trained{Frac: ti.TrainFrac, SHA256: ti.TrainSHA256,
+		What: fmt.Sprintf("%s, server %s, client %s, %s, %d packets", ti.Source, ti.Server, ti.Client, ti.Proto, ti.Packets)}
+	if err := s.Check(dir, t); err != nil {
+		return nil, err
+	}
+	return m, nil
 }
