@@ -8,7 +8,6 @@ import (
 	"math"
 	"time"
 
-	"github.com/spatgan/spatgan/bundle"
 	"github.com/spatgan/spatgan/metrics"
 	"github.com/spatgan/spatgan/sampler"
 	"github.com/spatgan/spatgan/simulate"
@@ -48,7 +47,7 @@ type Split struct {
 	Conv        *trace.Conversation
 	Frac        float64 // time fraction of the training part
 	Train, Test *trace.Conversation
-	// TrainSHA256 is bundle.Fingerprint of the training packets, the value
+	// TrainSHA256 is trace.Fingerprint of the training packets, the value
 	// a bundle trained on this split records in its manifest.
 	TrainSHA256 string
 }
@@ -62,7 +61,7 @@ func NewSplit(conv *trace.Conversation, frac float64) (*Split, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
-	return &Split{Conv: conv, Frac: frac, Train: tr, Test: te, TrainSHA256: bundle.Fingerprint(tr.Packets)}, nil
+	return &Split{Conv: conv, Frac: frac, Train: tr, Test: te, TrainSHA256: trace.Fingerprint(tr.Packets)}, nil
 }
 
 // MismatchError reports a bundle that was not trained on a split's
@@ -86,26 +85,27 @@ func (e *MismatchError) Error() string {
 		e.Dir, e.Bundle, e.Trained, e.Evaluate, e.Split)
 }
 
-// CheckBundle reads the manifest of the bundle in dir and checks that the
-// bundle was trained on exactly s's training part: same time fraction and
-// same training-data fingerprint. Evaluating a bundle on rows it was
-// trained on, or on another trace's split, would be meaningless; a
-// *MismatchError says which.
-func (s *Split) CheckBundle(dir string) (*bundle.Manifest, error) {
-	m, _, err := bundle.ReadManifest(dir)
-	if err != nil {
-		return nil, err
-	}
-	ti := m.Trace
-	trained := fmt.Sprintf("%s, server %s, client %s, %s, %d packets", ti.Source, ti.Server, ti.Client, ti.Proto, ti.Packets)
+// Trained is what a model says it was trained on (a bundle's manifest).
+type Trained struct {
+	Frac   float64 // time fraction of the training part
+	SHA256 string  // trace.Fingerprint of the training packets
+	What   string  // the training data in words, for messages
+}
+
+// Check checks that the model in dir, trained on t, was trained on exactly
+// s's training part: same time fraction and same training-data
+// fingerprint. Evaluating a model on rows it was trained on, or on another
+// trace's split, would be meaningless; a *MismatchError says which.
+// (gan.CheckBundle reads t from a bundle's manifest.)
+func (s *Split) Check(dir string, t Trained) error {
 	here := fmt.Sprintf("%s (server %s, client %s, %s, %d packets)", s.Conv.Source, s.Conv.Server, s.Conv.Client, s.Conv.Proto, len(s.Conv.Packets))
-	if ti.TrainFrac != s.Frac {
-		return nil, &MismatchError{Dir: dir, Field: "train_frac", Bundle: fmt.Sprint(ti.TrainFrac), Split: fmt.Sprint(s.Frac), Trained: trained, Evaluate: here}
+	if t.Frac != s.Frac {
+		return &MismatchError{Dir: dir, Field: "train_frac", Bundle: fmt.Sprint(t.Frac), Split: fmt.Sprint(s.Frac), Trained: t.What, Evaluate: here}
 	}
-	if ti.TrainSHA256 != s.TrainSHA256 {
-		return nil, &MismatchError{Dir: dir, Field: "train_sha256", Bundle: ti.TrainSHA256, Split: s.TrainSHA256, Trained: trained, Evaluate: here}
+	if t.SHA256 != s.TrainSHA256 {
+		return &MismatchError{Dir: dir, Field: "train_sha256", Bundle: t.SHA256, Split: s.TrainSHA256, Trained: t.What, Evaluate: here}
 	}
-	return m, nil
+	return nil
 }
 
 // Options configure Evaluate.
@@ -186,9 +186,16 @@ type Result struct {
 	Fingerprint string `json:"fingerprint,omitempty"`
 	// Packets compared, and the time from their first to their last
 	// packet in seconds.
-	Packets   int            `json:"packets"`
-	DurationS float64        `json:"duration_s"`
-	Counts    BySide[Counts] `json:"counts"`
+	Packets   int     `json:"packets"`
+	DurationS float64 `json:"duration_s"`
+	// TimelineRatio is the virtual timeline ratio: the span of this
+	// sequence's first TimelinePackets packets over the span of the
+	// held-out part's first TimelinePackets packets (TimelinePackets is the
+	// smaller of the two packet counts). 1 is the held-out pace; a
+	// generator that leaves out reply gaps scores far below 1.
+	TimelineRatio   Float          `json:"timeline_ratio"`
+	TimelinePackets int            `json:"timeline_packets"`
+	Counts          BySide[Counts] `json:"counts"`
 	// Distances are the marginal distances and ACF errors per direction.
 	Distances BySide[metrics.SeriesDistances] `json:"distances"`
 	// Dependence is this sequence's cross-direction dependence, by
@@ -359,13 +366,9 @@ func Evaluate(ctx context.Context, s *Split, comps []Comparator, opt Options) (*
 // evaluateOne fills res with pkts compared against the held-out series.
 func evaluateOne(res *Result, pkts []trace.Packet, real [2]metrics.Series, realDep BySide[metrics.Dependence], test []trace.Packet, opt Options) error {
 	res.Packets = len(pkts)
-	if len(pkts) > 0 {
-		lo, hi := pkts[0].TS, pkts[0].TS
-		for _, p := range pkts {
-			lo, hi = min(lo, p.TS), max(hi, p.TS)
-		}
-		res.DurationS = float64(hi-lo) / 1e9
-	}
+	res.DurationS = float64(span(pkts)) / 1e9
+	ratio, n := TimelineRatio(pkts, test)
+	res.TimelineRatio, res.TimelinePackets = Float(ratio), n
 	syn, err := metrics.Extract(pkts)
 	if err != nil {
 		return err
@@ -413,4 +416,32 @@ func evaluateOne(res *Result, pkts []trace.Packet, real [2]metrics.Series, realD
 		}
 	}
 	return nil
+}
+
+// span returns the time from the earliest to the latest packet of pkts in
+// nanoseconds (0 for fewer than two packets); clock steps do not make it
+// negative.
+func span(pkts []trace.Packet) int64 {
+	if len(pkts) == 0 {
+		return 0
+	}
+	lo, hi := pkts[0].TS, pkts[0].TS
+	for _, p := range pkts {
+		lo, hi = min(lo, p.TS), max(hi, p.TS)
+	}
+	return hi - lo
+}
+
+// TimelineRatio compares the pace of two packet sequences: the span of the
+// first n packets of syn over the span of the first n packets of ref, where
+// n is the smaller length. It returns NaN when n < 2 or ref's span is 0.
+// For a generator that produced as many packets as the held-out part it is
+// the synthetic span over the held-out span.
+func TimelineRatio(syn, ref []trace.Packet) (ratio float64, n int) {
+	n = min(len(syn), len(ref))
+	d := span(ref[:n])
+	if n < 2 || d <= 0 {
+		return math.NaN(), n
+	}
+	return float64(span(syn[:n])) / float64(d), n
 }

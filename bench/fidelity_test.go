@@ -7,12 +7,10 @@ import (
 	"errors"
 	"math"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
-	"github.com/spatgan/spatgan/graphs"
 	"github.com/spatgan/spatgan/metrics"
 	"github.com/spatgan/spatgan/sampler"
 	"github.com/spatgan/spatgan/trace"
@@ -25,178 +23,34 @@ func dkw(n int, alpha float64) float64 {
 	return math.Sqrt(math.Log(2/alpha) / (2 * float64(n)))
 }
 
-func TestRefusesBundleOfOtherData(t *testing.T) {
-	_, gan, _ := bundles(t)
-	other := synthConv(2, 4000) // same generator, other seed: other data
-	s, err := NewSplit(other, 0.8)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = s.CheckBundle(gan)
-	var me *MismatchError
-	if !errors.As(err, &me) || me.Field != "train_sha256" {
-		t.Fatalf("CheckBundle on other data: got %v, want a train_sha256 MismatchError", err)
-	}
-	if !strings.Contains(err.Error(), "trained on other data") || !strings.Contains(err.Error(), gan) {
-		t.Errorf("error does not say what is wrong: %v", err)
-	}
-	// The whole protocol refuses it too, before generating anything.
-	_, err = RunFidelity(context.Background(), FidelityConfig{Conv: other, Bundle: gan, Baselines: []string{}})
-	if !errors.As(err, &me) {
-		t.Fatalf("RunFidelity with a foreign bundle: got %v, want a MismatchError", err)
-	}
-	// The held-out part alone is other data too: the training part differs.
-	conv, _, _ := bundles(t)
-	head := &trace.Conversation{Server: conv.Server, Client: conv.Client, Proto: conv.Proto, Source: "prefix",
-		Packets: conv.Packets[:len(conv.Packets)/2]}
-	if _, err := RunFidelity(context.Background(), FidelityConfig{Conv: head, Bundle: gan, Baselines: []string{}}); !errors.As(err, &me) {
-		t.Fatalf("RunFidelity on a prefix of the training trace: got %v, want a MismatchError", err)
-	}
-}
-
-func TestRefusesOtherSplit(t *testing.T) {
-	conv, gan, paper := bundles(t)
-	s, err := NewSplit(conv, 0.7)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var me *MismatchError
-	if _, err := s.CheckBundle(gan); !errors.As(err, &me) || me.Field != "train_frac" {
-		t.Fatalf("CheckBundle at another split: got %v, want a train_frac MismatchError", err)
-	}
-	if _, err := RunFidelity(context.Background(), FidelityConfig{Conv: conv, Bundle: gan, TrainFrac: 0.7}); err == nil ||
-		!strings.Contains(err.Error(), "0.7") {
-		t.Fatalf("RunFidelity with a training fraction the bundle contradicts: got %v", err)
-	}
-	// A copy of the paper bundle whose manifest claims another split.
-	moved := filepath.Join(t.TempDir(), "paper07")
-	if err := os.CopyFS(moved, os.DirFS(paper)); err != nil {
-		t.Fatal(err)
-	}
-	mf := filepath.Join(moved, "manifest.json")
-	b, err := os.ReadFile(mf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b2 := bytes.Replace(b, []byte(`"train_frac": 0.8`), []byte(`"train_frac": 0.7`), 1)
-	if bytes.Equal(b, b2) {
-		t.Fatal("manifest has no train_frac 0.8 to edit")
-	}
-	if err := os.WriteFile(mf, b2, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	_, err = RunFidelity(context.Background(), FidelityConfig{Conv: conv, Bundle: gan, PaperBundle: moved})
-	if err == nil || !strings.Contains(err.Error(), "different splits") {
-		t.Fatalf("two bundles of different splits: got %v", err)
-	}
-}
-
-var synReport struct {
+var blReport struct {
 	once sync.Once
 	rep  *Report
 	err  error
 }
 
-// syntheticReport runs the whole protocol once on the synthetic
-// conversation with both tiny bundles and every baseline.
-func syntheticReport(t *testing.T) *Report {
-	conv, gan, paper := bundles(t)
-	synReport.once.Do(func() {
-		synReport.rep, synReport.err = RunFidelity(context.Background(), FidelityConfig{Conv: conv, Bundle: gan, PaperBundle: paper, Seed: 3})
+// baselineReport evaluates the noise floor and every baseline on the
+// synthetic conversation split at 0.8 (no model: the GAN columns are
+// package gan's).
+func baselineReport(t *testing.T) *Report {
+	blReport.once.Do(func() {
+		conv := synthConv(1, 4000)
+		s, err := NewSplit(conv, 0.8)
+		if err != nil {
+			blReport.err = err
+			return
+		}
+		bl, err := FitBaselines(s, nil, 3)
+		if err != nil {
+			blReport.err = err
+			return
+		}
+		blReport.rep, blReport.err = Evaluate(context.Background(), s, append([]Comparator{NoiseFloor(s)}, bl...), Options{Seed: 3})
 	})
-	if synReport.err != nil {
-		t.Fatal(synReport.err)
+	if blReport.err != nil {
+		t.Fatal(blReport.err)
 	}
-	return synReport.rep
-}
-
-func TestReportHasEveryComparator(t *testing.T) {
-	rep := syntheticReport(t)
-	conv, _, _ := bundles(t)
-	tr, te, err := conv.SplitAt(0.8)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []string{"real", "gan", "gan-paper", "normal", "poisson", "bootstrap", "markov"}
-	if got := rep.names(); strings.Join(got, ",") != strings.Join(want, ",") {
-		t.Fatalf("comparators %v, want %v", got, want)
-	}
-	if rep.Trace.TestPackets != len(te.Packets) || rep.Trace.TrainPackets != len(tr.Packets) {
-		t.Errorf("split sizes %d/%d, want %d/%d", rep.Trace.TrainPackets, rep.Trace.TestPackets, len(tr.Packets), len(te.Packets))
-	}
-	for _, c := range rep.Comparators {
-		// Every generator produced exactly as many packets as the held-out
-		// part; the noise floor is the training part.
-		wantN := len(te.Packets)
-		if c.Kind == KindReal {
-			wantN = len(tr.Packets)
-		}
-		if c.Packets != wantN {
-			t.Errorf("%s: %d packets, want %d", c.Name, c.Packets, wantN)
-		}
-		if (c.Generation == nil) != (c.Kind == KindReal) {
-			t.Errorf("%s: generation info %v for kind %s", c.Name, c.Generation, c.Kind)
-		}
-		if c.C2STPacket == nil || c.C2STWindow == nil {
-			t.Errorf("%s: missing C2ST: %v", c.Name, c.Notes)
-		}
-		for _, side := range Sides {
-			d := c.Distances.Get(side)
-			for _, f := range features {
-				x := f.get(&d)
-				for name, v := range map[string]float64{"KS": x.KS, "JSD": x.JSD} {
-					if !(v >= 0 && v <= 1) {
-						t.Errorf("%s %s %s: %s = %v, want in [0, 1]", c.Name, f.name, Direction(side), name, v)
-					}
-				}
-				if x.NReal != f.n(rep.Trace.TestCounts.Get(side)) {
-					t.Errorf("%s %s %s: compared with %d real values, held-out has %d", c.Name, f.name, Direction(side), x.NReal, f.n(rep.Trace.TestCounts.Get(side)))
-				}
-			}
-		}
-	}
-	var md bytes.Buffer
-	if err := rep.WriteMarkdown(&md); err != nil {
-		t.Fatal(err)
-	}
-	out := md.String()
-	for _, s := range []string{
-		"| feature | direction | n | KS 95% | real | gan | gan-paper | normal | poisson | bootstrap | markov |",
-		"| size | server->client |", "| size | client->server |", "| IAT | server->client |", "| merged delta | client->server |",
-		"| burst length | server->client |", "| reply gap | client->server |",
-		"| log-IAT | client->server |", "| server | packets -> gap |", "| windows of 8 packets |",
-		"Seed 3.", "noise floor",
-	} {
-		if !strings.Contains(out, s) {
-			t.Errorf("Markdown lacks %q", s)
-		}
-	}
-	// JSON holds the same numbers and reads back.
-	var js bytes.Buffer
-	if err := rep.WriteJSON(&js); err != nil {
-		t.Fatal(err)
-	}
-	back, err := ReadJSON(bytes.NewReader(js.Bytes()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var js2 bytes.Buffer
-	if err := back.WriteJSON(&js2); err != nil {
-		t.Fatal(err)
-	}
-	if js.String() != js2.String() {
-		t.Error("JSON does not survive a round trip")
-	}
-	if got, want := back.Result("markov").Distances.ClientToServer.Size.KS, rep.Result("markov").Distances.ClientToServer.Size.KS; got != want {
-		t.Errorf("JSON markov size KS %v, report %v", got, want)
-	}
-	var raw map[string]any
-	if err := json.Unmarshal(js.Bytes(), &raw); err != nil {
-		t.Fatal(err)
-	}
-	if raw["seed"] != float64(3) {
-		t.Errorf("JSON seed %v", raw["seed"])
-	}
+	return blReport.rep
 }
 
 // TestBaselinesOnStationaryTrace checks the report against expectations
@@ -204,7 +58,7 @@ func TestReportHasEveryComparator(t *testing.T) {
 // it is stationary, so the training part and the held-out part come from
 // one distribution.
 func TestBaselinesOnStationaryTrace(t *testing.T) {
-	rep := syntheticReport(t)
+	rep := baselineReport(t)
 	const alpha = 1e-6
 	for _, side := range Sides {
 		nTest := rep.Trace.TestCounts.Get(side).Packets
@@ -397,32 +251,6 @@ func TestDefaultTraceAgainstScipy(t *testing.T) {
 	}
 }
 
-func TestQuickBundle(t *testing.T) {
-	conv := synthConv(4, 1500)
-	out := filepath.Join(t.TempDir(), "quick")
-	var log bytes.Buffer
-	rep, err := RunFidelity(context.Background(), FidelityConfig{Conv: conv, QuickSteps: 10, QuickConfigs: tinyConfigs(graphs.Default, 10),
-		QuickOut: out, Baselines: []string{"bootstrap"}, Seed: 2, Progress: &log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := strings.Join(rep.names(), ","); got != "real,gan,bootstrap" {
-		t.Errorf("comparators %s", got)
-	}
-	if g := rep.Result("gan"); !strings.Contains(g.Note, "trained for this report (no bundle given) with 10 generator steps") {
-		t.Errorf("gan note does not say the bundle was trained for the report: %q", g.Note)
-	}
-	if _, err := os.Stat(filepath.Join(out, "manifest.json")); err != nil {
-		t.Errorf("quick bundle not kept in QuickOut: %v", err)
-	}
-	if !strings.Contains(strings.Join(rep.Notes, "\n"), "no paper-configuration bundle") {
-		t.Errorf("notes do not say the paper column is missing: %v", rep.Notes)
-	}
-	if !strings.Contains(log.String(), "training a quick default-configuration bundle") {
-		t.Errorf("progress does not announce the quick training:\n%s", log.String())
-	}
-}
-
 func TestEvaluateErrors(t *testing.T) {
 	conv := synthConv(3, 300)
 	s, err := NewSplit(conv, 0.8)
@@ -449,9 +277,6 @@ func TestEvaluateErrors(t *testing.T) {
 	}
 	if _, err := NewSplit(conv, 1.5); err == nil || !strings.HasPrefix(err.Error(), "bench: ") {
 		t.Errorf("NewSplit(1.5): %v", err)
-	}
-	if _, err := s.CheckBundle(t.TempDir()); err == nil || !strings.Contains(err.Error(), "not a bundle") {
-		t.Errorf("CheckBundle on an empty directory: %v", err)
 	}
 	// A generator too small for the windowed test is reported, not fatal.
 	short := Comparator{Name: "short", Kind: KindReal, Packets: s.Train.Packets[:6]}
@@ -494,5 +319,34 @@ func TestTimeCellIsLogW1(t *testing.T) {
 	// log10: {1, 2} vs {2, 3}: W1 = 1 decade, derived by hand.
 	if got := cell(d); !strings.Contains(got, " / 1.00 / ") {
 		t.Errorf("cell %q, want W1 = 1.00 decade", got)
+	}
+}
+
+func TestSplitCheck(t *testing.T) {
+	conv := synthConv(3, 300)
+	s, err := NewSplit(conv, 0.8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.TrainSHA256 != trace.Fingerprint(s.Train.Packets) {
+		t.Fatalf("TrainSHA256 %s is not the training packets' fingerprint", s.TrainSHA256)
+	}
+	ok := Trained{Frac: 0.8, SHA256: s.TrainSHA256, What: "the same"}
+	if err := s.Check("dir", ok); err != nil {
+		t.Errorf("model trained on this split: %v", err)
+	}
+	for _, tc := range []struct {
+		t     Trained
+		field string
+		says  string
+	}{
+		{Trained{Frac: 0.7, SHA256: s.TrainSHA256}, "train_frac", "trained on the first 0.7 of its trace, this evaluation splits at 0.8"},
+		{Trained{Frac: 0.8, SHA256: "00ff", What: "other.pcap"}, "train_sha256", "trained on other data"},
+	} {
+		err := s.Check("some/bundle", tc.t)
+		var me *MismatchError
+		if !errors.As(err, &me) || me.Field != tc.field || !strings.Contains(err.Error(), tc.says) || !strings.Contains(err.Error(), "some/bundle") {
+			t.Errorf("Check(%+v): got %v, want a %s MismatchError saying %q", tc.t, err, tc.field, tc.says)
+		}
 	}
 }

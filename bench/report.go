@@ -258,15 +258,17 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	p("\n\n")
 
 	p("## Sample sizes\n\n")
-	p("Packets and bursts per direction (server->client / client->server) and the timeline of each packet sequence; held-out: %d / %d packets, %d / %d bursts, %.1f s.\n\n",
+	p("Packets and bursts per direction (server->client / client->server) and the timeline of each packet sequence; held-out: %d / %d packets, %d / %d bursts, %.1f s. "+
+		"The timeline ratio is the span of the sequence's first n packets over the span of the held-out part's first n packets, n the smaller packet count: "+
+		"1 is the held-out pace, far below 1 a generator that leaves out the pauses.\n\n",
 		t.TestCounts.ServerToClient.Packets, t.TestCounts.ClientToServer.Packets,
 		t.TestCounts.ServerToClient.Bursts, t.TestCounts.ClientToServer.Bursts, t.TestS)
-	p("| comparator | packets | packets s->c / c->s | bursts s->c / c->s | timeline [s] | generation [packets/s] | clamped size / count / time |\n|---|---|---|---|---|---|---|\n")
+	p("| comparator | packets | packets s->c / c->s | bursts s->c / c->s | timeline [s] | timeline ratio | generation [packets/s] | clamped size / count / time |\n|---|---|---|---|---|---|---|---|\n")
 	for i := range r.Comparators {
 		c := &r.Comparators[i]
-		p("| %s | %d | %d / %d | %d / %d | %.1f |", c.Name, c.Packets,
+		p("| %s | %d | %d / %d | %d / %d | %.1f | %s |", c.Name, c.Packets,
 			c.Counts.ServerToClient.Packets, c.Counts.ClientToServer.Packets,
-			c.Counts.ServerToClient.Bursts, c.Counts.ClientToServer.Bursts, c.DurationS)
+			c.Counts.ServerToClient.Bursts, c.Counts.ClientToServer.Bursts, c.DurationS, fmtG(float64(c.TimelineRatio)))
 		if g := c.Generation; g != nil {
 			p(" %.0f | %d / %d / %d |\n", g.PacketsPerSecond, g.Clamps.Size, g.Clamps.Count, g.Clamps.Time)
 		} else {

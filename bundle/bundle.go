@@ -10,7 +10,6 @@ package bundle
 import (
 	"bytes"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -119,18 +118,9 @@ type Manifest struct {
 	Models        map[string]Model `json:"models"`
 }
 
-// Fingerprint hashes a conversation's packets (timestamp, size, side).
-func Fingerprint(pkts []trace.Packet) string {
-	h := sha256.New()
-	var b [13]byte
-	for _, p := range pkts {
-		binary.LittleEndian.PutUint64(b[0:], uint64(p.TS))
-		binary.LittleEndian.PutUint32(b[8:], uint32(p.Size))
-		b[12] = byte(p.From)
-		h.Write(b[:])
-	}
-	return hex.EncodeToString(h.Sum(nil))
-}
+// Fingerprint hashes a conversation's packets (timestamp, size, side): it
+// is trace.Fingerprint, the value a manifest's trace.train_sha256 records.
+func Fingerprint(pkts []trace.Packet) string { return trace.Fingerprint(pkts) }
 
 // WriteModel writes a generator's weights file into dir and returns its
 // name and SHA-256.

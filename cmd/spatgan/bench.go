@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/spatgan/spatgan/bench"
+	"github.com/spatgan/spatgan/bench/gan"
 )
 
 func init() {
@@ -40,7 +41,7 @@ func runBenchFidelity(ctx context.Context, stdout, stderr io.Writer, args []stri
 	tr.register(fs)
 	bundleDir := fs.String("bundle", "", "bundle trained on this trace (default configuration); empty: train a quick one")
 	paper := fs.String("paper-bundle", "", "bundle of the paper configuration trained on this trace (optional column)")
-	steps := fs.Int("steps", bench.DefaultQuickSteps, "generator steps per model of the quick bundle trained without --bundle")
+	steps := fs.Int("steps", gan.DefaultQuickSteps, "generator steps per model of the quick bundle trained without --bundle")
 	quickOut := fs.String("quick-out", "", "keep the quick bundle in this directory (default: a temporary directory, removed)")
 	upto := fs.Float64("upto", 1, "use only the first FRAC of the conversation's duration (model selection: train and evaluate inside the training part, never reading the held-out rest)")
 	frac := fs.Float64("train-frac", 0, "training fraction of the duration when no bundle fixes it (0: the bundle's, else 0.8)")
@@ -72,13 +73,13 @@ func runBenchFidelity(ctx context.Context, stdout, stderr io.Writer, args []stri
 			names = append(names, n)
 		}
 	}
-	cfg := bench.FidelityConfig{Conv: conv, Bundle: *bundleDir, PaperBundle: *paper, TrainFrac: *frac,
+	cfg := gan.FidelityConfig{Conv: conv, Bundle: *bundleDir, PaperBundle: *paper, TrainFrac: *frac,
 		QuickSteps: *steps, QuickOut: *quickOut, Baselines: names, Seed: *seed,
 		Options: bench.Options{WindowK: *window}}
 	if !*quiet {
 		cfg.Progress = stderr
 	}
-	rep, err := bench.RunFidelity(ctx, cfg)
+	rep, err := gan.RunFidelity(ctx, cfg)
 	if err != nil {
 		return err
 	}

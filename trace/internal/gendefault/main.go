@@ -2,6 +2,11 @@
 // embedded by the trace package (trace.Default). Run it with `go generate
 // ./trace/` from the repository root, with the shared data at
 // ../shared/data; the output is byte-for-byte reproducible.
+//
+// With other flags it converts one conversation of any capture the trace
+// package reads into the compact format; scripts/record-captures.sh uses it
+// for the captures of bench/testdata/captures. Empty -server and -client
+// choose the busiest two-way conversation, as every spatgan command does.
 package main
 
 import (
@@ -14,21 +19,28 @@ import (
 )
 
 func main() {
-	in := flag.String("in", "../../shared/data/skype_eth_5.csv", "input CSV")
+	in := flag.String("in", "../../shared/data/skype_eth_5.csv", "input capture")
 	out := flag.String("out", "embedded/skype_eth_5.spc", "output compact file")
+	server := flag.String("server", "124.123.243.15", "server endpoint ADDR[:PORT] (empty: chosen automatically)")
+	client := flag.String("client", "192.168.1.133", "client endpoint ADDR[:PORT] (empty: chosen automatically)")
+	proto := flag.String("proto", "any", "protocol: udp, tcp or any")
+	source := flag.String("source", trace.DefaultSource, "source name recorded in the file (empty: the input path)")
 	flag.Parse()
-	if err := run(*in, *out); err != nil {
+	sel := trace.Select{Server: *server, Client: *client, Proto: *proto}
+	if err := run(*in, *out, *source, sel); err != nil {
 		fmt.Fprintln(os.Stderr, "gendefault:", err)
 		os.Exit(1)
 	}
 }
 
-func run(in, out string) error {
-	c, err := trace.Load(in, trace.Select{Server: "124.123.243.15", Client: "192.168.1.133", Proto: "any"})
+func run(in, out, source string, sel trace.Select) error {
+	c, err := trace.Load(in, sel)
 	if err != nil {
 		return err
 	}
-	c.Source = trace.DefaultSource
+	if source != "" {
+		c.Source = source
+	}
 	var buf bytes.Buffer
 	if err := trace.EncodeCompact(&buf, c); err != nil {
 		return err
@@ -36,6 +48,7 @@ func run(in, out string) error {
 	if err := os.WriteFile(out, buf.Bytes(), 0o644); err != nil {
 		return err
 	}
-	fmt.Printf("gendefault: %s: %d packets -> %s (%d bytes)\n", in, len(c.Packets), out, buf.Len())
+	fmt.Printf("gendefault: %s: server %s, client %s, %s: %d packets -> %s (%d bytes)\n",
+		in, c.Server, c.Client, c.Proto, len(c.Packets), out, buf.Len())
 	return nil
 }

@@ -1,0 +1,65 @@
+package bench
+
+import (
+	"math"
+
+	"github.com/spatgan/spatgan/metrics"
+)
+
+// Metric is one headline number of a Result, named by a benchmark unit.
+type Metric struct {
+	Unit  string // e.g. "ks-size-s2c", the unit BenchmarkFidelity reports it in
+	Value float64
+}
+
+// sideTags name the directions of Sides in metric units.
+var sideTags = [2]string{"s2c", "c2s"}
+
+// Metrics returns the result's headline numbers in a fixed order: KS of
+// every feature per direction ("ks-FEATURE-s2c" and "-c2s" for size, iat,
+// delta, burst and gap), the ACF errors ("acf-size-s2c", "acf-logiat-s2c",
+// ...), the dependence error ("dep-err"), the classifier accuracies on
+// packets and windows ("c2st-pkt", "c2st-win") and the virtual timeline
+// ratio ("timeline-ratio"). Values that are not defined (NaN, a classifier
+// test that was not computed) are left out. Lower is better for all but
+// the timeline ratio, whose target is 1, and the classifier accuracies,
+// whose target is 0.5.
+func (r *Result) Metrics() []Metric {
+	var out []Metric
+	add := func(unit string, v float64) {
+		if !math.IsNaN(v) && !math.IsInf(v, 0) {
+			out = append(out, Metric{unit, v})
+		}
+	}
+	ks := []struct {
+		tag string
+		get func(*metrics.SeriesDistances) metrics.Distances
+	}{
+		{"size", func(d *metrics.SeriesDistances) metrics.Distances { return d.Size }},
+		{"iat", func(d *metrics.SeriesDistances) metrics.Distances { return d.IAT }},
+		{"delta", func(d *metrics.SeriesDistances) metrics.Distances { return d.Delta }},
+		{"burst", func(d *metrics.SeriesDistances) metrics.Distances { return d.Burst }},
+		{"gap", func(d *metrics.SeriesDistances) metrics.Distances { return d.ReplyGap }},
+	}
+	for _, f := range ks {
+		for i, side := range Sides {
+			d := r.Distances.Get(side)
+			add("ks-"+f.tag+"-"+sideTags[i], f.get(&d).KS)
+		}
+	}
+	for i, side := range Sides {
+		add("acf-size-"+sideTags[i], r.Distances.Get(side).ACFSize)
+	}
+	for i, side := range Sides {
+		add("acf-logiat-"+sideTags[i], r.Distances.Get(side).ACFLogIAT)
+	}
+	add("dep-err", float64(r.DependenceError))
+	if r.C2STPacket != nil {
+		add("c2st-pkt", r.C2STPacket.Accuracy)
+	}
+	if r.C2STWindow != nil {
+		add("c2st-win", r.C2STWindow.Accuracy)
+	}
+	add("timeline-ratio", float64(r.TimelineRatio))
+	return out
+}

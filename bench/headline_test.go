@@ -1,0 +1,107 @@
+package bench
+
+import (
+	"context"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/spatgan/spatgan/trace"
+)
+
+// pktsAt makes packets at the given times in seconds, alternating sides.
+func pktsAt(secs ...float64) []trace.Packet {
+	out := make([]trace.Packet, len(secs))
+	for i, s := range secs {
+		out[i] = trace.Packet{TS: int64(s * 1e9), Size: 100, From: trace.Side(i % 2)}
+	}
+	return out
+}
+
+func TestTimelineRatio(t *testing.T) {
+	// Expected values derived by hand: span of the first n packets of each,
+	// n the shorter length.
+	for _, tc := range []struct {
+		name     string
+		syn, ref []trace.Packet
+		want     float64
+		n        int
+	}{
+		{"same pace", pktsAt(5, 6, 7), pktsAt(0, 1, 2), 1, 3},
+		{"no pauses", pktsAt(0, 0.001, 0.002, 0.003), pktsAt(0, 1, 2, 3), 0.001, 4},
+		{"longer synthetic", pktsAt(0, 1, 2, 30), pktsAt(10, 12, 14), 2.0 / 4, 3},
+		{"longer real", pktsAt(0, 4), pktsAt(0, 1, 100), 4, 2},
+		{"clock step", pktsAt(0, 3, 1), pktsAt(0, 1, 2), 1.5, 3},
+		{"one packet", pktsAt(0), pktsAt(0, 1), math.NaN(), 1},
+		{"real span 0", pktsAt(0, 1), pktsAt(2, 2), math.NaN(), 2},
+	} {
+		got, n := TimelineRatio(tc.syn, tc.ref)
+		if n != tc.n || !(math.Abs(got-tc.want) < 1e-12 || math.IsNaN(got) && math.IsNaN(tc.want)) {
+			t.Errorf("%s: ratio %v over %d packets, want %v over %d", tc.name, got, n, tc.want, tc.n)
+		}
+	}
+}
+
+func TestEvaluateTimelineRatio(t *testing.T) {
+	conv := synthConv(4, 400)
+	s, err := NewSplit(conv, 0.5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The held-out part against itself played at half speed: its timeline
+	// is twice as long.
+	slow := append([]trace.Packet(nil), s.Test.Packets...)
+	for i := range slow {
+		slow[i].TS = 2 * (slow[i].TS - s.Test.Packets[0].TS)
+	}
+	rep, err := Evaluate(context.Background(), s, []Comparator{NoiseFloor(s), {Name: "slow", Kind: KindBaseline, Packets: slow}}, Options{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := rep.Result("slow"); math.Abs(float64(r.TimelineRatio)-2) > 1e-9 || r.TimelinePackets != len(s.Test.Packets) {
+		t.Errorf("slow: timeline ratio %v over %d packets, want 2 over %d", r.TimelineRatio, r.TimelinePackets, len(s.Test.Packets))
+	}
+	if r := rep.Result(NameReal); r.TimelinePackets != len(s.Test.Packets) {
+		t.Errorf("noise floor: timeline over %d packets, want the held-out count %d", r.TimelinePackets, len(s.Test.Packets))
+	}
+	var md strings.Builder
+	if err := rep.WriteMarkdown(&md); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(md.String(), "| timeline ratio |") || !strings.Contains(md.String(), "| 2.00 |") {
+		t.Errorf("Markdown lacks the timeline ratio column or the value 2.00:\n%s", md.String())
+	}
+
+	m := rep.Result("slow").Metrics()
+	seen := map[string]bool{}
+	var units []string
+	for _, x := range m {
+		if seen[x.Unit] {
+			t.Errorf("unit %s twice", x.Unit)
+		}
+		if strings.ContainsAny(x.Unit, " \t") {
+			t.Errorf("unit %q has a space (benchmark units cannot)", x.Unit)
+		}
+		seen[x.Unit] = true
+		units = append(units, x.Unit)
+	}
+	want := "ks-size-s2c ks-size-c2s ks-iat-s2c ks-iat-c2s ks-delta-s2c ks-delta-c2s ks-burst-s2c ks-burst-c2s ks-gap-s2c ks-gap-c2s " +
+		"acf-size-s2c acf-size-c2s acf-logiat-s2c acf-logiat-c2s dep-err c2st-pkt c2st-win timeline-ratio"
+	if got := strings.Join(units, " "); got != want {
+		t.Errorf("units\n%s\nwant\n%s", got, want)
+	}
+	// Time-scaled copy: sizes and burst lengths are the held-out ones.
+	for _, x := range m {
+		if (x.Unit == "ks-size-s2c" || x.Unit == "ks-burst-c2s") && x.Value != 0 {
+			t.Errorf("%s = %v, want 0 for a time-scaled copy", x.Unit, x.Value)
+		}
+	}
+	// Undefined values are left out.
+	var r Result
+	r.DependenceError, r.TimelineRatio = Float(math.NaN()), Float(math.NaN())
+	for _, x := range r.Metrics() {
+		if x.Unit == "dep-err" || x.Unit == "timeline-ratio" || strings.HasPrefix(x.Unit, "c2st") {
+			t.Errorf("undefined %s reported as %v", x.Unit, x.Value)
+		}
+	}
+}
