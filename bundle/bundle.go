@@ -194,6 +194,14 @@ func (m *Manifest) validate() error {
 			if (s.Quant != nil) != (mm.Config.Transform == graphs.TransformQuantile) || (s.Quant != nil && len(s.Quant) != n) {
 				return fmt.Errorf("bundle: model %s: the scaler's quantile transforms do not match the configuration's transform %q", id, mm.Config.Transform)
 			}
+			if s.Given != nil {
+				if !mm.Config.Joint || s.Quant == nil {
+					return fmt.Errorf("bundle: model %s: joint tables without the joint quantile transform", id)
+				}
+				if err := s.Given.Check(); err != nil {
+					return fmt.Errorf("bundle: model %s: %w", id, err)
+				}
+			}
 			for j, q := range s.Quant {
 				if q == nil {
 					return fmt.Errorf("bundle: model %s: feature %s has no quantile transform", id, s.Names[j])

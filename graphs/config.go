@@ -46,6 +46,10 @@ type Config struct {
 	// log1p where LogTimes says) or "quantile" (the empirical-quantile
 	// transform of every target and condition feature; see Quantile).
 	Transform string `json:"transform,omitempty"`
+	// Joint, with the quantile transform, maps the second target (a time)
+	// through its distribution given the first (a size or a count): see
+	// Given.
+	Joint bool `json:"joint,omitempty"`
 
 	ZDim         int    `json:"z_dim"`
 	GenWidths    []int  `json:"gen_widths"`    // hidden widths; a 2-wide linear layer follows
@@ -170,6 +174,9 @@ func (c Config) Validate() error {
 	}
 	if c.Transform != "" && c.Transform != TransformQuantile {
 		return fmt.Errorf("graphs: transform %q (want %q or none)", c.Transform, TransformQuantile)
+	}
+	if c.Joint && c.Transform != TransformQuantile {
+		return errors.New("graphs: the joint transform needs the quantile transform")
 	}
 	switch {
 	case c.ZDim < 1, len(c.GenWidths) == 0, len(c.CriticWidths) == 0:

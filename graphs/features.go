@@ -20,6 +20,9 @@ type Scaler struct {
 	// feature's empirical-quantile transform, used instead of log and
 	// z-score (Mean, Std, Log then describe the raw data only).
 	Quant []*Quantile `json:"quantile,omitempty"`
+	// Given holds, for a target scaler under Config.Joint, the second
+	// target's quantile transform per value of the first (see Given).
+	Given *Given `json:"given,omitempty"`
 	Log   []bool      `json:"log"`
 	Mean  []float64   `json:"mean"`
 	Std   []float64   `json:"std"`
@@ -171,6 +174,11 @@ func NewDataset(cfg Config, raw *Raw) (*Dataset, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Joint {
+		if ts.Given, err = fitGiven(raw.X[0], raw.X[1]); err != nil {
+			return nil, err
+		}
+	}
 	cs, err := fitScaler(cfg, cfg.Cond, raw.Cond)
 	if err != nil {
 		return nil, err
@@ -204,9 +212,21 @@ func (d *Dataset) fill(raw *Raw, jitter bool) error {
 			if math.IsNaN(v) || math.IsInf(v, 0) {
 				return fmt.Errorf("graphs: feature %s, row %d: %v", d.Target.Names[j], i, v)
 			}
-			if jitter && d.Target.Quant != nil {
-				d.X[2*i+j] = float32(d.Target.Quant[j].Jitter(v, jit.Float64()))
-			} else {
+			q := (*Quantile)(nil)
+			if d.Target.Quant != nil {
+				q = d.Target.Quant[j]
+				if j == 1 {
+					if g := d.Target.Given.table(raw.X[0][i]); g != nil {
+						q = g
+					}
+				}
+			}
+			switch {
+			case q != nil && jitter:
+				d.X[2*i+j] = float32(q.Jitter(v, jit.Float64()))
+			case q != nil:
+				d.X[2*i+j] = float32(q.Forward(v))
+			default:
 				d.X[2*i+j] = float32(d.Target.Forward(j, v))
 			}
 		}
@@ -240,9 +260,17 @@ func (s *Scaler) CondTo(dst []float32, raw []float64) {
 func (s *Scaler) Valid(kind Kind, x0, x1 float32) (float64, float64) {
 	out := [2]float64{}
 	for j, x := range [2]float32{x0, x1} {
-		v := s.Inverse(j, float64(x))
+		inv := func(z float64) float64 {
+			if j == 1 {
+				if q := s.Given.table(out[0]); q != nil {
+					return q.Inverse(z)
+				}
+			}
+			return s.Inverse(j, z)
+		}
+		v := inv(float64(x))
 		if math.IsNaN(v) || math.IsInf(v, 0) {
-			v = s.Inverse(j, 0)
+			v = inv(0)
 		}
 		lo, hi := s.Min[j], s.Max[j]
 		if j == 1 { // a time
@@ -256,4 +284,14 @@ func (s *Scaler) Valid(kind Kind, x0, x1 float32) (float64, float64) {
 		out[j] = math.Min(math.Max(v, lo), hi)
 	}
 	return out[0], out[1]
+}
+
+// ForwardTargets maps a raw target pair to network space: the second
+// target through its table given the first under the joint transform.
+func (s *Scaler) ForwardTargets(x0, x1 float64) (float64, float64) {
+	z0 := s.Forward(0, x0)
+	if q := s.Given.table(x0); q != nil {
+		return z0, q.Forward(x1)
+	}
+	return z0, s.Forward(1, x1)
 }

@@ -33,7 +33,9 @@ type Quantile struct {
 }
 
 // FitQuantile computes the transform of a column.
-func FitQuantile(col []float64) (*Quantile, error) {
+func FitQuantile(col []float64) (*Quantile, error) { return fitQuantile(col, MaxKnots) }
+
+func fitQuantile(col []float64, maxKnots int) (*Quantile, error) {
 	n := len(col)
 	if n == 0 {
 		return nil, errors.New("graphs: quantile transform: no rows")
@@ -47,7 +49,7 @@ func FitQuantile(col []float64) (*Quantile, error) {
 			distinct++
 		}
 	}
-	if distinct <= MaxKnots {
+	if distinct <= maxKnots {
 		q.Discrete = true
 		for i := 0; i < n; i++ {
 			if i+1 < n && v[i+1] == v[i] {
@@ -58,8 +60,8 @@ func FitQuantile(col []float64) (*Quantile, error) {
 		}
 		return q, nil
 	}
-	for k := 0; k <= MaxKnots; k++ {
-		lvl := float64(k) / MaxKnots
+	for k := 0; k <= maxKnots; k++ {
+		lvl := float64(k) / float64(maxKnots)
 		pos := lvl * float64(n-1) // linear interpolation, numpy's default
 		i := int(pos)
 		x := v[i]
@@ -173,3 +175,81 @@ func normCDF(z float64) float64 { return 0.5 * math.Erfc(-z/math.Sqrt2) }
 
 // normQuantile is Φ⁻¹(p) for p in (0, 1).
 func normQuantile(p float64) float64 { return -math.Sqrt2 * math.Erfcinv(2*p) }
+
+// MinGroup is the fewest training rows a value of the first target needs
+// for the second target to get a quantile table of its own under the
+// joint transform; rarer values share the pooled table.
+const MinGroup = 20
+
+// groupKnots bounds the per-value tables of the joint transform.
+const groupKnots = 128
+
+// Given is the second target's quantile transform conditional on the
+// first target's value (a Rosenblatt transform): for each frequent value
+// of the first target (a frame size, a burst length), the distribution of
+// the second (the time) among the training rows with that value. A
+// generated pair then maps back to a first value seen in training and a
+// second value drawn from the times that went with it, so the joint
+// distribution keeps the capture's pairs (small audio frames 20 ms apart,
+// large video frames back to back) without the network having to learn
+// them.
+type Given struct {
+	Values []float64   `json:"values"` // first-target values with a table, increasing
+	Tables []*Quantile `json:"tables"` // the second target's transform given each value
+}
+
+// fitGiven computes the conditional tables of x1 given x0.
+func fitGiven(x0, x1 []float64) (*Given, error) {
+	groups := map[float64][]float64{}
+	for i, v := range x0 {
+		groups[v] = append(groups[v], x1[i])
+	}
+	g := &Given{}
+	keys := make([]float64, 0, len(groups))
+	for v, rows := range groups {
+		if len(rows) >= MinGroup {
+			keys = append(keys, v)
+		}
+	}
+	slices.Sort(keys)
+	for _, v := range keys {
+		q, err := fitQuantile(groups[v], groupKnots)
+		if err != nil {
+			return nil, err
+		}
+		g.Values = append(g.Values, v)
+		g.Tables = append(g.Tables, q)
+	}
+	return g, nil
+}
+
+// table returns the conditional table for first-target value x0, or nil.
+func (g *Given) table(x0 float64) *Quantile {
+	if g == nil {
+		return nil
+	}
+	k := sort.SearchFloat64s(g.Values, x0)
+	if k < len(g.Values) && g.Values[k] == x0 {
+		return g.Tables[k]
+	}
+	return nil
+}
+
+// Check validates tables read from a file.
+func (g *Given) Check() error {
+	if len(g.Values) != len(g.Tables) {
+		return fmt.Errorf("graphs: joint transform: %d values, %d tables", len(g.Values), len(g.Tables))
+	}
+	for k, q := range g.Tables {
+		if k > 0 && !(g.Values[k] > g.Values[k-1]) {
+			return fmt.Errorf("graphs: joint transform: value %d is out of order", k)
+		}
+		if q == nil {
+			return fmt.Errorf("graphs: joint transform: value %v has no table", g.Values[k])
+		}
+		if err := q.Check(); err != nil {
+			return fmt.Errorf("graphs: joint transform, value %v: %w", g.Values[k], err)
+		}
+	}
+	return nil
+}

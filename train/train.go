@@ -536,8 +536,9 @@ func (m *model) evaluate(n int) (ks, acc float64, err error) {
 		// Both classes in float64 from raw values: the float32 network inputs
 		// differ from float64 in the low bits, which a tree can split on
 		// when a feature has few distinct values (burst counts).
-		rr := []float64{m.val.Target.Forward(0, m.valRaw.X[0][i]), m.val.Target.Forward(1, m.valRaw.X[1][i])}
-		sr := []float64{m.val.Target.Forward(0, a), m.val.Target.Forward(1, b)}
+		r0, r1 := m.val.Target.ForwardTargets(m.valRaw.X[0][i], m.valRaw.X[1][i])
+		s0, s1 := m.val.Target.ForwardTargets(a, b)
+		rr, sr := []float64{r0, r1}, []float64{s0, s1}
 		for j := 0; j < k; j++ {
 			rr = append(rr, float64(c[i*k+j]))
 			sr = append(sr, float64(c[i*k+j]))

@@ -42,6 +42,7 @@ func runTrain(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 	criticWidths := fs.String("critic-widths", "", "critic hidden widths, e.g. 512,256,128 (default: the configuration's)")
 	lr := fs.Float64("lr", 0, "Adam learning rate (0: the configuration's, 1e-4)")
 	emaDecay := fs.Float64("ema", -1, "per-step decay of the moving average of generator weights, 0 for none (default: the configuration's)")
+	joint := fs.String("joint", "", "with the quantile transform, map times through their distribution given the size or count: true or false (default: the configuration's)")
 	batch := fs.Int("batch", 0, "rows per training batch (0: the configuration's, 64)")
 	transform := fs.String("transform", "", "feature transform: quantile, or zscore (log/z-score) (default: the configuration's)")
 	logTimes := fs.String("log-times", "", "model times, counts and byte totals as log1p: true or false (default: the configuration's)")
@@ -74,6 +75,11 @@ func runTrain(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 		}
 		if *batch > 0 {
 			c.Batch = *batch
+		}
+		if *joint != "" {
+			if c.Joint, err = strconv.ParseBool(*joint); err != nil {
+				return fmt.Errorf("--joint %q: want true or false", *joint)
+			}
 		}
 		switch *transform {
 		case "":
