@@ -53,10 +53,15 @@ test: deps test-tools
 # Benchmarks run one package at a time (-p 1): test binaries of several
 # packages running at once on two cores would measure each other.
 
-# The race detector over the pure-Go packages (the cgo ones spend their time
-# inside TensorFlow, where it sees nothing).
-test-race:
-	$(GO) test -race -count=1 $(PUREGO)
+# The race detector over the pure-Go packages, and over train/ and bundle/:
+# train's model goroutines share a loss log, a progress bar and an error
+# group (TestRunModels*, TestLossLog* exercise them without TensorFlow; the
+# other tests drive real training, where the detector sees the Go side).
+# tf/, graphs/, bench/ and cmd/ spend their time inside TensorFlow.
+RACE_CGO := ./train/... ./bundle/...
+
+test-race: deps
+	$(GO) test -race -count=1 $(PUREGO) $(RACE_CGO)
 
 bench: deps
 	$(GO) test -p 1 -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -benchmem ./...
