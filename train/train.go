@@ -228,6 +228,14 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err := os.MkdirAll(ckdir, 0o755); err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
+	// Temporary files of atomic writes cut short by a hard kill are
+	// garbage: nothing reads them.
+	for _, d := range []string{o.Out, ckdir} {
+		stale, _ := filepath.Glob(filepath.Join(d, ".*.tmp*"))
+		for _, p := range stale {
+			os.Remove(p)
+		}
+	}
 	id := identity{trainSHA: bundle.Fingerprint(trainConv.Packets), configSHA: ConfigHash(o), seed: o.Seed, source: o.Conv.Source}
 	threads := max(1, runtime.NumCPU()/o.Parallel)
 	models := make([]*model, 0, len(bundle.ModelIDs))
