@@ -158,22 +158,23 @@ func ConfigHash(o Options) string {
 // every model has checkpointed the step it reached.
 type InterruptedError struct {
 	Dir   string           // checkpoint directory
-	Steps map[string]int64 // generator step checkpointed, by model
+	Steps map[string]int64 // generator step checkpointed, by model (absent: not started)
 	Err   error            // the context's error
 }
 
 func (e *InterruptedError) Error() string {
-	ids := make([]string, 0, len(e.Steps))
-	for id := range e.Steps {
-		ids = append(ids, id)
-	}
+	ids := append([]string(nil), bundle.ModelIDs...)
 	sort.Strings(ids)
 	var b strings.Builder
 	for i, id := range ids {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		fmt.Fprintf(&b, "%s at step %d", id, e.Steps[id])
+		if s, ok := e.Steps[id]; ok {
+			fmt.Fprintf(&b, "%s at step %d", id, s)
+		} else {
+			fmt.Fprintf(&b, "%s not started", id)
+		}
 	}
 	return fmt.Sprintf("train: interrupted; checkpoints in %s hold %s: run the same command with --resume to continue", e.Dir, b.String())
 }
@@ -307,7 +308,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 			steps := map[string]int64{}
 			for _, m := range models {
-				steps[m.id] = m.saved[0]
+				if m.saved != [2]int64{} {
+					steps[m.id] = m.saved[0]
+				}
 			}
 			return nil, &InterruptedError{Dir: ckdir, Steps: steps, Err: err}
 		}
