@@ -230,9 +230,15 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, fmt.Errorf("train: %w", err)
 	}
 	// Temporary files of atomic writes cut short by a hard kill are
-	// garbage: nothing reads them.
-	for _, d := range []string{o.Out, ckdir} {
-		stale, _ := filepath.Glob(filepath.Join(d, ".*.tmp*"))
+	// garbage: nothing reads them. A run without Resume starts afresh: the
+	// checkpoints of an earlier run would only be refused by a later
+	// resume of this one.
+	for _, pat := range []string{filepath.Join(o.Out, ".*.tmp*"), filepath.Join(ckdir, ".*.tmp*")} {
+		stale, _ := filepath.Glob(pat)
+		if !o.Resume {
+			old, _ := filepath.Glob(filepath.Join(ckdir, "*.ckpt"))
+			stale = append(stale, old...)
+		}
 		for _, p := range stale {
 			os.Remove(p)
 		}
@@ -249,7 +255,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}()
 	for i, mid := range bundle.ModelIDs {
 		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("train: %w", err)
+			return nil, &InterruptedError{Dir: ckdir, Err: err}
 		}
 		side, kind, _ := bundle.ModelKind(mid)
 		cfg, ok := o.Configs[mid]
