@@ -44,7 +44,7 @@ test-tools:
 # Packages that must build without cgo: only tf/ may use it (and what
 # imports tf/: graphs, train, bundle, bench/gan, cmd; bench/gan's files are
 # marked //go:build cgo, so ./bench/... builds the pure-Go evaluation).
-PUREGO := ./trace/... ./metrics/... ./sampler/... ./simulate/... ./visualize/... ./internal/... ./bench/...
+PUREGO := ./trace/... ./features/... ./metrics/... ./sampler/... ./simulate/... ./visualize/... ./internal/... ./bench/...
 
 test: deps test-tools
 	$(GO) vet ./...
@@ -54,13 +54,17 @@ test: deps test-tools
 # Benchmarks run one package at a time (-p 1): test binaries of several
 # packages running at once on two cores would measure each other.
 
-# The race detector over the pure-Go packages (the cgo ones spend their time
-# inside TensorFlow, where it sees nothing). bench is left out: its tests run
-# whole evaluations (boosted classifiers on thousands of rows), many times
-# slower under the detector, of single-goroutine code from metrics, sampler
-# and simulate, which are in the list.
-RACE    := ./trace/... ./metrics/... ./sampler/... ./simulate/... ./visualize/... ./internal/...
-test-race:
+# The race detector over the pure-Go packages, and over train/ and bundle/:
+# train's model goroutines share a loss log, a progress bar and an error
+# group (TestRunModels*, TestLossLog* exercise them without TensorFlow; the
+# other tests drive real training, where the detector sees the Go side).
+# bench is left out: its tests run whole evaluations (boosted classifiers on
+# thousands of rows), many times slower under the detector, of
+# single-goroutine code from metrics, sampler and simulate, which are in the
+# list. tf/, graphs/ and cmd/ spend their time inside TensorFlow.
+RACE := ./trace/... ./features/... ./metrics/... ./sampler/... ./simulate/... ./visualize/... ./internal/... ./train/... ./bundle/...
+
+test-race: deps
 	$(GO) test -race -count=1 $(RACE)
 
 bench: deps

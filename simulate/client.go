@@ -114,18 +114,16 @@ func dialOne(ctx context.Context, addr string, cfg *Config, clk clock, drops *dr
 			_ = tc.SetReadDeadline(time.Now().Add(time.Second))
 		}
 		fr := NewFraming(TCP, tl.laddr.Addr().Is6() || cfg.IPv6)
+		// A cancellation ends the handshake or the conversation, which
+		// says goodbye; closeConn then closes in order. Closing the
+		// connection at once would lose the Bye and fail the peer.
 		go func() {
-			defer tc.Close()
-			feedTCP(bufio.NewReaderSize(tc, 1<<16), make([]byte, LargestFrame), in, fin, fr, clk, drops, uint8(trace.Server))
-		}()
-		stop := make(chan struct{})
-		defer close(stop)
-		go func() {
-			select {
-			case <-ctx.Done():
-				tc.Close()
-			case <-stop:
-			}
+			r := bufio.NewReaderSize(tc, 1<<16)
+			feedTCP(r, make([]byte, LargestFrame), in, fin, fr, clk, drops, uint8(trace.Server))
+			// The peer's end of stream (after its Bye) must not close
+			// the connection under a conversation still sending.
+			<-fin
+			drainClose(tc, r)
 		}()
 	default:
 		return nil, Framing{}, fmt.Errorf("simulate: unknown transport %d", cfg.Transport)

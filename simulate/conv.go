@@ -248,6 +248,20 @@ func (c *conv) sendBurst(ctx context.Context) (done bool, err error) {
 func (c *conv) waitUntil(ctx context.Context, deadline int64) error {
 	spin := int64(c.cfg.Spin)
 	fine := max(int64(c.cfg.FineSleep), 0)
+	// Messages already here first, even when the deadline has passed, so
+	// that a peer's Bye (or a cancellation) stops a burst sent back to back.
+	for pending := true; pending; {
+		select {
+		case <-ctx.Done():
+			return ErrInterrupted
+		case m := <-c.in:
+			if err := c.whileSending(m); err != nil {
+				return err
+			}
+		default:
+			pending = false
+		}
+	}
 	for {
 		d := deadline - spin - fine - c.clk.now()
 		if d <= 0 {

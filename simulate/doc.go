@@ -47,7 +47,11 @@
 // end (the opponent may still answer before the end), and a side whose
 // drawn burst has no packet before the end waits until the end and sends
 // Bye. The peer ends on Bye.
-// Cancelling the context (SIGINT, SIGTERM in the command) also sends Bye.
+// Cancelling the context (SIGINT, SIGTERM in the command) also sends Bye:
+// each running conversation says goodbye before the agent closes its
+// sockets (waiting at most 2 s), and over TCP the connection is then closed
+// in order (half-close, drain until the peer closes), so the peer ends at
+// once, normally, with complete recordings (TestInterruptTellsPeer).
 //
 // # Pacing
 //

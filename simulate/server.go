@@ -113,8 +113,13 @@ func unmap(a netip.AddrPort) netip.AddrPort {
 	return netip.AddrPortFrom(a.Addr().Unmap(), a.Port())
 }
 
+// byeGrace bounds how long a cancelled agent waits for its conversations to
+// say goodbye before it closes its sockets.
+const byeGrace = 2 * time.Second
+
 // Serve runs conversations until Pairs of them have ended or ctx is
-// cancelled, then closes the socket. It returns the report and, if any
+// cancelled (each running conversation then sends Bye), then closes the
+// socket. It returns the report and, if any
 // conversation failed, an error (ErrInterrupted after a cancellation).
 func (s *Server) Serve(ctx context.Context) (*Report, error) {
 	start := time.Now()
@@ -142,6 +147,17 @@ wait:
 		case <-ctx.Done():
 			interrupted = true
 			break wait
+		}
+	}
+	if interrupted {
+		// Let the running conversations see the cancellation and say
+		// goodbye (Bye, then an orderly close over TCP) before the socket
+		// goes: a peer told nothing would wait for PeerTimeout and fail.
+		ended := make(chan struct{})
+		go func() { s.wg.Wait(); close(ended) }()
+		select {
+		case <-ended:
+		case <-time.After(byeGrace):
 		}
 	}
 	s.close()
@@ -370,9 +386,12 @@ func (s *Server) serveTCP(nc *net.TCPConn) {
 	defer nc.Close()
 	_ = nc.SetNoDelay(true)
 	l := newTCPLink(nc)
-	// Close the connection when the server stops, to end blocked reads.
+	// Close the connection if the server stops during the handshake, to
+	// end blocked reads. Once a conversation runs, a stop ends it with a
+	// Bye and the orderly close below instead.
 	stop := make(chan struct{})
 	defer close(stop)
+	shook := make(chan struct{})
 	s.mu.Lock()
 	ctx := s.ctx
 	s.mu.Unlock()
@@ -380,6 +399,7 @@ func (s *Server) serveTCP(nc *net.TCPConn) {
 		select {
 		case <-ctx.Done():
 			nc.Close()
+		case <-shook:
 		case <-stop:
 		}
 	}()
@@ -422,6 +442,7 @@ func (s *Server) serveTCP(nc *net.TCPConn) {
 			return // refused
 		}
 	}
+	close(shook)
 	_ = nc.SetReadDeadline(time.Time{})
 	go func() {
 		select {
@@ -434,6 +455,21 @@ func (s *Server) serveTCP(nc *net.TCPConn) {
 		}
 	}()
 	feedTCP(r, buf, sc.c.in, sc.fin, s.fr, s.clk, &s.drops, uint8(trace.Client))
+	// The client's end of stream (after its Bye) must not close the
+	// connection under a conversation still sending.
+	<-sc.fin
+	drainClose(nc, r)
+}
+
+// drainClose ends a TCP connection in order after the conversation: it
+// half-closes, reads and discards what the peer still sends until the peer
+// closes too (or a second passes), then closes. Closing with unread data
+// would reset the connection and fail a peer still sending its burst.
+func drainClose(nc *net.TCPConn, r io.Reader) {
+	_ = nc.CloseWrite()
+	_ = nc.SetReadDeadline(time.Now().Add(time.Second))
+	_, _ = io.Copy(io.Discard, r)
+	nc.Close()
 }
 
 // feedTCP reads records until the connection ends and hands them to a

@@ -11,8 +11,16 @@
 // first failure is remembered, every later op becomes a no-op, and Graph.Err
 // or NewSession returns it once. Nothing in this package panics on bad input
 // or a failed TensorFlow call; tfgo's panicking helpers are not used.
-// A Session owns its C session and must be closed; Close is safe to call
-// twice. Tensors and graphs are owned by the bindings' finalisers.
+// A Session owns its C session and a C copy of the graph it runs (imported
+// from the bindings' graph as a GraphDef when the session opens): it must be
+// closed; Close is safe to call twice (a finaliser is only a safety net).
+// Session.Run allocates the fed tensors and receives the fetched ones
+// itself, and deletes every one of them before it returns, on every path;
+// the bindings would leave them to finalisers, which the Go garbage
+// collector does not run in time because it does not see C memory
+// (TestRunFreesTensors). Graph.Gradients finds inputs without a gradient
+// path on such a copy too, so no private field of the bindings is read.
+// Variable files store float32 values little-endian whatever the host.
 //
 // # Second-order gradients
 //

@@ -1,9 +1,9 @@
 package tf
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
-	"reflect"
 	"strings"
 
 	tfgo "github.com/galeone/tensorflow/tensorflow/go"
@@ -256,27 +256,45 @@ func (g *Graph) Gradients(y Node, xs ...Node) []Node {
 	// would otherwise fail on it.
 	s := g.unique()
 	seed := op.StopGradient(s.SubScope("seed"), op.OnesLike(s.SubScope("ones"), y.out))
+	// The bindings return an Operation wrapping NULL for an x that y does
+	// not depend on, and any use of it crashes the C library: find such an
+	// x first, on a copy of the graph.
+	if g.Err() != nil {
+		return make([]Node, len(xs))
+	}
+	var def bytes.Buffer
+	if _, err := g.g.WriteTo(&def); err != nil {
+		g.fail(fmt.Errorf("tf: gradients: %w", err))
+		return make([]Node, len(xs))
+	}
+	cxs := make([]cOut, len(xs))
+	for i, x := range xs {
+		cxs[i] = cOut{name: x.out.Op.Name(), index: x.out.Index}
+	}
+	missing, err := missingGradients(def.Bytes(), cOut{name: y.out.Op.Name(), index: y.out.Index}, cxs, cOut{name: seed.Op.Name(), index: seed.Index})
+	if err != nil {
+		g.fail(err)
+		return make([]Node, len(xs))
+	}
+	for i, m := range missing {
+		if m {
+			g.fail(fmt.Errorf("tf: %s does not depend on %s (unreachable: no gradient path)", y.Name(), xs[i].Name()))
+			return make([]Node, len(xs))
+		}
+	}
 	out := op.Gradients(s, []tfgo.Output{y.out}, in, seed)
 	res := make([]Node, len(xs))
 	if g.Err() != nil {
 		return res
 	}
 	for i := range out {
-		if out[i].Op == nil || nullOp(out[i].Op) {
+		if out[i].Op == nil {
 			g.fail(fmt.Errorf("tf: %s does not depend on %s", y.Name(), xs[i].Name()))
 			return res
 		}
 		res[i] = Node{out[i]}
 	}
 	return res
-}
-
-// nullOp reports whether o wraps a NULL TF_Operation. For an x that y does
-// not depend on, the bindings' AddGradients returns such an Operation rather
-// than a nil pointer, and fetching it crashes the C library.
-func nullOp(o *tfgo.Operation) bool {
-	c := reflect.ValueOf(o).Elem().FieldByName("c")
-	return c.IsValid() && c.Kind() == reflect.Pointer && c.IsNil()
 }
 
 // Variables returns the graph's variables in creation order.

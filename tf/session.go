@@ -1,12 +1,10 @@
 package tf
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"unsafe"
-
-	tfgo "github.com/galeone/tensorflow/tensorflow/go"
 )
 
 // SessionOptions configure a Session.
@@ -39,11 +37,13 @@ func (o SessionOptions) configProto() []byte {
 	return b
 }
 
-// Session runs a Graph. It owns its C session: Close it; Close is safe to
-// call more than once.
+// Session runs a Graph. It owns its C session and the C copy of the graph
+// the session runs (see cSession): Close it; Close is safe to call more than
+// once. Operations added to the Graph after NewSession are not in the
+// session.
 type Session struct {
 	g *Graph
-	s *tfgo.Session
+	c *cSession
 }
 
 // NewSession checks the graph's sticky error and opens a session on it.
@@ -51,24 +51,25 @@ func NewSession(g *Graph, opt SessionOptions) (*Session, error) {
 	if err := g.Err(); err != nil {
 		return nil, err
 	}
-	s, err := tfgo.NewSession(g.g, &tfgo.SessionOptions{Config: opt.configProto()})
-	if err != nil {
-		return nil, fmt.Errorf("tf: new session: %w", err)
+	var def bytes.Buffer
+	if _, err := g.g.WriteTo(&def); err != nil {
+		return nil, fmt.Errorf("tf: new session: serialize the graph: %w", err)
 	}
-	return &Session{g: g, s: s}, nil
+	c, err := newCSession(def.Bytes(), opt.configProto())
+	if err != nil {
+		return nil, err
+	}
+	return &Session{g: g, c: c}, nil
 }
 
 // Close releases the C session. It is safe to call twice.
 func (s *Session) Close() error {
-	if s == nil || s.s == nil {
+	if s == nil || s.c == nil {
 		return nil
 	}
-	err := s.s.Close()
-	s.s = nil
-	if err != nil {
-		return fmt.Errorf("tf: close session: %w", err)
-	}
-	return nil
+	err := s.c.close()
+	s.c = nil
+	return err
 }
 
 // Feed binds a float32 batch to a placeholder: Data holds Rows rows of
@@ -90,46 +91,15 @@ func bytesOf(f []float32) []byte {
 	return unsafe.Slice((*byte)(unsafe.Pointer(&f[0])), 4*len(f))
 }
 
-// tensor copies data into a new TensorFlow tensor with one memcpy.
-func tensor(data []float32, shape []int64) (*tfgo.Tensor, error) {
-	return tfgo.ReadTensor(tfgo.Float, shape, &sliceReader{b: bytesOf(data)})
-}
-
-type sliceReader struct{ b []byte }
-
-func (r *sliceReader) Read(p []byte) (int, error) {
-	if len(r.b) == 0 {
-		return 0, io.EOF
-	}
-	n := copy(p, r.b)
-	r.b = r.b[n:]
-	return n, nil
-}
-
-// floatWriter copies a tensor's bytes into a float32 slice.
-type floatWriter struct {
-	dst []byte
-	n   int
-}
-
-func (w *floatWriter) Write(p []byte) (int, error) {
-	if w.n+len(p) > len(w.dst) {
-		return 0, errors.New("tf: fetched tensor larger than expected")
-	}
-	copy(w.dst[w.n:], p)
-	w.n += len(p)
-	return len(p), nil
-}
-
 // Run feeds the inputs, runs the targets and returns the fetched nodes as
 // flat float32 slices. If dst is given, dst[i] is reused when its capacity
 // suffices, so a hot loop can run without allocating result buffers.
 func (s *Session) Run(feeds []Feed, fetches []Node, dst [][]float32, targets ...Target) ([][]float32, error) {
-	if s == nil || s.s == nil {
+	if s == nil || s.c == nil {
 		return nil, errClosed
 	}
-	fm := make(map[tfgo.Output]*tfgo.Tensor, len(feeds))
-	for _, f := range feeds {
+	cf := make([]cFeed, len(feeds))
+	for i, f := range feeds {
 		if !f.Node.Valid() {
 			return nil, errors.New("tf: feed to an invalid node")
 		}
@@ -145,48 +115,20 @@ func (s *Session) Run(feeds []Feed, fetches []Node, dst [][]float32, targets ...
 		if err := checkFeedShape(f.Node, shape); err != nil {
 			return nil, err
 		}
-		t, err := tensor(f.Data, shape)
-		if err != nil {
-			return nil, fmt.Errorf("tf: feed %s: %w", f.Node.Name(), err)
-		}
-		fm[f.Node.out] = t
+		cf[i] = cFeed{name: f.Node.out.Op.Name(), index: f.Node.out.Index, data: f.Data, shape: shape}
 	}
-	outs := make([]tfgo.Output, len(fetches))
+	outs := make([]cOut, len(fetches))
 	for i, n := range fetches {
 		if !n.Valid() {
 			return nil, errors.New("tf: fetch of an invalid node")
 		}
-		outs[i] = n.out
+		outs[i] = cOut{name: n.out.Op.Name(), index: n.out.Index}
 	}
-	ops := make([]*tfgo.Operation, len(targets))
+	ops := make([]string, len(targets))
 	for i, t := range targets {
-		ops[i] = t.op
+		ops[i] = t.op.Name()
 	}
-	res, err := s.s.Run(fm, outs, ops)
-	if err != nil {
-		return nil, fmt.Errorf("tf: run: %w", err)
-	}
-	if len(dst) < len(res) {
-		dst = append(dst, make([][]float32, len(res)-len(dst))...)
-	}
-	for i, t := range res {
-		if t.DataType() != tfgo.Float {
-			return nil, fmt.Errorf("tf: fetch %s is %v, not float32", fetches[i].Name(), t.DataType())
-		}
-		n := 1
-		for _, d := range t.Shape() {
-			n *= int(d)
-		}
-		if cap(dst[i]) < n {
-			dst[i] = make([]float32, n)
-		}
-		dst[i] = dst[i][:n]
-		w := &floatWriter{dst: bytesOf(dst[i])}
-		if _, err := t.WriteContentsTo(w); err != nil {
-			return nil, fmt.Errorf("tf: fetch %s: %w", fetches[i].Name(), err)
-		}
-	}
-	return dst[:len(res)], nil
+	return s.c.run(cf, outs, ops, dst)
 }
 
 // checkFeedShape compares a feed's shape with the node's static shape.
@@ -222,7 +164,7 @@ func (s *Session) Init() error {
 
 // Assign sets variables to values (each of the variable's size).
 func (s *Session) Assign(vars []*Variable, vals [][]float32) error {
-	if s == nil || s.s == nil {
+	if s == nil || s.c == nil {
 		return errClosed
 	}
 	if len(vars) != len(vals) {
@@ -231,8 +173,8 @@ func (s *Session) Assign(vars []*Variable, vals [][]float32) error {
 	if len(vars) == 0 {
 		return nil
 	}
-	fm := make(map[tfgo.Output]*tfgo.Tensor, len(vars))
-	ops := make([]*tfgo.Operation, len(vars))
+	feeds := make([]cFeed, len(vars))
+	ops := make([]string, len(vars))
 	for i, v := range vars {
 		if v.assign == nil {
 			return fmt.Errorf("tf: assign: variable %s was not built", v.name)
@@ -240,14 +182,10 @@ func (s *Session) Assign(vars []*Variable, vals [][]float32) error {
 		if len(vals[i]) != v.Size() {
 			return fmt.Errorf("tf: assign %s: %d values for shape %v", v.name, len(vals[i]), v.shape)
 		}
-		t, err := tensor(vals[i], v.shape)
-		if err != nil {
-			return fmt.Errorf("tf: assign %s: %w", v.name, err)
-		}
-		fm[v.value] = t
-		ops[i] = v.assign
+		feeds[i] = cFeed{name: v.value.Op.Name(), index: v.value.Index, data: vals[i], shape: v.shape}
+		ops[i] = v.assign.Name()
 	}
-	if _, err := s.s.Run(fm, nil, ops); err != nil {
+	if _, err := s.c.run(feeds, nil, ops, nil); err != nil {
 		return fmt.Errorf("tf: assign: %w", err)
 	}
 	return nil

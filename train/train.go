@@ -158,22 +158,23 @@ func ConfigHash(o Options) string {
 // every model has checkpointed the step it reached.
 type InterruptedError struct {
 	Dir   string           // checkpoint directory
-	Steps map[string]int64 // generator step checkpointed, by model
+	Steps map[string]int64 // generator step checkpointed, by model (absent: not started)
 	Err   error            // the context's error
 }
 
 func (e *InterruptedError) Error() string {
-	ids := make([]string, 0, len(e.Steps))
-	for id := range e.Steps {
-		ids = append(ids, id)
-	}
+	ids := append([]string(nil), bundle.ModelIDs...)
 	sort.Strings(ids)
 	var b strings.Builder
 	for i, id := range ids {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		fmt.Fprintf(&b, "%s at step %d", id, e.Steps[id])
+		if s, ok := e.Steps[id]; ok {
+			fmt.Fprintf(&b, "%s at step %d", id, s)
+		} else {
+			fmt.Fprintf(&b, "%s not started", id)
+		}
 	}
 	return fmt.Sprintf("train: interrupted; checkpoints in %s hold %s: run the same command with --resume to continue", e.Dir, b.String())
 }
@@ -229,6 +230,20 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err := os.MkdirAll(ckdir, 0o755); err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
+	// Temporary files of atomic writes cut short by a hard kill are
+	// garbage: nothing reads them. A run without Resume starts afresh: the
+	// checkpoints of an earlier run would only be refused by a later
+	// resume of this one.
+	for _, pat := range []string{filepath.Join(o.Out, ".*.tmp*"), filepath.Join(ckdir, ".*.tmp*")} {
+		stale, _ := filepath.Glob(pat)
+		if !o.Resume {
+			old, _ := filepath.Glob(filepath.Join(ckdir, "*.ckpt"))
+			stale = append(stale, old...)
+		}
+		for _, p := range stale {
+			os.Remove(p)
+		}
+	}
 	id := identity{trainSHA: bundle.Fingerprint(trainConv.Packets), configSHA: ConfigHash(o), seed: o.Seed, source: o.Conv.Source}
 	threads := max(1, runtime.NumCPU()/o.Parallel)
 	models := make([]*model, 0, len(bundle.ModelIDs))
@@ -241,7 +256,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}()
 	for i, mid := range bundle.ModelIDs {
 		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("train: %w", err)
+			return nil, &InterruptedError{Dir: ckdir, Err: err}
 		}
 		side, kind, _ := bundle.ModelKind(mid)
 		cfg, ok := o.Configs[mid]
@@ -300,7 +315,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 			steps := map[string]int64{}
 			for _, m := range models {
-				steps[m.id] = m.saved[0]
+				if m.saved != [2]int64{} {
+					steps[m.id] = m.saved[0]
+				}
 			}
 			return nil, &InterruptedError{Dir: ckdir, Steps: steps, Err: err}
 		}
