@@ -135,17 +135,17 @@ func (h *Histogram) Quantile(q float64) int64 {
 
 // Summary is a distribution summary in nanoseconds.
 type Summary struct {
-	N             uint64
-	P50, P99, Max time.Duration
-	Mean          time.Duration
+	N                   uint64
+	P50, P99, P999, Max time.Duration
+	Mean                time.Duration
 }
 
-// Summary returns p50, p99, max and mean.
+// Summary returns p50, p99, p99.9, max and mean.
 func (h *Histogram) Summary() Summary {
 	return Summary{N: h.n, P50: time.Duration(h.Quantile(0.5)), P99: time.Duration(h.Quantile(0.99)),
-		Max: time.Duration(h.max), Mean: time.Duration(h.Mean())}
+		P999: time.Duration(h.Quantile(0.999)), Max: time.Duration(h.max), Mean: time.Duration(h.Mean())}
 }
 
 func (s Summary) String() string {
-	return fmt.Sprintf("n=%d p50=%v p99=%v max=%v mean=%v", s.N, s.P50, s.P99, s.Max, s.Mean)
+	return fmt.Sprintf("n=%d p50=%v p99=%v p99.9=%v max=%v mean=%v", s.N, s.P50, s.P99, s.P999, s.Max, s.Mean)
 }

@@ -122,14 +122,14 @@ func (r *Report) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "  sent %d packets (%d bytes) in %d bursts, %.1f packets/s; received %d packets (%d bytes), lost %d, stale %d, unexpected %d\n",
 		t.Sent, t.SentBytes, t.Bursts, r.SentPerSecond(), t.Received, t.RecvBytes, t.Lost, t.Stale, t.Unexpected)
 	p := t.Pacing.Summary()
-	fmt.Fprintf(w, "  pacing error (actual - scheduled): p50 %v p99 %v max %v; late %d\n", p.P50, p.P99, p.Max, t.Late)
+	fmt.Fprintf(w, "  pacing error (actual - scheduled): p50 %v p99 %v p99.9 %v max %v; late %d\n", p.P50, p.P99, p.P999, p.Max, t.Late)
 	d := t.Decision.Summary()
 	perPkt := time.Duration(0)
 	if t.Sent > 0 {
 		perPkt = time.Duration(t.Decision.Mean() * float64(t.Bursts) / float64(t.Sent))
 	}
-	fmt.Fprintf(w, "  decision latency per burst: p50 %v p99 %v max %v (mean per packet %v); sampler calls %d\n",
-		d.P50, d.P99, d.Max, perPkt, t.Calls)
+	fmt.Fprintf(w, "  decision latency per burst: p50 %v p99 %v p99.9 %v max %v (mean per packet %v); sampler calls %d\n",
+		d.P50, d.P99, d.P999, d.Max, perPkt, t.Calls)
 	fmt.Fprintf(w, "  clamped: size %d, count %d, time %d; syncs sent %d\n", t.Clamps.Size, t.Clamps.Count, t.Clamps.Time, t.Syncs)
 	dr := r.Drops
 	fmt.Fprintf(w, "  dropped: no conversation %d, bad header %d, bad version %d, bad length %d, queue overflow %d\n",

@@ -1,0 +1,231 @@
+package simulate
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/spatgan/spatgan/sampler"
+	"github.com/spatgan/spatgan/trace"
+)
+
+// Defaults of a Dispatcher.
+const (
+	// DefaultMaxBatch bounds the decisions served by one pair of sampler
+	// calls.
+	DefaultMaxBatch = 1024
+)
+
+// ErrDispatcherClosed is returned for a decision requested from a closed
+// Dispatcher.
+var ErrDispatcherClosed = errors.New("simulate: dispatcher closed")
+
+// DispatchOptions configure a Dispatcher. The zero value serves each
+// batch as soon as the sampler is free.
+type DispatchOptions struct {
+	// MaxBatch bounds the decisions of one batch (0: DefaultMaxBatch).
+	MaxBatch int
+	// MaxWait is how long the dispatcher keeps collecting decisions after
+	// the first of a batch arrived, while the batch is smaller than
+	// MaxBatch, by yielding the processor (a Go timer would sleep for a
+	// millisecond). 0 (default): serve at once what has been requested;
+	// decisions requested while the sampler runs form the next batch, so
+	// batches grow with the load without delaying a lone decision.
+	MaxWait time.Duration
+}
+
+// Dispatcher serves the decisions of many concurrent conversations from
+// one sampler.Sampler (the GAN bundle: one set of TensorFlow sessions per
+// process), which is not safe for concurrent use. A conversation's
+// goroutine submits a request for its next burst (its *sampler.Conv and
+// planner) and blocks; a single goroutine owning the sampler takes every
+// request pending (up to MaxBatch, waiting at most MaxWait for more),
+// draws their turns with one TurnsTo call per side, opens the bursts in
+// the conversations' histories, draws the packets with one BurstsTo call
+// per side, and answers each. Per conversation it costs one request
+// record and a one-slot channel; nothing is locked on the packet path.
+//
+// The draws of one conversation depend on which others share its batches,
+// so a run through a Dispatcher is not reproducible by seed (live runs
+// are not anyway: their conditions are measured on the network).
+type Dispatcher struct {
+	s        sampler.Sampler
+	maxBatch int
+	maxWait  time.Duration
+	req      chan *decision
+	quit     chan struct{}
+	exited   chan struct{}
+	once     sync.Once
+
+	batches   atomic.Int64
+	decisions atomic.Int64
+	maxSeen   atomic.Int64
+}
+
+// decision is one conversation's request for its next burst; each planner
+// owns one and reuses it.
+type decision struct {
+	p    *planner
+	c    *sampler.Conv
+	b    *burstPlan
+	err  error
+	done chan struct{}
+}
+
+// NewDispatcher starts the goroutine serving decisions from s. The caller
+// must not use s until Close has returned.
+func NewDispatcher(s sampler.Sampler, opt DispatchOptions) *Dispatcher {
+	if opt.MaxBatch <= 0 {
+		opt.MaxBatch = DefaultMaxBatch
+	}
+	d := &Dispatcher{s: s, maxBatch: opt.MaxBatch, maxWait: max(opt.MaxWait, 0),
+		req: make(chan *decision, opt.MaxBatch), quit: make(chan struct{}), exited: make(chan struct{})}
+	go d.loop()
+	return d
+}
+
+// Sampler returns the sampler the dispatcher draws from.
+func (d *Dispatcher) Sampler() sampler.Sampler { return d.s }
+
+// Close stops the serving goroutine once its current batch is answered;
+// later requests fail with ErrDispatcherClosed. It is safe to call twice.
+func (d *Dispatcher) Close() error {
+	d.once.Do(func() { close(d.quit) })
+	<-d.exited
+	return nil
+}
+
+// DispatchStats says how the decisions were batched.
+type DispatchStats struct {
+	Decisions int64 // bursts drawn
+	Batches   int64 // batches served (each one TurnsTo and one BurstsTo call per side present)
+	MaxBatch  int64 // largest batch served
+}
+
+// MeanBatch returns the mean number of decisions per batch.
+func (s DispatchStats) MeanBatch() float64 {
+	if s.Batches == 0 {
+		return 0
+	}
+	return float64(s.Decisions) / float64(s.Batches)
+}
+
+// Stats returns the counts so far.
+func (d *Dispatcher) Stats() DispatchStats {
+	return DispatchStats{Decisions: d.decisions.Load(), Batches: d.batches.Load(), MaxBatch: d.maxSeen.Load()}
+}
+
+// plan draws p's side's next burst in conversation c through the
+// dispatcher, as planner.plan does directly.
+func (d *Dispatcher) plan(p *planner, c *sampler.Conv, b *burstPlan) error {
+	r := &p.req
+	if r.done == nil {
+		r.done = make(chan struct{}, 1)
+	}
+	r.p, r.c, r.b, r.err = p, c, b, nil
+	select {
+	case d.req <- r:
+	case <-d.quit:
+		return ErrDispatcherClosed
+	}
+	select {
+	case <-r.done:
+		return r.err
+	case <-d.exited:
+		// The loop may have answered just before it exited.
+		select {
+		case <-r.done:
+			return r.err
+		default:
+			return ErrDispatcherClosed
+		}
+	}
+}
+
+func (d *Dispatcher) loop() {
+	defer close(d.exited)
+	batch := make([]*decision, 0, d.maxBatch)
+	var side [2][]*decision
+	var turns []sampler.Turn
+	var convs []*sampler.Conv
+	var outs [][]sampler.Pkt
+	for {
+		var r *decision
+		select {
+		case r = <-d.req:
+		case <-d.quit:
+			return
+		}
+		batch = d.collect(append(batch[:0], r))
+		side[0], side[1] = side[0][:0], side[1][:0]
+		for _, r := range batch {
+			side[r.p.side] = append(side[r.p.side], r)
+		}
+		for s, rs := range side {
+			if len(rs) == 0 {
+				continue
+			}
+			turns, convs, outs = grow(turns, len(rs)), grow(convs, len(rs)), grow(outs, len(rs))
+			err := d.serve(trace.Side(s), rs, turns, convs, outs)
+			for _, r := range rs {
+				r.err = err
+				r.done <- struct{}{}
+			}
+		}
+		d.batches.Add(1)
+		d.decisions.Add(int64(len(batch)))
+		if n := int64(len(batch)); n > d.maxSeen.Load() {
+			d.maxSeen.Store(n)
+		}
+	}
+}
+
+// collect adds the pending requests to batch, waiting up to maxWait for
+// more while it is not full.
+func (d *Dispatcher) collect(batch []*decision) []*decision {
+	var until time.Time
+	for len(batch) < d.maxBatch {
+		select {
+		case r := <-d.req:
+			batch = append(batch, r)
+			continue
+		default:
+		}
+		if d.maxWait <= 0 {
+			return batch
+		}
+		now := time.Now()
+		if until.IsZero() {
+			until = now.Add(d.maxWait)
+		}
+		if !now.Before(until) {
+			return batch
+		}
+		runtime.Gosched()
+	}
+	return batch
+}
+
+// serve draws the bursts of one side's requests.
+func (d *Dispatcher) serve(side trace.Side, rs []*decision, turns []sampler.Turn, convs []*sampler.Conv, outs [][]sampler.Pkt) error {
+	for i, r := range rs {
+		convs[i] = r.c
+	}
+	if err := d.s.TurnsTo(turns, side, convs); err != nil {
+		return fmt.Errorf("simulate: %s sampler, %s turns: %w", d.s.Name(), side, err)
+	}
+	for i, r := range rs {
+		outs[i] = r.p.open(r.c, turns[i], r.b)
+	}
+	if err := d.s.BurstsTo(outs, side, convs); err != nil {
+		return fmt.Errorf("simulate: %s sampler, %s bursts: %w", d.s.Name(), side, err)
+	}
+	for _, r := range rs {
+		r.p.fill(r.b)
+		r.p.calls += 2
+	}
+	return nil
+}
