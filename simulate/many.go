@@ -3,6 +3,7 @@ package simulate
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/spatgan/spatgan/sampler"
@@ -42,16 +43,28 @@ func GenerateMany(ctx context.Context, s sampler.Sampler, k int, opt GenOptions,
 	type convState struct {
 		sc      *sampler.Conv
 		ref     int64
+		end     int64
 		carried int64
 		seq     [2]uint32
 		plan    burstPlan
+	}
+	if opt.Stagger < 0 {
+		return st, fmt.Errorf("simulate: generate: negative stagger %v", opt.Stagger)
 	}
 	cs := make([]convState, k)
 	active := make([]int, k) // indices of running conversations
 	for i := range cs {
 		cs[i].sc = sampler.NewConv(uint64(i + 1))
-		cs[i].ref = start
+		cs[i].ref = start + int64(i)*int64(opt.Stagger)
+		if end > 0 {
+			cs[i].end = end + int64(i)*int64(opt.Stagger)
+		}
 		active[i] = i
+	}
+	var ord *timeOrder
+	if opt.Ordered {
+		ord = &timeOrder{emit: emit}
+		emit = ord.push
 	}
 	var (
 		turns []sampler.Turn
@@ -91,7 +104,7 @@ func GenerateMany(ctx context.Context, s sampler.Sampler, k int, opt GenOptions,
 			st1 := &cs[c]
 			p.fill(&st1.plan)
 			times = schedule(times[:0], st1.ref, &st1.plan)
-			n, why := truncate(times, st1.carried, opt.Packets, end)
+			n, why := truncate(times, st1.carried, opt.Packets, st1.end)
 			for i := 0; i < n; i++ {
 				size := st1.plan.sizes[i]
 				h := Header{Side: uint8(side), Conv: uint32(c + 1), Seq: st1.seq[side], Burst: burst, SendNS: times[i],
@@ -124,6 +137,17 @@ func GenerateMany(ctx context.Context, s sampler.Sampler, k int, opt GenOptions,
 		}
 		active = next
 		side = side.Other()
+		if ord != nil {
+			// A running conversation's later packets come after its
+			// reference time: everything up to the smallest is final.
+			wm := int64(math.MaxInt64)
+			for _, c := range active {
+				wm = min(wm, cs[c].ref)
+			}
+			if err := ord.flush(wm); err != nil {
+				return st, err
+			}
+		}
 	}
 	st.SamplerCalls = calls
 	for _, p := range pl {
@@ -139,4 +163,76 @@ func grow[T any](s []T, n int) []T {
 		return make([]T, n)
 	}
 	return s[:n]
+}
+
+// timeOrder holds packets back and emits them in time order (ties by
+// conversation, then sequence number), through a binary heap.
+type timeOrder struct {
+	emit func(conv int, e Event) error
+	h    []heldEvent
+}
+
+type heldEvent struct {
+	conv int
+	e    Event
+}
+
+func (a *heldEvent) before(b *heldEvent) bool {
+	if a.e.Packet.TS != b.e.Packet.TS {
+		return a.e.Packet.TS < b.e.Packet.TS
+	}
+	if a.conv != b.conv {
+		return a.conv < b.conv
+	}
+	return a.e.Header.Seq < b.e.Header.Seq || (a.e.Header.Seq == b.e.Header.Seq && a.e.Header.Side < b.e.Header.Side)
+}
+
+func (o *timeOrder) push(conv int, e Event) error {
+	o.h = append(o.h, heldEvent{conv, e})
+	h := o.h
+	for i := len(h) - 1; i > 0; {
+		p := (i - 1) / 2
+		if !h[i].before(&h[p]) {
+			break
+		}
+		h[i], h[p] = h[p], h[i]
+		i = p
+	}
+	return nil
+}
+
+// pop removes the earliest packet.
+func (o *timeOrder) pop() heldEvent {
+	h := o.h
+	top := h[0]
+	n := len(h) - 1
+	h[0] = h[n]
+	h = h[:n]
+	for i := 0; ; {
+		l, m := 2*i+1, i
+		if l < n && h[l].before(&h[m]) {
+			m = l
+		}
+		if r := l + 1; r < n && h[r].before(&h[m]) {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		h[i], h[m] = h[m], h[i]
+		i = m
+	}
+	o.h = h
+	return top
+}
+
+// flush emits the packets at or before wm.
+func (o *timeOrder) flush(wm int64) error {
+	for len(o.h) > 0 && o.h[0].e.Packet.TS <= wm {
+		x := o.pop()
+		if err := o.emit(x.conv, x.e); err != nil {
+			return err
+		}
+	}
+	return nil
 }
