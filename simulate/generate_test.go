@@ -347,7 +347,9 @@ func TestGenerateManyOrdered(t *testing.T) {
 			t.Fatalf("packet %d goes back in time", i)
 		}
 	}
-	key := func(e Event) [3]int64 { return [3]int64{int64(e.Header.Conv), int64(e.Header.Side), int64(e.Header.Seq)} }
+	key := func(e Event) [3]int64 {
+		return [3]int64{int64(e.Header.Conv), int64(e.Header.Side), int64(e.Header.Seq)}
+	}
 	set := map[[3]int64]Event{}
 	for _, e := range plain {
 		set[key(e)] = e
