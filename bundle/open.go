@@ -116,9 +116,7 @@ func (b *Bundle) generate(id string, raw []float64, n int) ([]float32, *Model, e
 	for i := 0; i < n; i++ {
 		m.Cond.CondTo(c[i*k:(i+1)*k], raw[i*k:(i+1)*k])
 	}
-	for i := range z {
-		z[i] = float32(b.rng.NormFloat64())
-	}
+	b.noiseTo(z)
 	out, err := g.Generate(b.out, c, z)
 	if err != nil {
 		return nil, nil, fmt.Errorf("bundle: model %s: %w", id, err)
@@ -212,6 +210,14 @@ func (b *Bundle) BurstsTo(out [][]sampler.Pkt, side trace.Side, convs []*sampler
 		}
 	}
 	return nil
+}
+
+// noiseTo fills z with standard normal noise from the bundle's seeded
+// generator.
+func (b *Bundle) noiseTo(z []float32) {
+	for i := range z {
+		z[i] = float32(b.rng.NormFloat64())
+	}
 }
 
 func grow[T any](s []T, n int) []T {
