@@ -229,3 +229,20 @@ func (d *Dispatcher) serve(side trace.Side, rs []*decision, turns []sampler.Turn
 	}
 	return nil
 }
+
+// WarmUp draws one burst of each side from s in a scratch conversation,
+// so that the first real decision does not pay for the model's start-up
+// (TensorFlow optimises a graph on its first run, some 200 ms for a
+// bundle). It consumes draws from s.
+func WarmUp(s sampler.Sampler) error {
+	c := sampler.NewConv(0)
+	var b burstPlan
+	for _, side := range []trace.Side{trace.Client, trace.Server} {
+		p := newPlanner(s, side, Framing{}, 1, 0, 0)
+		if err := p.plan(c, &b); err != nil {
+			return err
+		}
+		sent(c, &b, len(b.sizes))
+	}
+	return nil
+}

@@ -152,3 +152,14 @@ func TestSharedDispatcherLive(t *testing.T) {
 		t.Fatalf("dispatcher served %d decisions, agents sent %d bursts", st.Decisions, res.srv.Totals().Bursts+res.cli.Totals().Bursts)
 	}
 }
+
+func TestWarmUp(t *testing.T) {
+	s := &idSampler{t: t}
+	if err := WarmUp(s); err != nil {
+		t.Fatal(err)
+	}
+	s.fail = true
+	if err := WarmUp(s); err == nil {
+		t.Fatal("sampler error not returned")
+	}
+}

@@ -221,6 +221,9 @@ func runSimulateRole(ctx context.Context, stdout, stderr io.Writer, role string,
 		if err != nil {
 			return fmt.Errorf("simulate: %w", err)
 		}
+		if err := simulate.WarmUp(smp); err != nil {
+			return fmt.Errorf("simulate: %w", err)
+		}
 		d := simulate.NewDispatcher(smp, simulate.DispatchOptions{MaxWait: *batchWait})
 		defer func() {
 			d.Close()
