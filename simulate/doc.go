@@ -60,7 +60,7 @@
 // by the slack, 50 µs by default), optionally busy-waits the last
 // Config.Spin, and sends; a packet whose
 // deadline has already passed is sent at once. Pacing error = actual send time minus
-// deadline, reported as p50/p99/max (Histogram), with the packets later
+// deadline, reported as p50/p99/p99.9/max (Histogram), with the packets later
 // than LateAfter counted as late. Decision latency = the time to draw one
 // burst (TurnsTo and PacketsTo calls), reported likewise.
 //
