@@ -111,13 +111,14 @@ func BenchmarkOffline(b *testing.B) {
 // simulate.Dispatcher, for 3 s per iteration at the model's own timing
 // with gaps capped at 20 ms (so that an untrained benchmark bundle keeps
 // talking). Reports decision latency (queueing in the dispatcher
-// included) and pacing error quantiles in microseconds, the packets per
+// included) and pacing error quantiles in microseconds (rest: the packets
+// after the first of their burst, which do not wait for a decision), the packets per
 // second of both agents together and the mean decisions per model batch.
 func BenchmarkLive(b *testing.B) {
 	for _, pairs := range []int{1, 100} {
 		b.Run(fmt.Sprintf("pairs=%d", pairs), func(b *testing.B) {
 			bu := openBench(b)
-			var dec, pace simulate.Histogram
+			var dec, pace, rest simulate.Histogram
 			var packets, late int64
 			var mean float64
 			for b.Loop() {
@@ -146,6 +147,7 @@ func BenchmarkLive(b *testing.B) {
 					t := r.Totals()
 					dec.Merge(&t.Decision)
 					pace.Merge(&t.Pacing)
+					rest.Merge(&t.PacingRest)
 					packets += t.Sent
 					late += t.Late
 				}
@@ -158,6 +160,7 @@ func BenchmarkLive(b *testing.B) {
 			b.ReportMetric(us(pace.Quantile(0.99)), "pacing-p99-us")
 			b.ReportMetric(us(pace.Quantile(0.999)), "pacing-p99.9-us")
 			b.ReportMetric(us(pace.Max()), "pacing-max-us")
+			b.ReportMetric(us(rest.Quantile(0.99)), "pacing-rest-p99-us")
 			b.ReportMetric(float64(packets)/b.Elapsed().Seconds(), "packets/s")
 			b.ReportMetric(float64(late)/float64(max(packets, 1)), "late-frac")
 			b.ReportMetric(mean, "decisions/batch")

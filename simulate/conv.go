@@ -219,6 +219,9 @@ func (c *conv) sendBurst(ctx context.Context) (done bool, err error) {
 		c.lastData = now
 		lag := now - c.times[i]
 		c.rep.Pacing.Add(lag)
+		if i > 0 {
+			c.rep.PacingRest.Add(lag)
+		}
 		if lag > int64(c.cfg.LateAfter) {
 			c.rep.Late++
 		}
