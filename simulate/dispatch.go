@@ -121,6 +121,16 @@ func (d *Dispatcher) Stats() DispatchStats {
 // plan draws p's side's next burst in conversation c through the
 // dispatcher, as planner.plan does directly.
 func (d *Dispatcher) plan(p *planner, c *sampler.Conv, b *burstPlan) error {
+	if err := d.submit(p, c, b); err != nil {
+		return err
+	}
+	return d.wait(p, nil, nil)
+}
+
+// submit queues p's request for conversation c's next burst, to be
+// written into b; the dispatcher owns c's history and b until wait
+// returns.
+func (d *Dispatcher) submit(p *planner, c *sampler.Conv, b *burstPlan) error {
 	r := &p.req
 	if r.done == nil {
 		r.done = make(chan struct{}, 1)
@@ -128,19 +138,42 @@ func (d *Dispatcher) plan(p *planner, c *sampler.Conv, b *burstPlan) error {
 	r.p, r.c, r.b, r.err = p, c, b, nil
 	select {
 	case d.req <- r:
+		return nil
 	case <-d.quit:
 		return ErrDispatcherClosed
 	}
-	select {
-	case <-r.done:
-		return r.err
-	case <-d.exited:
-		// The loop may have answered just before it exited.
+}
+
+// wait waits for the answer to p's submitted request, handing each
+// message arriving on in meanwhile to handle (a conversation answers its
+// peer's Syncs while its decision is pending); in may be nil (then
+// handle is never called). The first
+// error of handle is returned once the answer is in.
+func (d *Dispatcher) wait(p *planner, in <-chan inbound, handle func(inbound) error) error {
+	r := &p.req
+	var herr error
+	for {
 		select {
 		case <-r.done:
+			if herr != nil {
+				return herr
+			}
 			return r.err
-		default:
-			return ErrDispatcherClosed
+		case m := <-in:
+			if herr == nil {
+				herr = handle(m)
+			}
+		case <-d.exited:
+			// The loop may have answered just before it exited.
+			select {
+			case <-r.done:
+				if herr != nil {
+					return herr
+				}
+				return r.err
+			default:
+				return ErrDispatcherClosed
+			}
 		}
 	}
 }
