@@ -44,8 +44,9 @@ type DispatchOptions struct {
 // planner) and blocks; a single goroutine owning the sampler takes every
 // request pending (up to MaxBatch, waiting at most MaxWait for more),
 // draws their turns with one TurnsTo call per side, opens the bursts in
-// the conversations' histories, draws the packets with one BurstsTo call
-// per side, and answers each. Per conversation it costs one request
+// the conversations' histories, draws the packets with BurstsTo calls per
+// side (the one-packet bursts first, answered at once, then the longer
+// ones), and answers each. Per conversation it costs one request
 // record and a one-slot channel; nothing is locked on the packet path.
 //
 // The draws of one conversation depend on which others share its batches,
@@ -101,7 +102,7 @@ func (d *Dispatcher) Close() error {
 // DispatchStats says how the decisions were batched.
 type DispatchStats struct {
 	Decisions int64 // bursts drawn
-	Batches   int64 // batches served (each one TurnsTo and one BurstsTo call per side present)
+	Batches   int64 // batches served (per side present: one TurnsTo call, one or two BurstsTo calls)
 	MaxBatch  int64 // largest batch served
 }
 
@@ -181,10 +182,7 @@ func (d *Dispatcher) wait(p *planner, in <-chan inbound, handle func(inbound) er
 func (d *Dispatcher) loop() {
 	defer close(d.exited)
 	batch := make([]*decision, 0, d.maxBatch)
-	var side [2][]*decision
-	var turns []sampler.Turn
-	var convs []*sampler.Conv
-	var outs [][]sampler.Pkt
+	var w dispatchWork
 	for {
 		var r *decision
 		select {
@@ -193,27 +191,89 @@ func (d *Dispatcher) loop() {
 			return
 		}
 		batch = d.collect(append(batch[:0], r))
-		side[0], side[1] = side[0][:0], side[1][:0]
-		for _, r := range batch {
-			side[r.p.side] = append(side[r.p.side], r)
-		}
-		for s, rs := range side {
-			if len(rs) == 0 {
-				continue
-			}
-			turns, convs, outs = grow(turns, len(rs)), grow(convs, len(rs)), grow(outs, len(rs))
-			err := d.serve(trace.Side(s), rs, turns, convs, outs)
-			for _, r := range rs {
-				r.err = err
-				r.done <- struct{}{}
-			}
-		}
+		d.serve(batch, &w)
 		d.batches.Add(1)
 		d.decisions.Add(int64(len(batch)))
 		if n := int64(len(batch)); n > d.maxSeen.Load() {
 			d.maxSeen.Store(n)
 		}
 	}
+}
+
+// dispatchWork holds the loop's reused buffers.
+type dispatchWork struct {
+	side        [2][]*decision
+	short, long [2][]*decision
+	turns       []sampler.Turn
+	convs       []*sampler.Conv
+	outs        [][]sampler.Pkt
+}
+
+// serve draws and answers a batch: the turns of each side (one TurnsTo
+// call per side), then the packets of the one-packet bursts, which are
+// answered at once, then those of the longer bursts (one BurstsTo call
+// per side and group). A sampler that draws packets position by position
+// makes as many model calls as the longest burst of its group has
+// packets, so a one-packet burst, the commonest, does not wait for a long
+// one drawn in the same batch; a sampler drawing whole bursts at once
+// pays one more call per batch.
+func (d *Dispatcher) serve(batch []*decision, w *dispatchWork) {
+	for s := range w.side {
+		w.side[s], w.short[s], w.long[s] = w.side[s][:0], w.short[s][:0], w.long[s][:0]
+	}
+	for _, r := range batch {
+		w.side[r.p.side] = append(w.side[r.p.side], r)
+	}
+	answer := func(rs []*decision, err error) {
+		for _, r := range rs {
+			r.err = err
+			r.done <- struct{}{}
+		}
+	}
+	for s, rs := range w.side {
+		if len(rs) == 0 {
+			continue
+		}
+		side := trace.Side(s)
+		w.turns, w.convs = grow(w.turns, len(rs)), grow(w.convs, len(rs))
+		for i, r := range rs {
+			w.convs[i] = r.c
+		}
+		if err := d.s.TurnsTo(w.turns, side, w.convs); err != nil {
+			answer(rs, fmt.Errorf("simulate: %s sampler, %s turns: %w", d.s.Name(), side, err))
+			continue
+		}
+		for i, r := range rs {
+			if n := len(r.p.open(r.c, w.turns[i], r.b)); n == 1 {
+				w.short[s] = append(w.short[s], r)
+			} else {
+				w.long[s] = append(w.long[s], r)
+			}
+		}
+	}
+	for _, group := range [][2][]*decision{w.short, w.long} {
+		for s, rs := range group {
+			if len(rs) > 0 {
+				answer(rs, d.bursts(trace.Side(s), rs, w))
+			}
+		}
+	}
+}
+
+// bursts draws the packets of the opened bursts of one side's requests.
+func (d *Dispatcher) bursts(side trace.Side, rs []*decision, w *dispatchWork) error {
+	w.convs, w.outs = grow(w.convs, len(rs)), grow(w.outs, len(rs))
+	for i, r := range rs {
+		w.convs[i], w.outs[i] = r.c, r.b.raw
+	}
+	if err := d.s.BurstsTo(w.outs, side, w.convs); err != nil {
+		return fmt.Errorf("simulate: %s sampler, %s bursts: %w", d.s.Name(), side, err)
+	}
+	for _, r := range rs {
+		r.p.fill(r.b)
+		r.p.calls += 2
+	}
+	return nil
 }
 
 // collect adds the pending requests to batch, waiting up to maxWait for
@@ -240,27 +300,6 @@ func (d *Dispatcher) collect(batch []*decision) []*decision {
 		runtime.Gosched()
 	}
 	return batch
-}
-
-// serve draws the bursts of one side's requests.
-func (d *Dispatcher) serve(side trace.Side, rs []*decision, turns []sampler.Turn, convs []*sampler.Conv, outs [][]sampler.Pkt) error {
-	for i, r := range rs {
-		convs[i] = r.c
-	}
-	if err := d.s.TurnsTo(turns, side, convs); err != nil {
-		return fmt.Errorf("simulate: %s sampler, %s turns: %w", d.s.Name(), side, err)
-	}
-	for i, r := range rs {
-		outs[i] = r.p.open(r.c, turns[i], r.b)
-	}
-	if err := d.s.BurstsTo(outs, side, convs); err != nil {
-		return fmt.Errorf("simulate: %s sampler, %s bursts: %w", d.s.Name(), side, err)
-	}
-	for _, r := range rs {
-		r.p.fill(r.b)
-		r.p.calls += 2
-	}
-	return nil
 }
 
 // WarmUp draws one burst of each side from s in a scratch conversation,
