@@ -64,7 +64,7 @@ func stages(b *testing.B, dir string, rows int, opt tf.SessionOptions) {
 		}
 		t1 := time.Now()
 		for i := 0; i < rows; i++ {
-			m.Cond.CondTo(c[i*k:(i+1)*k], raw[i*k:(i+1)*k])
+			bu.conds[id].condTo(c[i*k:(i+1)*k], raw[i*k:(i+1)*k])
 		}
 		t2 := time.Now()
 		bu.noiseTo(z)
