@@ -36,7 +36,7 @@ type GenOptions struct {
 	// and its Duration counts from its own start.
 	Stagger time.Duration
 	// Ordered (GenerateMany): emit every packet in time order across the
-	// conversations (ties by conversation, then sequence), as one capture
+	// conversations (ties by conversation), as one capture
 	// needs. Packets are held back until every running conversation's
 	// clock has passed them, so memory grows with the spread of the
 	// conversations' clocks (a few bursts each in practice).

@@ -63,7 +63,7 @@ func GenerateMany(ctx context.Context, s sampler.Sampler, k int, opt GenOptions,
 	}
 	var ord *timeOrder
 	if opt.Ordered {
-		ord = &timeOrder{emit: emit}
+		ord = newTimeOrder(k, emit)
 		emit = ord.push
 	}
 	var (
@@ -165,73 +165,86 @@ func grow[T any](s []T, n int) []T {
 	return s[:n]
 }
 
-// timeOrder holds packets back and emits them in time order (ties by
-// conversation, then sequence number), through a binary heap.
+// timeOrder holds packets back and emits them in time order, ties by
+// conversation, by merging the conversations' own time-ordered queues
+// through a binary heap of conversation indices keyed by each queue's
+// first packet.
 type timeOrder struct {
 	emit func(conv int, e Event) error
-	h    []heldEvent
+	q    [][]Event // per conversation: packets held, from head[c] on
+	head []int
+	h    []int // conversations with packets held
 }
 
-type heldEvent struct {
-	conv int
-	e    Event
+func newTimeOrder(k int, emit func(conv int, e Event) error) *timeOrder {
+	return &timeOrder{emit: emit, q: make([][]Event, k), head: make([]int, k)}
 }
 
-func (a *heldEvent) before(b *heldEvent) bool {
-	if a.e.Packet.TS != b.e.Packet.TS {
-		return a.e.Packet.TS < b.e.Packet.TS
-	}
-	if a.conv != b.conv {
-		return a.conv < b.conv
-	}
-	return a.e.Header.Seq < b.e.Header.Seq || (a.e.Header.Seq == b.e.Header.Seq && a.e.Header.Side < b.e.Header.Side)
+func (o *timeOrder) less(a, b int) bool {
+	ta, tb := o.q[a][o.head[a]].Packet.TS, o.q[b][o.head[b]].Packet.TS
+	return ta < tb || (ta == tb && a < b)
 }
 
-func (o *timeOrder) push(conv int, e Event) error {
-	o.h = append(o.h, heldEvent{conv, e})
-	h := o.h
-	for i := len(h) - 1; i > 0; {
+func (o *timeOrder) up(i int) {
+	for i > 0 {
 		p := (i - 1) / 2
-		if !h[i].before(&h[p]) {
-			break
+		if !o.less(o.h[i], o.h[p]) {
+			return
 		}
-		h[i], h[p] = h[p], h[i]
+		o.h[i], o.h[p] = o.h[p], o.h[i]
 		i = p
+	}
+}
+
+func (o *timeOrder) down(i int) {
+	n := len(o.h)
+	for {
+		l, m := 2*i+1, i
+		if l < n && o.less(o.h[l], o.h[m]) {
+			m = l
+		}
+		if r := l + 1; r < n && o.less(o.h[r], o.h[m]) {
+			m = r
+		}
+		if m == i {
+			return
+		}
+		o.h[i], o.h[m] = o.h[m], o.h[i]
+		i = m
+	}
+}
+
+// push holds conversation c's next packet (each conversation's packets
+// come in time order).
+func (o *timeOrder) push(c int, e Event) error {
+	o.q[c] = append(o.q[c], e)
+	if len(o.q[c])-o.head[c] == 1 {
+		o.h = append(o.h, c)
+		o.up(len(o.h) - 1)
 	}
 	return nil
 }
 
-// pop removes the earliest packet.
-func (o *timeOrder) pop() heldEvent {
-	h := o.h
-	top := h[0]
-	n := len(h) - 1
-	h[0] = h[n]
-	h = h[:n]
-	for i := 0; ; {
-		l, m := 2*i+1, i
-		if l < n && h[l].before(&h[m]) {
-			m = l
-		}
-		if r := l + 1; r < n && h[r].before(&h[m]) {
-			m = r
-		}
-		if m == i {
-			break
-		}
-		h[i], h[m] = h[m], h[i]
-		i = m
-	}
-	o.h = h
-	return top
-}
-
 // flush emits the packets at or before wm.
 func (o *timeOrder) flush(wm int64) error {
-	for len(o.h) > 0 && o.h[0].e.Packet.TS <= wm {
-		x := o.pop()
-		if err := o.emit(x.conv, x.e); err != nil {
+	for len(o.h) > 0 {
+		c := o.h[0]
+		e := &o.q[c][o.head[c]]
+		if e.Packet.TS > wm {
+			return nil
+		}
+		if err := o.emit(c, *e); err != nil {
 			return err
+		}
+		o.head[c]++
+		if o.head[c] == len(o.q[c]) {
+			o.q[c], o.head[c] = o.q[c][:0], 0
+			n := len(o.h) - 1
+			o.h[0] = o.h[n]
+			o.h = o.h[:n]
+		}
+		if len(o.h) > 0 {
+			o.down(0)
 		}
 	}
 	return nil
