@@ -17,7 +17,7 @@ const (
 	DefaultConnectTimeout = 10 * time.Second
 	DefaultRetryInterval  = 100 * time.Millisecond
 	DefaultLateAfter      = time.Millisecond
-	DefaultQueueLen       = 1024
+	DefaultQueueLen       = 512
 	DefaultFineSleep      = 2 * time.Millisecond
 )
 
