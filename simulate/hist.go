@@ -85,7 +85,7 @@ func (h *Histogram) Merge(o *Histogram) {
 		}
 		for j, v := range c {
 			if v != 0 {
-				*h.bucket(ci*histSub+j) += v
+				*h.bucket(ci*histSub + j) += v
 			}
 		}
 	}
