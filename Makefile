@@ -25,7 +25,7 @@ BENCH   ?= .
 BENCHTIME ?= 1x
 FUZZTIME ?= 60s
 
-.PHONY: all deps build train test test-race test-tools vet fmt bench fuzz clean
+.PHONY: all deps build train test test-race test-tools vet fmt bench soak fuzz clean
 
 all: build
 
@@ -69,6 +69,14 @@ test-race: deps
 
 bench: deps
 	$(GO) test -p 1 -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -benchmem ./...
+
+# The 1,000-pair live soak of issue 11 (scripts/soak.sh): the GAN of
+# $(BUNDLE) shared by every conversation, 60 s, niced so that it does not
+# starve other work; run it alone. SOAK_PAIRS, SOAK_DURATION override.
+SOAK_PAIRS    ?= 1000
+SOAK_DURATION ?= 60s
+soak: build
+	nice -n 15 scripts/soak.sh $(BIN) $(BUNDLE) $(SOAK_PAIRS) $(SOAK_DURATION)
 
 fuzz: deps
 	@scripts/fuzz.sh $(FUZZTIME)

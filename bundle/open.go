@@ -22,6 +22,7 @@ type Bundle struct {
 	Manifest *Manifest
 	gens     map[string]*graphs.Generator
 	scalers  map[string]*Model
+	conds    map[string]*scaleCache
 	rng      *rand.Rand
 	fp       string
 	sets     map[string]*features.Set
@@ -40,7 +41,7 @@ func Open(dir string, seed uint64, opt tf.SessionOptions) (*Bundle, error) {
 		return nil, err
 	}
 	sum := sha256.Sum256(raw)
-	b := &Bundle{Dir: dir, Manifest: m, gens: map[string]*graphs.Generator{}, scalers: map[string]*Model{}, sets: map[string]*features.Set{},
+	b := &Bundle{Dir: dir, Manifest: m, gens: map[string]*graphs.Generator{}, scalers: map[string]*Model{}, conds: map[string]*scaleCache{}, sets: map[string]*features.Set{},
 		rng: rand.New(rand.NewPCG(seed, 0xb0d1e)), fp: hex.EncodeToString(sum[:])}
 	for _, id := range ModelIDs {
 		mm := m.Models[id]
@@ -74,6 +75,7 @@ func Open(dir string, seed uint64, opt tf.SessionOptions) (*Bundle, error) {
 		b.sets[id] = set
 		mc := mm
 		b.scalers[id] = &mc
+		b.conds[id] = newScaleCache(&mc.Cond, len(mm.Config.Cond))
 	}
 	return b, nil
 }
@@ -113,12 +115,11 @@ func (b *Bundle) generate(id string, raw []float64, n int) ([]float32, *Model, e
 		b.z = make([]float32, n*zd)
 	}
 	c, z := b.cbuf[:n*k], b.z[:n*zd]
+	sc := b.conds[id]
 	for i := 0; i < n; i++ {
-		m.Cond.CondTo(c[i*k:(i+1)*k], raw[i*k:(i+1)*k])
+		sc.condTo(c[i*k:(i+1)*k], raw[i*k:(i+1)*k])
 	}
-	for i := range z {
-		z[i] = float32(b.rng.NormFloat64())
-	}
+	b.noiseTo(z)
 	out, err := g.Generate(b.out, c, z)
 	if err != nil {
 		return nil, nil, fmt.Errorf("bundle: model %s: %w", id, err)
@@ -212,6 +213,14 @@ func (b *Bundle) BurstsTo(out [][]sampler.Pkt, side trace.Side, convs []*sampler
 		}
 	}
 	return nil
+}
+
+// noiseTo fills z with standard normal noise from the bundle's seeded
+// generator.
+func (b *Bundle) noiseTo(z []float32) {
+	for i := range z {
+		z[i] = float32(b.rng.NormFloat64())
+	}
 }
 
 func grow[T any](s []T, n int) []T {

@@ -71,10 +71,6 @@ func Dial(ctx context.Context, addr string, cfg Config) (*Report, error) {
 // dialOne connects, shakes hands and runs one conversation. The returned
 // conv is nil if the handshake did not complete.
 func dialOne(ctx context.Context, addr string, cfg *Config, clk clock, drops *dropCounters, index int) (*conv, Framing, error) {
-	smp, err := cfg.NewSampler(index)
-	if err != nil {
-		return nil, Framing{}, err
-	}
 	id := uint32(index + 1)
 	in := make(chan inbound, cfg.QueueLen)
 	fin := make(chan struct{})
@@ -138,7 +134,10 @@ func dialOne(ctx context.Context, addr string, cfg *Config, clk clock, drops *dr
 	if err != nil {
 		return nil, fr, err
 	}
-	pl := newPlanner(smp, trace.Client, fr, agreed.TimeScale, cfg.MaxCount, cfg.MaxGap)
+	pl, err := cfg.planner(index, trace.Client, fr, agreed.TimeScale)
+	if err != nil {
+		return nil, fr, err
+	}
 	c := newConv(id, trace.Client, cfg, clk, l, in, pl, fr, cfg.Recorder)
 	return c, fr, c.run(ctx, start, agreed)
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/spatgan/spatgan/sampler"
+	"github.com/spatgan/spatgan/trace"
 )
 
 // Default timeouts of the live agents.
@@ -16,7 +17,7 @@ const (
 	DefaultConnectTimeout = 10 * time.Second
 	DefaultRetryInterval  = 100 * time.Millisecond
 	DefaultLateAfter      = time.Millisecond
-	DefaultQueueLen       = 4096
+	DefaultQueueLen       = 512
 	DefaultFineSleep      = 2 * time.Millisecond
 )
 
@@ -28,8 +29,14 @@ type Config struct {
 	// NewSampler returns the sampler of the conversation with the given
 	// 0-based index (clients: the pair number; servers: the order in which
 	// conversations were accepted). It is called once per conversation, since
-	// a Sampler need not be safe for concurrent use. Required.
+	// a Sampler need not be safe for concurrent use. Required unless
+	// Dispatcher is set.
 	NewSampler func(conv int) (sampler.Sampler, error)
+	// Dispatcher, if set, draws every conversation's bursts from one
+	// shared sampler, batching the decisions due together (see
+	// Dispatcher); NewSampler is then not used. A server and a client in
+	// one process may share it.
+	Dispatcher *Dispatcher
 	// Fingerprint identifies the model; the handshake refuses a peer whose
 	// fingerprint differs. Required (may not be empty).
 	Fingerprint string
@@ -82,7 +89,7 @@ type Config struct {
 }
 
 func (c *Config) setDefaults() error {
-	if c.NewSampler == nil {
+	if c.NewSampler == nil && c.Dispatcher == nil {
 		return errors.New("simulate: config: no sampler")
 	}
 	if c.Fingerprint == "" {
@@ -130,6 +137,21 @@ func (c *Config) setDefaults() error {
 		c.QueueLen = DefaultQueueLen
 	}
 	return nil
+}
+
+// planner returns the planner of conversation index for side: drawing
+// through the Dispatcher if there is one, else from its own sampler.
+func (c *Config) planner(index int, side trace.Side, fr Framing, timeScale float64) (*planner, error) {
+	if c.Dispatcher != nil {
+		p := newPlanner(nil, side, fr, timeScale, c.MaxCount, c.MaxGap)
+		p.d = c.Dispatcher
+		return p, nil
+	}
+	s, err := c.NewSampler(index)
+	if err != nil {
+		return nil, err
+	}
+	return newPlanner(s, side, fr, timeScale, c.MaxCount, c.MaxGap), nil
 }
 
 // timeScale converts the speedup into the factor applied to sampled times.

@@ -174,7 +174,7 @@ func (c *conv) sendBurst(ctx context.Context) (done bool, err error) {
 		return true, nil
 	}
 	t0 := time.Now()
-	if err := c.plan.plan(c.sc, &c.bp); err != nil {
+	if err := c.decide(); err != nil {
 		return false, err
 	}
 	c.rep.Decision.Add(int64(time.Since(t0)))
@@ -219,6 +219,9 @@ func (c *conv) sendBurst(ctx context.Context) (done bool, err error) {
 		c.lastData = now
 		lag := now - c.times[i]
 		c.rep.Pacing.Add(lag)
+		if i > 0 {
+			c.rep.PacingRest.Add(lag)
+		}
 		if lag > int64(c.cfg.LateAfter) {
 			c.rep.Late++
 		}
@@ -242,6 +245,21 @@ func (c *conv) sendBurst(ctx context.Context) (done bool, err error) {
 		return true, nil
 	}
 	return false, nil
+}
+
+// decide draws this side's next burst into c.bp. Through a shared
+// Dispatcher, which may be busy with other conversations, it answers the
+// peer's control messages while it waits (a Sync gets Alive), so that a
+// slow decision does not make the peer declare this side gone.
+func (c *conv) decide() error {
+	d := c.plan.d
+	if d == nil {
+		return c.plan.plan(c.sc, &c.bp)
+	}
+	if err := d.submit(c.plan, c.sc, &c.bp); err != nil {
+		return err
+	}
+	return d.wait(c.plan, c.in, c.whileSending)
 }
 
 // waitUntil waits for deadline, answering control messages meanwhile.

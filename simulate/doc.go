@@ -60,9 +60,11 @@
 // do not accumulate. The agent waits on a Go timer (answering control
 // messages) until Config.FineSleep before the deadline, sleeps the rest
 // with a nanosleep system call (Go timers wake up to a millisecond late),
-// optionally busy-waits the last Config.Spin, and sends; a packet whose
+// with the thread's timer slack set to 1 ns (Linux lets a sleep overrun
+// by the slack, 50 µs by default), optionally busy-waits the last
+// Config.Spin, and sends; a packet whose
 // deadline has already passed is sent at once. Pacing error = actual send time minus
-// deadline, reported as p50/p99/max (Histogram), with the packets later
+// deadline, reported as p50/p99/p99.9/max (Histogram), with the packets later
 // than LateAfter counted as late. Decision latency = the time to draw one
 // burst (TurnsTo and PacketsTo calls), reported likewise.
 //
@@ -103,8 +105,16 @@
 // Config.Pairs runs N independent conversations: the client opens N
 // sockets with conversation ids 1..N; the server serves them all on one
 // socket (UDP, told apart by source address and conversation id) or one
-// listener (TCP, one connection each), each with its own sampler
-// (Config.NewSampler) and goroutine.
+// listener (TCP, one connection each), each in its own goroutine, with
+// its own sampler (Config.NewSampler) or, with Config.Dispatcher, all
+// drawing from one shared sampler: the Dispatcher's goroutine owns it and
+// serves the decisions pending together (one TurnsTo and one BurstsTo call
+// per side for the batch; optionally waiting up to MaxWait for more), so a
+// process loads its model once (the GAN bundle's TensorFlow sessions) and
+// a conversation costs kilobytes: its goroutine, receive queue (QueueLen),
+// buffers and two histograms. A server and a client in one process may
+// share a Dispatcher. WarmUp runs a model's first, slow call before the
+// conversations start.
 //
 // # Recording
 //

@@ -32,6 +32,15 @@ type GenOptions struct {
 	// MaxCount and MaxGap bound sampled burst counts and times (0: defaults).
 	MaxCount int
 	MaxGap   time.Duration
+	// Stagger (GenerateMany): conversation c starts at StartNS + c*Stagger,
+	// and its Duration counts from its own start.
+	Stagger time.Duration
+	// Ordered (GenerateMany): emit every packet in time order across the
+	// conversations (ties by conversation), as one capture
+	// needs. Packets are held back until every running conversation's
+	// clock has passed them, so memory grows with the spread of the
+	// conversations' clocks (a few bursts each in practice).
+	Ordered bool
 }
 
 // Event is one synthetic data packet of a conversation: the packet and the

@@ -10,19 +10,34 @@ import (
 // buckets (values below 128 ns exactly, above that 64 buckets per power of
 // two, so a reported quantile is within 1/128 of the true value), in fixed
 // memory however many values it sees. Count, Min and Max are exact.
-// The zero value is ready to use. It is not safe for concurrent use.
+// Buckets are allocated 64 at a time (one power of two, 512 bytes) when a
+// value first falls among them, so a histogram of values spanning a few
+// decades takes a few kilobytes (a live agent keeps three per
+// conversation). The zero value is ready to use. It is not safe for
+// concurrent use.
 type Histogram struct {
-	counts   []uint64
+	chunks   [histChunks]*[histSub]uint64
 	n        uint64
 	min, max int64
 	sum      float64
 }
 
 const (
-	histExact = 128 // values below are stored exactly
-	histSub   = 64  // buckets per power of two above histExact
-	histLen   = histExact + 57*histSub
+	histExact  = 128 // values below are stored exactly
+	histSub    = 64  // buckets per power of two above histExact
+	histLen    = histExact + 57*histSub
+	histChunks = histLen / histSub
 )
+
+// bucket returns a pointer to bucket i's count, allocating its chunk.
+func (h *Histogram) bucket(i int) *uint64 {
+	c := h.chunks[i/histSub]
+	if c == nil {
+		c = new([histSub]uint64)
+		h.chunks[i/histSub] = c
+	}
+	return &c[i%histSub]
+}
 
 func histIndex(v int64) int {
 	if v < histExact {
@@ -48,10 +63,7 @@ func (h *Histogram) Add(v int64) {
 	if v < 0 {
 		v = 0
 	}
-	if h.counts == nil {
-		h.counts = make([]uint64, histLen)
-	}
-	h.counts[histIndex(v)]++
+	*h.bucket(histIndex(v)) += 1
 	if h.n == 0 || v < h.min {
 		h.min = v
 	}
@@ -67,11 +79,15 @@ func (h *Histogram) Merge(o *Histogram) {
 	if o.n == 0 {
 		return
 	}
-	if h.counts == nil {
-		h.counts = make([]uint64, histLen)
-	}
-	for i, c := range o.counts {
-		h.counts[i] += c
+	for ci, c := range o.chunks {
+		if c == nil {
+			continue
+		}
+		for j, v := range c {
+			if v != 0 {
+				*h.bucket(ci*histSub + j) += v
+			}
+		}
 	}
 	if h.n == 0 || o.min < h.min {
 		h.min = o.min
@@ -117,10 +133,16 @@ func (h *Histogram) Quantile(q float64) int64 {
 		rank = h.n
 	}
 	var seen uint64
-	for i, c := range h.counts {
-		seen += c
-		if seen >= rank {
-			v := histValue(i)
+	for ci, c := range h.chunks {
+		if c == nil {
+			continue
+		}
+		for j, cnt := range c {
+			seen += cnt
+			if seen < rank {
+				continue
+			}
+			v := histValue(ci*histSub + j)
 			if v < h.min {
 				v = h.min
 			}
@@ -135,17 +157,17 @@ func (h *Histogram) Quantile(q float64) int64 {
 
 // Summary is a distribution summary in nanoseconds.
 type Summary struct {
-	N             uint64
-	P50, P99, Max time.Duration
-	Mean          time.Duration
+	N                   uint64
+	P50, P99, P999, Max time.Duration
+	Mean                time.Duration
 }
 
-// Summary returns p50, p99, max and mean.
+// Summary returns p50, p99, p99.9, max and mean.
 func (h *Histogram) Summary() Summary {
 	return Summary{N: h.n, P50: time.Duration(h.Quantile(0.5)), P99: time.Duration(h.Quantile(0.99)),
-		Max: time.Duration(h.max), Mean: time.Duration(h.Mean())}
+		P999: time.Duration(h.Quantile(0.999)), Max: time.Duration(h.max), Mean: time.Duration(h.Mean())}
 }
 
 func (s Summary) String() string {
-	return fmt.Sprintf("n=%d p50=%v p99=%v max=%v mean=%v", s.N, s.P50, s.P99, s.Max, s.Mean)
+	return fmt.Sprintf("n=%d p50=%v p99=%v p99.9=%v max=%v mean=%v", s.N, s.P50, s.P99, s.P999, s.Max, s.Mean)
 }

@@ -313,7 +313,7 @@ func TestLiveUDP(t *testing.T) {
 		}
 		_, port, _ := net.SplitHostPort(addr)
 		tcpdumpOut = filepath.Join(t.TempDir(), "lo.pcap")
-		tcpdump = exec.Command(path, "-i", "lo", "--immediate-mode", "-U", "-n", "-w", tcpdumpOut, "udp port "+port)
+		tcpdump = exec.Command(path, "-i", "lo", "--immediate-mode", "-B", "16384", "-U", "-n", "-w", tcpdumpOut, "udp port "+port)
 		pr, pw := io.Pipe()
 		tcpdump.Stderr = io.MultiWriter(pw, &tdErr)
 		if err := tcpdump.Start(); err != nil {

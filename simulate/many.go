@@ -3,6 +3,7 @@ package simulate
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/spatgan/spatgan/sampler"
@@ -42,16 +43,28 @@ func GenerateMany(ctx context.Context, s sampler.Sampler, k int, opt GenOptions,
 	type convState struct {
 		sc      *sampler.Conv
 		ref     int64
+		end     int64
 		carried int64
 		seq     [2]uint32
 		plan    burstPlan
+	}
+	if opt.Stagger < 0 {
+		return st, fmt.Errorf("simulate: generate: negative stagger %v", opt.Stagger)
 	}
 	cs := make([]convState, k)
 	active := make([]int, k) // indices of running conversations
 	for i := range cs {
 		cs[i].sc = sampler.NewConv(uint64(i + 1))
-		cs[i].ref = start
+		cs[i].ref = start + int64(i)*int64(opt.Stagger)
+		if end > 0 {
+			cs[i].end = end + int64(i)*int64(opt.Stagger)
+		}
 		active[i] = i
+	}
+	var ord *timeOrder
+	if opt.Ordered {
+		ord = newTimeOrder(k, emit)
+		emit = ord.push
 	}
 	var (
 		turns []sampler.Turn
@@ -91,7 +104,7 @@ func GenerateMany(ctx context.Context, s sampler.Sampler, k int, opt GenOptions,
 			st1 := &cs[c]
 			p.fill(&st1.plan)
 			times = schedule(times[:0], st1.ref, &st1.plan)
-			n, why := truncate(times, st1.carried, opt.Packets, end)
+			n, why := truncate(times, st1.carried, opt.Packets, st1.end)
 			for i := 0; i < n; i++ {
 				size := st1.plan.sizes[i]
 				h := Header{Side: uint8(side), Conv: uint32(c + 1), Seq: st1.seq[side], Burst: burst, SendNS: times[i],
@@ -124,6 +137,17 @@ func GenerateMany(ctx context.Context, s sampler.Sampler, k int, opt GenOptions,
 		}
 		active = next
 		side = side.Other()
+		if ord != nil {
+			// A running conversation's later packets come after its
+			// reference time: everything up to the smallest is final.
+			wm := int64(math.MaxInt64)
+			for _, c := range active {
+				wm = min(wm, cs[c].ref)
+			}
+			if err := ord.flush(wm); err != nil {
+				return st, err
+			}
+		}
 	}
 	st.SamplerCalls = calls
 	for _, p := range pl {
@@ -139,4 +163,89 @@ func grow[T any](s []T, n int) []T {
 		return make([]T, n)
 	}
 	return s[:n]
+}
+
+// timeOrder holds packets back and emits them in time order, ties by
+// conversation, by merging the conversations' own time-ordered queues
+// through a binary heap of conversation indices keyed by each queue's
+// first packet.
+type timeOrder struct {
+	emit func(conv int, e Event) error
+	q    [][]Event // per conversation: packets held, from head[c] on
+	head []int
+	h    []int // conversations with packets held
+}
+
+func newTimeOrder(k int, emit func(conv int, e Event) error) *timeOrder {
+	return &timeOrder{emit: emit, q: make([][]Event, k), head: make([]int, k)}
+}
+
+func (o *timeOrder) less(a, b int) bool {
+	ta, tb := o.q[a][o.head[a]].Packet.TS, o.q[b][o.head[b]].Packet.TS
+	return ta < tb || (ta == tb && a < b)
+}
+
+func (o *timeOrder) up(i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if !o.less(o.h[i], o.h[p]) {
+			return
+		}
+		o.h[i], o.h[p] = o.h[p], o.h[i]
+		i = p
+	}
+}
+
+func (o *timeOrder) down(i int) {
+	n := len(o.h)
+	for {
+		l, m := 2*i+1, i
+		if l < n && o.less(o.h[l], o.h[m]) {
+			m = l
+		}
+		if r := l + 1; r < n && o.less(o.h[r], o.h[m]) {
+			m = r
+		}
+		if m == i {
+			return
+		}
+		o.h[i], o.h[m] = o.h[m], o.h[i]
+		i = m
+	}
+}
+
+// push holds conversation c's next packet (each conversation's packets
+// come in time order).
+func (o *timeOrder) push(c int, e Event) error {
+	o.q[c] = append(o.q[c], e)
+	if len(o.q[c])-o.head[c] == 1 {
+		o.h = append(o.h, c)
+		o.up(len(o.h) - 1)
+	}
+	return nil
+}
+
+// flush emits the packets at or before wm.
+func (o *timeOrder) flush(wm int64) error {
+	for len(o.h) > 0 {
+		c := o.h[0]
+		e := &o.q[c][o.head[c]]
+		if e.Packet.TS > wm {
+			return nil
+		}
+		if err := o.emit(c, *e); err != nil {
+			return err
+		}
+		o.head[c]++
+		if o.head[c] == len(o.q[c]) {
+			o.q[c], o.head[c] = o.q[c][:0], 0
+			n := len(o.h) - 1
+			o.h[0] = o.h[n]
+			o.h = o.h[:n]
+		}
+		if len(o.h) > 0 {
+			o.down(0)
+		}
+	}
+	return nil
 }

@@ -51,6 +51,8 @@ type burstPlan struct {
 // After sending, the caller closes the burst with sent.
 type planner struct {
 	s         sampler.Sampler
+	d         *Dispatcher // if set, plan draws through it (s is then nil)
+	req       decision    // this planner's request to d
 	side      trace.Side
 	fr        Framing
 	timeScale float64
@@ -150,6 +152,9 @@ func (p *planner) fill(b *burstPlan) {
 
 // plan draws side's next burst in conversation c.
 func (p *planner) plan(c *sampler.Conv, b *burstPlan) error {
+	if p.d != nil {
+		return p.d.plan(p, c, b)
+	}
 	p.conv1[0] = c
 	if err := p.s.TurnsTo(p.turn1[:], p.side, p.conv1[:]); err != nil {
 		return fmt.Errorf("simulate: %s sampler, %s turn: %w", p.s.Name(), p.side, err)

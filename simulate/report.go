@@ -63,6 +63,10 @@ type ConvReport struct {
 	Calls      int64 // sampler calls
 	// Pacing is actual minus scheduled send time per data packet, ns.
 	Pacing Histogram
+	// PacingRest is Pacing for the packets after the first of each burst:
+	// the error of the waiting alone (timers, scheduling), where a first
+	// packet may also wait for its decision.
+	PacingRest Histogram
 	// Decision is the time to draw one burst (TurnsTo and PacketsTo), ns.
 	Decision Histogram
 	// End says how the conversation ended: "limit", "peer bye",
@@ -101,6 +105,7 @@ func (r *Report) Totals() ConvReport {
 		t.Calls += c.Calls
 		t.Clamps.add(c.Clamps)
 		t.Pacing.Merge(&c.Pacing)
+		t.PacingRest.Merge(&c.PacingRest)
 		t.Decision.Merge(&c.Decision)
 	}
 	return t
@@ -122,14 +127,16 @@ func (r *Report) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "  sent %d packets (%d bytes) in %d bursts, %.1f packets/s; received %d packets (%d bytes), lost %d, stale %d, unexpected %d\n",
 		t.Sent, t.SentBytes, t.Bursts, r.SentPerSecond(), t.Received, t.RecvBytes, t.Lost, t.Stale, t.Unexpected)
 	p := t.Pacing.Summary()
-	fmt.Fprintf(w, "  pacing error (actual - scheduled): p50 %v p99 %v max %v; late %d\n", p.P50, p.P99, p.Max, t.Late)
+	fmt.Fprintf(w, "  pacing error (actual - scheduled): p50 %v p99 %v p99.9 %v max %v; late %d\n", p.P50, p.P99, p.P999, p.Max, t.Late)
+	pr := t.PacingRest.Summary()
+	fmt.Fprintf(w, "  pacing error after the first packet of a burst: p50 %v p99 %v p99.9 %v max %v\n", pr.P50, pr.P99, pr.P999, pr.Max)
 	d := t.Decision.Summary()
 	perPkt := time.Duration(0)
 	if t.Sent > 0 {
 		perPkt = time.Duration(t.Decision.Mean() * float64(t.Bursts) / float64(t.Sent))
 	}
-	fmt.Fprintf(w, "  decision latency per burst: p50 %v p99 %v max %v (mean per packet %v); sampler calls %d\n",
-		d.P50, d.P99, d.Max, perPkt, t.Calls)
+	fmt.Fprintf(w, "  decision latency per burst: p50 %v p99 %v p99.9 %v max %v (mean per packet %v); sampler calls %d\n",
+		d.P50, d.P99, d.P999, d.Max, perPkt, t.Calls)
 	fmt.Fprintf(w, "  clamped: size %d, count %d, time %d; syncs sent %d\n", t.Clamps.Size, t.Clamps.Count, t.Clamps.Time, t.Syncs)
 	dr := r.Drops
 	fmt.Fprintf(w, "  dropped: no conversation %d, bad header %d, bad version %d, bad length %d, queue overflow %d\n",

@@ -259,7 +259,7 @@ func (s *Server) hello(key convKey, h Header, body []byte, ts int64, l link) (*s
 	if s.ctx == nil || s.ctx.Err() != nil {
 		return nil, rejectMsg(h.Conv, "server is shutting down")
 	}
-	smp, err := s.cfg.NewSampler(s.accepted)
+	pl, err := s.cfg.planner(s.accepted, trace.Server, s.fr, m.TimeScale)
 	if err != nil {
 		return nil, rejectMsg(h.Conv, "server cannot create its sampler: "+err.Error())
 	}
@@ -269,7 +269,6 @@ func (s *Server) hello(key convKey, h Header, body []byte, ts int64, l link) (*s
 	ack, _ = AppendHello(ack, agreed)
 	ah := Header{Flags: FlagHandshake | FlagAck, Side: uint8(trace.Server), Conv: h.Conv, Length: uint16(len(ack))}
 	_ = ah.Encode(ack)
-	pl := newPlanner(smp, trace.Server, s.fr, m.TimeScale, s.cfg.MaxCount, s.cfg.MaxGap)
 	c := newConv(h.Conv, trace.Server, &s.cfg, s.clk, l, make(chan inbound, s.cfg.QueueLen), pl, s.fr, s.cfg.Recorder)
 	sc := &serverConv{index: s.accepted, c: c, ack: ack, fin: make(chan struct{})}
 	s.accepted++

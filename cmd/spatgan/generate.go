@@ -32,6 +32,8 @@ func runGenerate(ctx context.Context, stdout, stderr io.Writer, args []string) e
 	netName := fs.String("net", "udp", "transport written in the frames: udp or tcp")
 	ipv6 := fs.Bool("ipv6", false, "write IPv6 frames")
 	start := fs.String("start", "", "virtual start time, RFC 3339 (default 2020-01-01T00:00:00Z)")
+	convs := fs.Int("conversations", 1, "number of concurrent conversations in the capture (limits apply to each); conversation i uses client port 50000+i")
+	stagger := fs.Duration("stagger", 10*time.Millisecond, "with --conversations: conversation i starts i times this after --start")
 	if err := parseFlags(fs, args); err != nil {
 		return ignoreHelp(err)
 	}
@@ -46,6 +48,9 @@ func runGenerate(ctx context.Context, stdout, stderr io.Writer, args []string) e
 	if *packets < 0 || *duration < 0 {
 		return errors.New("generate: --packets, --duration must not be negative")
 	}
+	if *convs < 1 || *convs > 1<<16 || *stagger < 0 {
+		return fmt.Errorf("generate: --conversations %d must be in 1..65536, --stagger not negative", *convs)
+	}
 	tr, err := simulate.ParseTransport(*netName)
 	if err != nil {
 		return fmt.Errorf("generate: %w", err)
@@ -54,7 +59,7 @@ func runGenerate(ctx context.Context, stdout, stderr io.Writer, args []string) e
 	// MTU ceiling).
 	fr := simulate.NewFraming(tr, *ipv6)
 	fr.Offline = true
-	opt := simulate.GenOptions{Packets: *packets, Duration: *duration, Framing: fr}
+	opt := simulate.GenOptions{Packets: *packets, Duration: *duration, Framing: fr, Stagger: *stagger, Ordered: *convs > 1}
 	if *start != "" {
 		t, err := time.Parse(time.RFC3339Nano, *start)
 		if err != nil {
@@ -90,9 +95,10 @@ func runGenerate(ctx context.Context, stdout, stderr io.Writer, args []string) e
 	if *ipv6 {
 		server.Addr, client.Addr = netip.MustParseAddr("2001:db8::1"), netip.MustParseAddr("2001:db8::2")
 	}
-	sap, cip := netip.AddrPortFrom(server.Addr, server.Port), netip.AddrPortFrom(client.Addr, client.Port)
-	st, err := simulate.Generate(ctx, s, opt, func(e simulate.Event) error {
-		r := simulate.Rec{Sent: true, Conv: 1, TS: e.Packet.TS, Size: e.Packet.Size, Header: e.Header,
+	sap := netip.AddrPortFrom(server.Addr, server.Port)
+	st, err := simulate.GenerateMany(ctx, s, *convs, opt, func(c int, e simulate.Event) error {
+		cip := clientEndpoint(client, c)
+		r := simulate.Rec{Sent: true, Conv: uint32(c + 1), TS: e.Packet.TS, Size: e.Packet.Size, Header: e.Header,
 			Src: cip, Dst: sap, Transport: tr, From: e.Packet.From}
 		if e.Packet.From == trace.Server {
 			r.Src, r.Dst = sap, cip
@@ -108,8 +114,8 @@ func runGenerate(ctx context.Context, stdout, stderr io.Writer, args []string) e
 		}
 		return fmt.Errorf("generate: %w", err)
 	}
-	fmt.Fprintf(stdout, "generated %d packets (%d server, %d client) in %d bursts, %.3f s of traffic, model %s\n",
-		st.Packets, st.PerSide[trace.Server], st.PerSide[trace.Client], st.Bursts, float64(st.LastNS-st.FirstNS)/1e9, fp)
+	fmt.Fprintf(stdout, "generated %d packets (%d server, %d client) in %d bursts of %d conversation(s), %.3f s of traffic, model %s\n",
+		st.Packets, st.PerSide[trace.Server], st.PerSide[trace.Client], st.Bursts, *convs, float64(st.LastNS-st.FirstNS)/1e9, fp)
 	fmt.Fprintf(stdout, "%.0f packets/s (%v), %d sampler calls; clamped: size %d, count %d, time %d\n",
 		st.PacketsPerSecond(), st.Elapsed.Round(time.Millisecond), st.SamplerCalls, st.Clamps.Size, st.Clamps.Count, st.Clamps.Time)
 	fmt.Fprintf(stdout, "wrote %s", *out)
@@ -118,4 +124,16 @@ func runGenerate(ctx context.Context, stdout, stderr io.Writer, args []string) e
 	}
 	fmt.Fprintln(stdout)
 	return nil
+}
+
+// clientEndpoint returns conversation c's client endpoint: base's address
+// and port base.Port+c, moving to the next address every time the ports
+// run out (conversation 0 is base itself).
+func clientEndpoint(base trace.Endpoint, c int) netip.AddrPort {
+	span := 65536 - int(base.Port)
+	a := base.Addr
+	for i := 0; i < c/span; i++ {
+		a = a.Next()
+	}
+	return netip.AddrPortFrom(a, base.Port+uint16(c%span))
 }

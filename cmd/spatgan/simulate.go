@@ -181,6 +181,7 @@ func runSimulateRole(ctx context.Context, stdout, stderr io.Writer, role string,
 	peerTO := fs.Duration("peer-timeout", simulate.DefaultPeerTimeout, "silence after which the peer is declared gone")
 	connTO := fs.Duration("connect-timeout", simulate.DefaultConnectTimeout, "how long the client retries a server that is not up")
 	spin := fs.Duration("spin", 0, "busy-wait this long before each deadline for tighter pacing (costs CPU)")
+	batchWait := fs.Duration("batch-wait", 0, "with --bundle: how long the shared model waits to batch decisions of several conversations (0: batch only what is pending)")
 	var pcapPath, csvPath, pcapPath2, csvPath2 string
 	if role == "local" {
 		fs.StringVar(&pcapPath, "server-pcap", "spatgan-server.pcap", "server's pcap recording (empty: none)")
@@ -213,6 +214,25 @@ func runSimulateRole(ctx context.Context, stdout, stderr io.Writer, role string,
 	cfg := simulate.Config{Transport: tr, NewSampler: newSampler, Fingerprint: fp, Pairs: *pairs,
 		MaxPackets: *packets, Duration: *duration, Speedup: float64(speed),
 		TurnTimeout: *turnTO, PeerTimeout: *peerTO, ConnectTimeout: *connTO, Spin: *spin}
+	if mf.bundle != "" {
+		// One model per process: every conversation (of both agents, when
+		// local) draws from one bundle through one batching dispatcher.
+		smp, err := newSampler(0)
+		if err != nil {
+			return fmt.Errorf("simulate: %w", err)
+		}
+		if err := simulate.WarmUp(smp); err != nil {
+			return fmt.Errorf("simulate: %w", err)
+		}
+		d := simulate.NewDispatcher(smp, simulate.DispatchOptions{MaxWait: *batchWait})
+		defer func() {
+			d.Close()
+			st := d.Stats()
+			fmt.Fprintf(stdout, "model calls: %d decisions in %d batches (mean %.1f, max %d per batch)\n",
+				st.Decisions, st.Batches, st.MeanBatch(), st.MaxBatch)
+		}()
+		cfg.NewSampler, cfg.Dispatcher = nil, d
+	}
 	if math.IsInf(float64(speed), 1) {
 		cfg.Speedup = math.Inf(1)
 	}
@@ -324,8 +344,8 @@ func runSimulateRole(ctx context.Context, stdout, stderr io.Writer, role string,
 		pace.Merge(&st.Pacing)
 		pace.Merge(&ct.Pacing)
 		ps := pace.Summary()
-		fmt.Fprintf(stdout, "aggregate: %d packets in %v, %.0f packets/s; pacing error p50 %v p99 %v max %v over %d pairs\n",
-			tot, el.Round(time.Millisecond), float64(tot)/el.Seconds(), ps.P50, ps.P99, ps.Max, *pairs)
+		fmt.Fprintf(stdout, "aggregate: %d packets in %v, %.0f packets/s; pacing error p50 %v p99 %v p99.9 %v max %v over %d pairs\n",
+			tot, el.Round(time.Millisecond), float64(tot)/el.Seconds(), ps.P50, ps.P99, ps.P999, ps.Max, *pairs)
 	}
 	return errors.Join(e1, e2)
 }

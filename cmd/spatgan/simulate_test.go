@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -69,6 +70,58 @@ func TestGenerateCommand(t *testing.T) {
 	}
 	if n := strings.Count(string(out), "\n"); n != 5000 {
 		t.Fatalf("tshark reads %d packets", n)
+	}
+}
+
+// TestGenerateConversations: --conversations writes that many
+// conversations, each on its own client port, in time order, into one
+// pcap that tshark reads.
+func TestGenerateConversations(t *testing.T) {
+	const k, per = 20, 300
+	path := filepath.Join(t.TempDir(), "many.pcap")
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), &out, &errb, []string{"generate", "--sampler", "markov", "--packets", strconv.Itoa(per),
+		"--conversations", strconv.Itoa(k), "--out", path}); err != nil {
+		t.Fatalf("%v\n%s", err, errb.String())
+	}
+	if !strings.Contains(out.String(), fmt.Sprintf("generated %d packets", k*per)) {
+		t.Fatalf("output: %s", out.String())
+	}
+	tshark, err := exec.LookPath("tshark")
+	if err != nil {
+		if os.Getenv("SPATGAN_REQUIRE_TOOLS") == "1" {
+			t.Fatal(err)
+		}
+		t.Skip("tshark not found")
+	}
+	b, err := exec.Command(tshark, "-n", "-r", path, "-T", "fields", "-e", "frame.time_epoch", "-e", "udp.srcport", "-e", "udp.dstport", "-e", "_ws.expert").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	perPort := map[string]int{}
+	prev := ""
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		f := strings.Split(line, "\t")
+		if len(f) < 3 || (len(f) > 3 && f[3] != "") {
+			t.Fatalf("tshark: %q", line)
+		}
+		if f[0] < prev { // equal-width epoch strings compare as numbers
+			t.Fatalf("capture goes back in time at %s", f[0])
+		}
+		prev = f[0]
+		port := f[1]
+		if port == "40000" {
+			port = f[2]
+		}
+		perPort[port]++
+	}
+	if len(perPort) != k {
+		t.Fatalf("%d client ports, want %d", len(perPort), k)
+	}
+	for p, n := range perPort {
+		if n != per {
+			t.Fatalf("port %s: %d packets, want %d", p, n, per)
+		}
 	}
 }
 

@@ -1,0 +1,169 @@
+package bench
+
+// Scale benchmarks (issue 11): offline generation against the generator
+// network's own rate measured in the same benchmark, and live pairs with
+// one shared model per process. Run them alone, on a quiet machine:
+//
+//	go test -run '^$' -bench 'Offline|Live' -benchtime 1x ./bench
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/spatgan/spatgan/simulate"
+	"github.com/spatgan/spatgan/tf"
+)
+
+// genRate measures the rows per second of the reference generator network
+// of tf's BenchmarkGenerator (33 -> 128 -> 256 -> 512 -> 2, ReLU, session
+// defaults), forward at the given batch, fed from Go and fetched into a
+// reused buffer, for about d after one warm-up run.
+func genRate(b *testing.B, batch int, d time.Duration) float64 {
+	b.Helper()
+	rng := rand.New(rand.NewPCG(42, 42))
+	g := tf.NewGraph()
+	x := g.Placeholder("x", 33)
+	y := g.ApplyMLP(g.MLP("net", 33, []int{128, 256, 512, 2}, tf.ReLU, rng), x)
+	s, err := tf.NewSession(g, tf.SessionOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Init(); err != nil {
+		b.Fatal(err)
+	}
+	in := make([]float32, batch*33)
+	for i := range in {
+		in[i] = float32(rng.Float64()*2 - 1)
+	}
+	feeds := []tf.Feed{{Node: x, Data: in, Rows: batch}}
+	dst, err := s.Run(feeds, []tf.Node{y}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	runs := 0
+	t0 := time.Now()
+	for time.Since(t0) < d {
+		if dst, err = s.Run(feeds, []tf.Node{y}, dst); err != nil {
+			b.Fatal(err)
+		}
+		runs++
+	}
+	return float64(runs*batch) / time.Since(t0).Seconds()
+}
+
+// BenchmarkOffline: closed-loop offline generation through the bundle,
+// one conversation (simulate.Generate, 5,000 packets per iteration) and
+// 1,000 conversations in lockstep written as one time-ordered pcap
+// (simulate.GenerateMany, 50 packets each per iteration), each set
+// against the reference generator's rate at batch 1 and 4,096 measured in
+// the same benchmark (half a second each, before the generation):
+// x-gen-b1 is packets/s over the batch-1 rate, pct-gen-b4096 the
+// percentage of the batch-4,096 rate.
+func BenchmarkOffline(b *testing.B) {
+	for _, k := range []int{1, 1000} {
+		b.Run(fmt.Sprintf("conversations=%d", k), func(b *testing.B) {
+			bu := openBench(b)
+			r1, r4096 := genRate(b, 1, 500*time.Millisecond), genRate(b, 4096, 500*time.Millisecond)
+			per := int64(5000)
+			if k > 1 {
+				per = 50
+			}
+			dir := b.TempDir()
+			opt := simulate.GenOptions{Packets: per, Ordered: k > 1, Stagger: time.Millisecond}
+			var packets int64
+			var st simulate.GenStats
+			for b.Loop() {
+				rec, err := simulate.NewFileRecorder(filepath.Join(dir, "out.pcap"), "", time.Second)
+				if err != nil {
+					b.Fatal(err)
+				}
+				st, err = simulate.GenerateMany(context.Background(), bu, k, opt, func(c int, e simulate.Event) error {
+					return rec.Record(simulate.Rec{Sent: true, Conv: uint32(c + 1), TS: e.Packet.TS, Size: e.Packet.Size,
+						Header: e.Header, From: e.Packet.From})
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := rec.Close(); err != nil {
+					b.Fatal(err)
+				}
+				packets += st.Packets
+			}
+			rate := float64(packets) / b.Elapsed().Seconds()
+			b.ReportMetric(rate, "packets/s")
+			b.ReportMetric(r1, "gen-b1-rows/s")
+			b.ReportMetric(r4096, "gen-b4096-rows/s")
+			b.ReportMetric(rate/r1, "x-gen-b1")
+			b.ReportMetric(100*rate/r4096, "pct-gen-b4096")
+			b.ReportMetric(float64(st.SamplerCalls)/float64(st.Packets), "calls/packet")
+		})
+	}
+}
+
+// BenchmarkLive: live pairs on loopback UDP with the bundle loaded once and
+// shared by every conversation of both agents through one
+// simulate.Dispatcher, for 3 s per iteration at the model's own timing
+// with gaps capped at 20 ms (so that an untrained benchmark bundle keeps
+// talking). Reports decision latency (queueing in the dispatcher
+// included) and pacing error quantiles in microseconds (rest: the packets
+// after the first of their burst, which do not wait for a decision), the packets per
+// second of both agents together and the mean decisions per model batch.
+func BenchmarkLive(b *testing.B) {
+	for _, pairs := range []int{1, 100} {
+		b.Run(fmt.Sprintf("pairs=%d", pairs), func(b *testing.B) {
+			bu := openBench(b)
+			var dec, pace, rest simulate.Histogram
+			var packets, late int64
+			var mean float64
+			for b.Loop() {
+				d := simulate.NewDispatcher(bu, simulate.DispatchOptions{})
+				cfg := simulate.Config{Dispatcher: d, Fingerprint: bu.Fingerprint(), Pairs: pairs,
+					Duration: 3 * time.Second, MaxGap: 20 * time.Millisecond, PeerTimeout: 10 * time.Second}
+				s, err := simulate.Listen("127.0.0.1:0", cfg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				var srep *simulate.Report
+				var serr error
+				var wg sync.WaitGroup
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					srep, serr = s.Serve(context.Background())
+				}()
+				crep, cerr := simulate.Dial(context.Background(), s.Addr().String(), cfg)
+				wg.Wait()
+				d.Close()
+				if serr != nil || cerr != nil {
+					b.Fatalf("server %v client %v", serr, cerr)
+				}
+				for _, r := range []*simulate.Report{srep, crep} {
+					t := r.Totals()
+					dec.Merge(&t.Decision)
+					pace.Merge(&t.Pacing)
+					rest.Merge(&t.PacingRest)
+					packets += t.Sent
+					late += t.Late
+				}
+				mean = d.Stats().MeanBatch()
+			}
+			us := func(v int64) float64 { return float64(v) / 1e3 }
+			b.ReportMetric(us(dec.Quantile(0.5)), "decision-p50-us")
+			b.ReportMetric(us(dec.Quantile(0.99)), "decision-p99-us")
+			b.ReportMetric(us(pace.Quantile(0.5)), "pacing-p50-us")
+			b.ReportMetric(us(pace.Quantile(0.99)), "pacing-p99-us")
+			b.ReportMetric(us(pace.Quantile(0.999)), "pacing-p99.9-us")
+			b.ReportMetric(us(pace.Max()), "pacing-max-us")
+			b.ReportMetric(us(rest.Quantile(0.99)), "pacing-rest-p99-us")
+			b.ReportMetric(float64(packets)/b.Elapsed().Seconds(), "packets/s")
+			b.ReportMetric(float64(late)/float64(max(packets, 1)), "late-frac")
+			b.ReportMetric(mean, "decisions/batch")
+		})
+	}
+}

@@ -1,0 +1,320 @@
+package simulate
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/spatgan/spatgan/sampler"
+	"github.com/spatgan/spatgan/trace"
+)
+
+// Defaults of a Dispatcher.
+const (
+	// DefaultMaxBatch bounds the decisions served by one pair of sampler
+	// calls.
+	DefaultMaxBatch = 1024
+)
+
+// ErrDispatcherClosed is returned for a decision requested from a closed
+// Dispatcher.
+var ErrDispatcherClosed = errors.New("simulate: dispatcher closed")
+
+// DispatchOptions configure a Dispatcher. The zero value serves each
+// batch as soon as the sampler is free.
+type DispatchOptions struct {
+	// MaxBatch bounds the decisions of one batch (0: DefaultMaxBatch).
+	MaxBatch int
+	// MaxWait is how long the dispatcher keeps collecting decisions after
+	// the first of a batch arrived, while the batch is smaller than
+	// MaxBatch, by yielding the processor (a Go timer would sleep for a
+	// millisecond). 0 (default): serve at once what has been requested;
+	// decisions requested while the sampler runs form the next batch, so
+	// batches grow with the load without delaying a lone decision.
+	MaxWait time.Duration
+}
+
+// Dispatcher serves the decisions of many concurrent conversations from
+// one sampler.Sampler (the GAN bundle: one set of TensorFlow sessions per
+// process), which is not safe for concurrent use. A conversation's
+// goroutine submits a request for its next burst (its *sampler.Conv and
+// planner) and blocks; a single goroutine owning the sampler takes every
+// request pending (up to MaxBatch, waiting at most MaxWait for more),
+// draws their turns with one TurnsTo call per side, opens the bursts in
+// the conversations' histories, draws the packets with BurstsTo calls per
+// side (the one-packet bursts first, answered at once, then the longer
+// ones), and answers each. Per conversation it costs one request
+// record and a one-slot channel; nothing is locked on the packet path.
+//
+// The draws of one conversation depend on which others share its batches,
+// so a run through a Dispatcher is not reproducible by seed (live runs
+// are not anyway: their conditions are measured on the network).
+type Dispatcher struct {
+	s        sampler.Sampler
+	maxBatch int
+	maxWait  time.Duration
+	req      chan *decision
+	quit     chan struct{}
+	exited   chan struct{}
+	once     sync.Once
+
+	batches   atomic.Int64
+	decisions atomic.Int64
+	maxSeen   atomic.Int64
+}
+
+// decision is one conversation's request for its next burst; each planner
+// owns one and reuses it.
+type decision struct {
+	p    *planner
+	c    *sampler.Conv
+	b    *burstPlan
+	err  error
+	done chan struct{}
+}
+
+// NewDispatcher starts the goroutine serving decisions from s. The caller
+// must not use s until Close has returned.
+func NewDispatcher(s sampler.Sampler, opt DispatchOptions) *Dispatcher {
+	if opt.MaxBatch <= 0 {
+		opt.MaxBatch = DefaultMaxBatch
+	}
+	d := &Dispatcher{s: s, maxBatch: opt.MaxBatch, maxWait: max(opt.MaxWait, 0),
+		req: make(chan *decision, opt.MaxBatch), quit: make(chan struct{}), exited: make(chan struct{})}
+	go d.loop()
+	return d
+}
+
+// Sampler returns the sampler the dispatcher draws from.
+func (d *Dispatcher) Sampler() sampler.Sampler { return d.s }
+
+// Close stops the serving goroutine once its current batch is answered;
+// later requests fail with ErrDispatcherClosed. It is safe to call twice.
+func (d *Dispatcher) Close() error {
+	d.once.Do(func() { close(d.quit) })
+	<-d.exited
+	return nil
+}
+
+// DispatchStats says how the decisions were batched.
+type DispatchStats struct {
+	Decisions int64 // bursts drawn
+	Batches   int64 // batches served (per side present: one TurnsTo call, one or two BurstsTo calls)
+	MaxBatch  int64 // largest batch served
+}
+
+// MeanBatch returns the mean number of decisions per batch.
+func (s DispatchStats) MeanBatch() float64 {
+	if s.Batches == 0 {
+		return 0
+	}
+	return float64(s.Decisions) / float64(s.Batches)
+}
+
+// Stats returns the counts so far.
+func (d *Dispatcher) Stats() DispatchStats {
+	return DispatchStats{Decisions: d.decisions.Load(), Batches: d.batches.Load(), MaxBatch: d.maxSeen.Load()}
+}
+
+// plan draws p's side's next burst in conversation c through the
+// dispatcher, as planner.plan does directly.
+func (d *Dispatcher) plan(p *planner, c *sampler.Conv, b *burstPlan) error {
+	if err := d.submit(p, c, b); err != nil {
+		return err
+	}
+	return d.wait(p, nil, nil)
+}
+
+// submit queues p's request for conversation c's next burst, to be
+// written into b; the dispatcher owns c's history and b until wait
+// returns.
+func (d *Dispatcher) submit(p *planner, c *sampler.Conv, b *burstPlan) error {
+	r := &p.req
+	if r.done == nil {
+		r.done = make(chan struct{}, 1)
+	}
+	r.p, r.c, r.b, r.err = p, c, b, nil
+	select {
+	case d.req <- r:
+		return nil
+	case <-d.quit:
+		return ErrDispatcherClosed
+	}
+}
+
+// wait waits for the answer to p's submitted request, handing each
+// message arriving on in meanwhile to handle (a conversation answers its
+// peer's Syncs while its decision is pending); in may be nil (then
+// handle is never called). The first
+// error of handle is returned once the answer is in.
+func (d *Dispatcher) wait(p *planner, in <-chan inbound, handle func(inbound) error) error {
+	r := &p.req
+	var herr error
+	for {
+		select {
+		case <-r.done:
+			if herr != nil {
+				return herr
+			}
+			return r.err
+		case m := <-in:
+			if herr == nil {
+				herr = handle(m)
+			}
+		case <-d.exited:
+			// The loop may have answered just before it exited.
+			select {
+			case <-r.done:
+				if herr != nil {
+					return herr
+				}
+				return r.err
+			default:
+				return ErrDispatcherClosed
+			}
+		}
+	}
+}
+
+func (d *Dispatcher) loop() {
+	defer close(d.exited)
+	batch := make([]*decision, 0, d.maxBatch)
+	var w dispatchWork
+	for {
+		var r *decision
+		select {
+		case r = <-d.req:
+		case <-d.quit:
+			return
+		}
+		batch = d.collect(append(batch[:0], r))
+		d.serve(batch, &w)
+		d.batches.Add(1)
+		d.decisions.Add(int64(len(batch)))
+		if n := int64(len(batch)); n > d.maxSeen.Load() {
+			d.maxSeen.Store(n)
+		}
+	}
+}
+
+// dispatchWork holds the loop's reused buffers.
+type dispatchWork struct {
+	side        [2][]*decision
+	short, long [2][]*decision
+	turns       []sampler.Turn
+	convs       []*sampler.Conv
+	outs        [][]sampler.Pkt
+}
+
+// serve draws and answers a batch: the turns of each side (one TurnsTo
+// call per side), then the packets of the one-packet bursts, which are
+// answered at once, then those of the longer bursts (one BurstsTo call
+// per side and group). A sampler that draws packets position by position
+// makes as many model calls as the longest burst of its group has
+// packets, so a one-packet burst, the commonest, does not wait for a long
+// one drawn in the same batch; a sampler drawing whole bursts at once
+// pays one more call per batch.
+func (d *Dispatcher) serve(batch []*decision, w *dispatchWork) {
+	for s := range w.side {
+		w.side[s], w.short[s], w.long[s] = w.side[s][:0], w.short[s][:0], w.long[s][:0]
+	}
+	for _, r := range batch {
+		w.side[r.p.side] = append(w.side[r.p.side], r)
+	}
+	answer := func(rs []*decision, err error) {
+		for _, r := range rs {
+			r.err = err
+			r.done <- struct{}{}
+		}
+	}
+	for s, rs := range w.side {
+		if len(rs) == 0 {
+			continue
+		}
+		side := trace.Side(s)
+		w.turns, w.convs = grow(w.turns, len(rs)), grow(w.convs, len(rs))
+		for i, r := range rs {
+			w.convs[i] = r.c
+		}
+		if err := d.s.TurnsTo(w.turns, side, w.convs); err != nil {
+			answer(rs, fmt.Errorf("simulate: %s sampler, %s turns: %w", d.s.Name(), side, err))
+			continue
+		}
+		for i, r := range rs {
+			if n := len(r.p.open(r.c, w.turns[i], r.b)); n == 1 {
+				w.short[s] = append(w.short[s], r)
+			} else {
+				w.long[s] = append(w.long[s], r)
+			}
+		}
+	}
+	for _, group := range [][2][]*decision{w.short, w.long} {
+		for s, rs := range group {
+			if len(rs) > 0 {
+				answer(rs, d.bursts(trace.Side(s), rs, w))
+			}
+		}
+	}
+}
+
+// bursts draws the packets of the opened bursts of one side's requests.
+func (d *Dispatcher) bursts(side trace.Side, rs []*decision, w *dispatchWork) error {
+	w.convs, w.outs = grow(w.convs, len(rs)), grow(w.outs, len(rs))
+	for i, r := range rs {
+		w.convs[i], w.outs[i] = r.c, r.b.raw
+	}
+	if err := d.s.BurstsTo(w.outs, side, w.convs); err != nil {
+		return fmt.Errorf("simulate: %s sampler, %s bursts: %w", d.s.Name(), side, err)
+	}
+	for _, r := range rs {
+		r.p.fill(r.b)
+		r.p.calls += 2
+	}
+	return nil
+}
+
+// collect adds the pending requests to batch, waiting up to maxWait for
+// more while it is not full.
+func (d *Dispatcher) collect(batch []*decision) []*decision {
+	var until time.Time
+	for len(batch) < d.maxBatch {
+		select {
+		case r := <-d.req:
+			batch = append(batch, r)
+			continue
+		default:
+		}
+		if d.maxWait <= 0 {
+			return batch
+		}
+		now := time.Now()
+		if until.IsZero() {
+			until = now.Add(d.maxWait)
+		}
+		if !now.Before(until) {
+			return batch
+		}
+		runtime.Gosched()
+	}
+	return batch
+}
+
+// WarmUp draws one burst of each side from s in a scratch conversation,
+// so that the first real decision does not pay for the model's start-up
+// (TensorFlow optimises a graph on its first run, some 200 ms for a
+// bundle). It consumes draws from s.
+func WarmUp(s sampler.Sampler) error {
+	c := sampler.NewConv(0)
+	var b burstPlan
+	for _, side := range []trace.Side{trace.Client, trace.Server} {
+		p := newPlanner(s, side, Framing{}, 1, 0, 0)
+		if err := p.plan(c, &b); err != nil {
+			return err
+		}
+		sent(c, &b, len(b.sizes))
+	}
+	return nil
+}

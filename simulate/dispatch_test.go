@@ -1,0 +1,199 @@
+package simulate
+
+import (
+	"errors"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/spatgan/spatgan/sampler"
+	"github.com/spatgan/spatgan/trace"
+)
+
+// idSampler answers each conversation from its id, so that a test sees
+// whether every conversation got its own draws: count id%4+1, gap id µs,
+// packet sizes 100+id. It fails the test if called concurrently, and
+// sleeps in TurnsTo so that requests pile up into batches.
+type idSampler struct {
+	t     *testing.T
+	busy  atomic.Bool
+	sleep time.Duration
+	fail  bool
+}
+
+func (s *idSampler) Name() string { return "id" }
+
+func (s *idSampler) enter() {
+	if !s.busy.CompareAndSwap(false, true) {
+		s.t.Error("sampler called concurrently")
+	}
+}
+
+func (s *idSampler) TurnsTo(out []sampler.Turn, side trace.Side, convs []*sampler.Conv) error {
+	s.enter()
+	defer s.busy.Store(false)
+	if s.fail {
+		return errors.New("id: failing on purpose")
+	}
+	time.Sleep(s.sleep)
+	for i, c := range convs {
+		out[i] = sampler.Turn{Count: int(c.ID%4) + 1, GapNS: int64(c.ID) * 1000}
+	}
+	return nil
+}
+
+func (s *idSampler) BurstsTo(out [][]sampler.Pkt, side trace.Side, convs []*sampler.Conv) error {
+	s.enter()
+	defer s.busy.Store(false)
+	for i, c := range convs {
+		for j := range out[i] {
+			out[i][j] = sampler.Pkt{Size: int32(100 + c.ID), DtNS: 1000}
+		}
+	}
+	return nil
+}
+
+func TestDispatcherBatches(t *testing.T) {
+	const convs, decisions = 16, 20
+	s := &idSampler{t: t, sleep: 500 * time.Microsecond}
+	d := NewDispatcher(s, DispatchOptions{})
+	defer d.Close()
+	var wg sync.WaitGroup
+	for i := 0; i < convs; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			side := trace.Side(i % 2)
+			p := newPlanner(nil, side, Framing{}, 1, 0, 0)
+			p.d = d
+			c := sampler.NewConv(uint64(i + 1))
+			var b burstPlan
+			for k := 0; k < decisions; k++ {
+				if err := p.plan(c, &b); err != nil {
+					t.Error(err)
+					return
+				}
+				id := int64(i + 1)
+				if len(b.sizes) != int(id%4)+1 || b.gap != id*1000 || b.sizes[0] != int32(100+id) {
+					t.Errorf("conversation %d got count %d gap %d size %d", id, len(b.sizes), b.gap, b.sizes[0])
+					return
+				}
+				sent(c, &b, len(b.sizes))
+			}
+			if p.calls != 2*decisions {
+				t.Errorf("conversation %d: %d calls counted, want %d", i+1, p.calls, 2*decisions)
+			}
+		}()
+	}
+	wg.Wait()
+	st := d.Stats()
+	if st.Decisions != convs*decisions {
+		t.Fatalf("%d decisions served, want %d", st.Decisions, convs*decisions)
+	}
+	// 16 conversations asking while the sampler sleeps: batches form.
+	if st.MaxBatch < 2 || st.Batches >= st.Decisions {
+		t.Fatalf("no batching: %+v", st)
+	}
+}
+
+func TestDispatcherErrorsAndClose(t *testing.T) {
+	s := &idSampler{t: t, fail: true}
+	d := NewDispatcher(s, DispatchOptions{MaxWait: 50 * time.Microsecond})
+	p := newPlanner(nil, trace.Client, Framing{}, 1, 0, 0)
+	p.d = d
+	var b burstPlan
+	if err := p.plan(sampler.NewConv(1), &b); err == nil {
+		t.Fatal("sampler error not returned")
+	}
+	d.Close()
+	d.Close()
+	if err := p.plan(sampler.NewConv(1), &b); !errors.Is(err, ErrDispatcherClosed) {
+		t.Fatalf("after Close: %v, want ErrDispatcherClosed", err)
+	}
+}
+
+// TestSharedDispatcherLive runs server and client conversations of one
+// process through one dispatcher over one echo sampler (not safe for
+// concurrent use): every conversation's closed loop must still hold.
+func TestSharedDispatcherLive(t *testing.T) {
+	const pairs, limit = 6, 300
+	d := NewDispatcher(newEcho(5, 2e6, 250e3), DispatchOptions{})
+	defer d.Close()
+	cfg := echoConfig("echo-v1")
+	cfg.NewSampler, cfg.Dispatcher = nil, d
+	cfg.Pairs = pairs
+	o := pairOpts{srv: cfg, cli: cfg, record: true}
+	o.cli.MaxPackets = limit
+	res := runPair(t, o)
+	if res.srvErr != nil || res.cliErr != nil {
+		t.Fatalf("server: %v; client: %v", res.srvErr, res.cliErr)
+	}
+	rows := readFlow(t, filepath.Join(res.dir, "server.csv"))
+	for id := uint32(1); id <= pairs; id++ {
+		var mine []flowRow
+		for _, r := range rows {
+			if r.conv == id {
+				mine = append(mine, r)
+			}
+		}
+		if len(mine) != limit {
+			t.Fatalf("conversation %d: %d packets, want %d", id, len(mine), limit)
+		}
+		// The packet limit may cut the last burst: check the others.
+		last := mine[len(mine)-1].burst
+		for len(mine) > 0 && mine[len(mine)-1].burst == last {
+			mine = mine[:len(mine)-1]
+		}
+		checkEcho(t, mine)
+	}
+	if st := d.Stats(); st.Decisions != res.srv.Totals().Bursts+res.cli.Totals().Bursts {
+		t.Fatalf("dispatcher served %d decisions, agents sent %d bursts", st.Decisions, res.srv.Totals().Bursts+res.cli.Totals().Bursts)
+	}
+}
+
+func TestWarmUp(t *testing.T) {
+	s := &idSampler{t: t}
+	if err := WarmUp(s); err != nil {
+		t.Fatal(err)
+	}
+	s.fail = true
+	if err := WarmUp(s); err == nil {
+		t.Fatal("sampler error not returned")
+	}
+}
+
+// slowServer delays the server's turns, as a dispatcher busy with many
+// conversations would.
+type slowServer struct {
+	*toySampler
+	delay time.Duration
+}
+
+func (s slowServer) TurnsTo(out []sampler.Turn, side trace.Side, convs []*sampler.Conv) error {
+	if side == trace.Server {
+		time.Sleep(s.delay)
+	}
+	return s.toySampler.TurnsTo(out, side, convs)
+}
+
+// TestSlowDecisionKeepsPeer: a decision that takes longer than the peer
+// timeout does not end the conversation, because the deciding side answers
+// the waiting peer's Syncs while its request is pending.
+func TestSlowDecisionKeepsPeer(t *testing.T) {
+	d := NewDispatcher(slowServer{newToy(1, 1e6, 2e5), 150 * time.Millisecond}, DispatchOptions{})
+	defer d.Close()
+	cfg := toyConfig(1, 1e6, 2e5)
+	cfg.NewSampler, cfg.Dispatcher = nil, d
+	cfg.TurnTimeout, cfg.PeerTimeout = 20*time.Millisecond, 100*time.Millisecond
+	o := pairOpts{srv: cfg, cli: cfg}
+	o.cli.MaxPackets = 30
+	res := runPair(t, o)
+	if res.srvErr != nil || res.cliErr != nil {
+		t.Fatalf("server: %v; client: %v", res.srvErr, res.cliErr)
+	}
+	if res.cli.Totals().Syncs == 0 {
+		t.Fatal("the client never had to wait: the test proves nothing")
+	}
+}
