@@ -21,7 +21,7 @@
 # Usage: scripts/record-captures.sh            # all three
 #        ONLY="redis" scripts/record-captures.sh
 # Environment: SEED (1), OUT, RAW, PG_RATE (50), PG_SECONDS (120),
-# REDIS_BURSTS (4500), WAN_RATE (10), WAN_SECONDS (400), WAN_DELAY (10ms),
+# REDIS_BURSTS (4500), WAN_RATE (6), WAN_SECONDS (660), WAN_DELAY (10ms),
 # WAN_JITTER (2ms). Needs root for apt-get and tcpdump on lo; postgres runs
 # as the postgres user in a private cluster on port 55432 (55433 the proxy),
 # redis on 56379; nothing else on the machine is touched.
@@ -35,8 +35,8 @@ ONLY=${ONLY:-pgbench redis pgbench-wan}
 PG_RATE=${PG_RATE:-50}
 PG_SECONDS=${PG_SECONDS:-120}
 REDIS_BURSTS=${REDIS_BURSTS:-4500}
-WAN_RATE=${WAN_RATE:-10}
-WAN_SECONDS=${WAN_SECONDS:-400}
+WAN_RATE=${WAN_RATE:-6}
+WAN_SECONDS=${WAN_SECONDS:-660}
 WAN_DELAY=${WAN_DELAY:-10ms}
 WAN_JITTER=${WAN_JITTER:-2ms}
 PGPORT=55432
@@ -248,4 +248,4 @@ for name in $ONLY; do
 done
 echo "$VERSIONS" >"$RAW/versions.txt"
 ls -l "$OUT"/*.spc >&2
-log "done; per-capture descriptions in $RAW/*.md (bench/testdata/captures/README.md is assembled from them)"
+log "done; per-capture descriptions in $RAW/*.md: update bench/testdata/captures/README.md with them"

@@ -71,8 +71,14 @@ func run(ctx context.Context, stderr io.Writer, args []string) error {
 	if err != nil {
 		return err
 	}
-	go func() { <-ctx.Done(); ln.Close() }()
 	fmt.Fprintf(stderr, "delayproxy: %s -> %s, one-way delay %v + [0, %v)\n", c.listen, c.to, c.delay, c.jitter)
+	return serve(ctx, ln, c, stderr)
+}
+
+// serve proxies every connection accepted on ln to c.to until ctx ends,
+// then closes ln and waits for the open connections.
+func serve(ctx context.Context, ln net.Listener, c config, stderr io.Writer) error {
+	go func() { <-ctx.Done(); ln.Close() }()
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	for n := uint64(0); ; n++ {
