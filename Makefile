@@ -13,7 +13,6 @@ ifneq ($(TF_DIR),)
 export CGO_CFLAGS  := -I$(TF_DIR)/include
 export CGO_LDFLAGS := -L$(TF_DIR)/lib -Wl,-rpath,$(TF_DIR)/lib
 endif
-export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 BIN     := bin/spatgan
 LDFLAGS := -X main.version=$(VERSION)

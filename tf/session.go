@@ -51,6 +51,7 @@ func NewSession(g *Graph, opt SessionOptions) (*Session, error) {
 	if err := g.Err(); err != nil {
 		return nil, err
 	}
+	warmUp()
 	s, err := tfgo.NewSession(g.g, &tfgo.SessionOptions{Config: opt.configProto()})
 	if err != nil {
 		return nil, fmt.Errorf("tf: new session: %w", err)
