@@ -15,7 +15,7 @@ export CGO_LDFLAGS := -L$(TF_DIR)/lib -Wl,-rpath,$(TF_DIR)/lib
 endif
 
 BIN     := bin/spatgan
-LDFLAGS := -X main.version=$(VERSION)
+LDFLAGS := -X github.com/spatgan/spatgan/cmd/internal/cli.Version=$(VERSION)
 BUNDLE  ?= out/bundle
 STEPS   ?=
 CONFIG  ?= default
@@ -31,8 +31,10 @@ all: build
 deps:
 	@scripts/provision-tf.sh
 
+# bin/spatgan, and the two sides of a live conversation as their own
+# binaries (the same flags as spatgan simulate server|client).
 build: deps
-	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/spatgan
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/ ./cmd/spatgan ./cmd/spatgan-server ./cmd/spatgan-client
 
 train: build
 	$(BIN) train --out $(BUNDLE) --config $(CONFIG) $(if $(STEPS),--steps $(STEPS)) $(if $(TRACE),--trace $(TRACE))

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -6,9 +6,10 @@ import (
 	"io"
 	"os"
 	"sort"
-
 	"strconv"
 	"strings"
+
+	"github.com/spf13/cobra"
 
 	"github.com/spatgan/spatgan/bundle"
 	"github.com/spatgan/spatgan/graphs"
@@ -16,12 +17,11 @@ import (
 	"github.com/spatgan/spatgan/train"
 )
 
-func init() {
-	register(command{name: "train", summary: "train the four generators on a conversation and write a bundle", run: runTrain})
-}
-
-func runTrain(ctx context.Context, stdout, stderr io.Writer, args []string) error {
-	fs := newFlagSet("train", "[flags]", "Train TSynGAN and PSynGAN for both sides on a real conversation (the embedded\nSkype call by default) and write a model bundle directory.", stderr)
+func trainCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "train [flags]", Short: "train the four generators on a conversation and write a bundle",
+		Long: "Train TSynGAN and PSynGAN for both sides on a real conversation (the embedded\nSkype call by default) and write a model bundle directory.",
+		Args: noArgs}
+	fs := cmd.Flags()
 	var tr traceFlags
 	tr.register(fs)
 	out := fs.String("out", "out/bundle", "bundle directory to write")
@@ -41,46 +41,84 @@ func runTrain(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 	criticWidths := fs.String("critic-widths", "", "critic hidden widths, e.g. 512,256,128 (default: the configuration's)")
 	lr := fs.Float64("lr", 0, "Adam learning rate (0: the configuration's, 1e-4)")
 	logTimes := fs.String("log-times", "", "model times, counts and byte totals as log1p: true or false (default: the configuration's)")
-	if err := parseFlags(fs, args); err != nil {
-		return ignoreHelp(err)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		ctx, stdout, stderr := cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr()
+		if err := atLeast("train", bound{"steps", int64(*steps), 0, "0 for the configuration's"}, bound{"parallel", int64(*parallel), 0, "0 for the number of CPUs"},
+			bound{"eval-every", int64(*evalEvery), 1, ""}, bound{"checkpoint-every", int64(*ckEvery), 1, ""}); err != nil {
+			return err
+		}
+		if !(*frac > 0 && *frac < 1) || !(*valFrac > 0 && *valFrac < *frac) {
+			return fmt.Errorf("train: --train-frac %g, --val-frac %g: want 0 < val-frac < train-frac < 1", *frac, *valFrac)
+		}
+		if *lr < 0 {
+			return fmt.Errorf("train: --lr %g: want a positive rate (0 for the configuration's)", *lr)
+		}
+		return runTrain(ctx, stdout, stderr, trainArgs{tr: tr, out: *out, config: *config, steps: *steps, seed: *seed, frac: *frac, valFrac: *valFrac,
+			resume: *resume, parallel: *parallel, evalEvery: *evalEvery, ckEvery: *ckEvery, quiet: *quiet, packetCond: *packetCond,
+			burstCond: *burstCond, genWidths: *genWidths, criticWidths: *criticWidths, lr: *lr, logTimes: *logTimes})
 	}
-	conv, err := tr.load(stderr)
+	return cmd
+}
+
+type trainArgs struct {
+	tr                                             traceFlags
+	out, config                                    string
+	steps                                          int
+	seed                                           uint64
+	frac, valFrac                                  float64
+	resume                                         bool
+	parallel, evalEvery, ckEvery                   int
+	quiet                                          bool
+	packetCond, burstCond, genWidths, criticWidths string
+	lr                                             float64
+	logTimes                                       string
+}
+
+func runTrain(ctx context.Context, stdout, stderr io.Writer, a trainArgs) error {
+	conv, err := a.tr.load(stderr)
 	if err != nil {
 		return err
+	}
+	if conv.Proto == "any" {
+		// Record the transport in the manifest when every packet has the
+		// same: generate and simulate default to it.
+		if _, p := captureTransport(conv.Proto, conv.Packets); p == "tcp" || p == "udp" {
+			conv.Proto = p
+		}
 	}
 	cfgs := map[string]graphs.Config{}
 	for _, id := range bundle.ModelIDs {
 		_, kind, _ := bundle.ModelKind(id)
 		var c graphs.Config
-		switch *config {
+		switch a.config {
 		case "default":
 			c = graphs.Default(kind)
 		case "paper":
 			c = graphs.Paper(kind)
 		default:
-			return fmt.Errorf("--config %q: want default or paper", *config)
+			return fmt.Errorf("train: --config %q: want default or paper", a.config)
 		}
-		if *steps > 0 {
-			c.Steps = *steps
+		if a.steps > 0 {
+			c.Steps = a.steps
 		}
-		if err := overrideConfig(&c, kind, *packetCond, *burstCond, *genWidths, *criticWidths, *lr, *logTimes); err != nil {
+		if err := overrideConfig(&c, kind, a.packetCond, a.burstCond, a.genWidths, a.criticWidths, a.lr, a.logTimes); err != nil {
 			return err
 		}
 		cfgs[id] = c
 	}
-	if err := os.MkdirAll(*out, 0o755); err != nil {
+	if err := os.MkdirAll(a.out, 0o755); err != nil {
 		return err
 	}
-	opts := train.Options{Conv: conv, TrainFrac: *frac, ValFrac: *valFrac, Configs: cfgs, Seed: *seed, Out: *out, Resume: *resume,
-		Parallel: *parallel, EvalEvery: *evalEvery, CheckpointEvery: *ckEvery}
-	if !*quiet {
+	opts := train.Options{Conv: conv, TrainFrac: a.frac, ValFrac: a.valFrac, Configs: cfgs, Seed: a.seed, Out: a.out, Resume: a.resume,
+		Parallel: a.parallel, EvalEvery: a.evalEvery, CheckpointEvery: a.ckEvery}
+	if !a.quiet {
 		opts.Progress = stderr
 	}
 	res, err := train.Run(ctx, opts)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "bundle written to %s (%d generator steps in %s, %.1f steps/s)\n", *out, res.GenSteps,
+	fmt.Fprintf(stdout, "bundle written to %s (%d generator steps in %s, %.1f steps/s)\n", a.out, res.GenSteps,
 		res.Elapsed.Round(1e9), float64(res.GenSteps)/res.Elapsed.Seconds())
 	fmt.Fprintf(stdout, "\nvalidation check of each model's kept weights (KS mean of the two targets; C2ST accuracy, 0.5 = indistinguishable):\n\n")
 	fmt.Fprintf(stdout, "| model | steps | kept step | KS | C2ST |\n|---|---|---|---|---|\n")
@@ -91,7 +129,7 @@ func runTrain(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 		ks, c2 := m.Validation["ks_mean"], m.Validation["c2st_accuracy"]
 		fmt.Fprintf(stdout, "| %s | %d | %d | %.3f | %.3f |\n", id, m.Steps, m.SelectedStep, ks, c2)
 	}
-	return fidelitySummary(ctx, stdout, stderr, *out, res)
+	return fidelitySummary(ctx, stdout, stderr, a.out, res)
 }
 
 // overrideConfig applies the command line's architecture and feature flags.

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"github.com/spatgan/spatgan/bundle"
@@ -9,10 +9,10 @@ import (
 // The GAN enters the simulation and generation commands here: a bundle is a
 // sampler.Sampler (and an io.Closer, which the commands close).
 func init() {
-	openBundleSampler = func(dir string, seed int64) (sampler.Sampler, string, error) {
+	openBundleSampler = func(dir string, seed uint64) (sampler.Sampler, string, error) {
 		// One TensorFlow thread per session: agents and pairs run
 		// concurrently and each decision is a small batch.
-		b, err := bundle.Open(dir, uint64(seed), tf.SessionOptions{IntraOpThreads: 1, InterOpThreads: 1})
+		b, err := bundle.Open(dir, seed, tf.SessionOptions{IntraOpThreads: 1, InterOpThreads: 1})
 		if err != nil {
 			return nil, "", err
 		}

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -75,7 +75,7 @@ func TestBenchFidelityCommand(t *testing.T) {
 	dir := tinyBundle(t, conv)
 	js := filepath.Join(t.TempDir(), "report.json")
 	var out, errb bytes.Buffer
-	err := run(context.Background(), &out, &errb, []string{"bench", "fidelity", "--trace", path, "--bundle", dir,
+	err := Run(context.Background(), &out, &errb, []string{"bench", "fidelity", "--trace", path, "--bundle", dir,
 		"--baselines", "bootstrap,markov", "--json", js, "--seed", "4", "--quiet"})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, errb.String())
@@ -104,7 +104,7 @@ func TestBenchFidelityCommand(t *testing.T) {
 	// The same bundle on the embedded Skype call: refused.
 	out.Reset()
 	errb.Reset()
-	err = run(context.Background(), &out, &errb, []string{"bench", "fidelity", "--trace", "default", "--bundle", dir, "--quiet"})
+	err = Run(context.Background(), &out, &errb, []string{"bench", "fidelity", "--trace", "default", "--bundle", dir, "--quiet"})
 	if err == nil || !strings.Contains(err.Error(), "trained on other data") {
 		t.Errorf("bundle of another trace: got %v", err)
 	}
@@ -119,7 +119,7 @@ func TestBenchCommandErrors(t *testing.T) {
 		{[]string{"bench", "--help"}, true, ""},
 		{[]string{"bench", "fidelity", "--help"}, true, ""},
 		{[]string{"bench"}, false, "usage"},
-		{[]string{"bench", "speed"}, false, "unknown benchmark"},
+		{[]string{"bench", "speed"}, false, `unknown command "speed" (want fidelity)`},
 		{[]string{"bench", "fidelity", "extra"}, false, "unexpected argument"},
 		{[]string{"bench", "fidelity", "--steps", "0"}, false, "--steps"},
 		{[]string{"bench", "fidelity", "--bundle", "/nonexistent/bundle", "--quiet"}, false, "not a bundle"},
@@ -127,7 +127,7 @@ func TestBenchCommandErrors(t *testing.T) {
 		{[]string{"bench", "fidelity", "--baselines", "normal,gaussian", "--steps", "1", "--quiet"}, false, "unknown baseline \"gaussian\""},
 	} {
 		var out, errb bytes.Buffer
-		err := run(context.Background(), &out, &errb, tc.args)
+		err := Run(context.Background(), &out, &errb, tc.args)
 		if tc.ok {
 			if err != nil {
 				t.Errorf("%v: %v", tc.args, err)

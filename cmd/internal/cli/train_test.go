@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -15,7 +15,7 @@ func TestTrainCommandAndBundleConsumers(t *testing.T) {
 	path, _ := benchTrace(t)
 	dir := filepath.Join(t.TempDir(), "b")
 	var out, errb bytes.Buffer
-	err := run(context.Background(), &out, &errb, []string{"train", "--trace", path, "--out", dir, "--steps", "6",
+	err := Run(context.Background(), &out, &errb, []string{"train", "--trace", path, "--out", dir, "--steps", "6",
 		"--gen-widths", "16,16", "--critic-widths", "16", "--eval-every", "3", "--quiet"})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, errb.String())
@@ -32,12 +32,12 @@ func TestTrainCommandAndBundleConsumers(t *testing.T) {
 	}
 	pcap := filepath.Join(t.TempDir(), "g.pcap")
 	out.Reset()
-	if err := run(context.Background(), &out, &errb, []string{"generate", "--bundle", dir, "--packets", "300", "--out", pcap}); err != nil {
+	if err := Run(context.Background(), &out, &errb, []string{"generate", "--bundle", dir, "--packets", "300", "--out", pcap}); err != nil {
 		t.Fatalf("generate: %v\n%s", err, errb.String())
 	}
 	png := filepath.Join(t.TempDir(), "d.png")
 	errb.Reset()
-	if err := run(context.Background(), &out, &errb, []string{"plot", "dist", "--real", path, "--bundle", dir, "--out", png}); err != nil {
+	if err := Run(context.Background(), &out, &errb, []string{"plot", "dist", "--real", path, "--bundle", dir, "--out", png}); err != nil {
 		t.Fatalf("plot: %v\n%s", err, errb.String())
 	}
 	if st, err := os.Stat(png); err != nil || st.Size() < 10000 {
@@ -52,7 +52,7 @@ func TestTrainCommandAndBundleConsumers(t *testing.T) {
 		{"train", "--out", dir, "--packet-cond", "opp_count,bogus"},
 		{"train", "--out", dir, "--gen-widths", "16,x"},
 	} {
-		if err := run(context.Background(), &out, &errb, args); err == nil {
+		if err := Run(context.Background(), &out, &errb, args); err == nil {
 			t.Errorf("%v: no error", args)
 		}
 	}

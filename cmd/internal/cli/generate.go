@@ -1,0 +1,169 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/spatgan/spatgan/internal/progress"
+	"github.com/spatgan/spatgan/simulate"
+	"github.com/spatgan/spatgan/trace"
+)
+
+func generateCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "generate --packets N | --duration T --out trace.pcap [flags]",
+		Short: "generate a synthetic two-party conversation offline into a pcap",
+		Long: "Generate a two-party conversation without sockets, as fast as possible, with the same closed-loop\n" +
+			"logic as \"spatgan simulate\" over a virtual clock. The same model and --seed give the same file.\n" +
+			"Frames go between 192.0.2.1:40000 (server) and 192.0.2.2:50000 (client) (2001:db8::1/::2 with\n" +
+			"--ipv6), each payload starting with the simulation protocol's in-band header. The transport is\n" +
+			"the protocol of the capture the model learnt from unless --net says otherwise.",
+		Args: noArgs}
+	fs := cmd.Flags()
+	var mf modelFlags
+	mf.register(fs)
+	packets := fs.Int64("packets", 0, "number of packets to generate (both directions)")
+	duration := fs.Duration("duration", 0, "virtual duration to generate, e.g. 20s or 5m")
+	out := fs.String("out", "", "pcap file to write (required)")
+	csvOut := fs.Bool("csv", false, "also write a CSV flow log next to --out (same name, .csv)")
+	ipv6 := fs.Bool("ipv6", false, "write IPv6 frames")
+	batch := fs.Int("batch", simulate.DefaultBatch, "decisions drawn ahead per sampler call when the sampler ignores conditions")
+	start := fs.String("start", "", "virtual start time, RFC 3339 (default 2020-01-01T00:00:00Z)")
+	quiet := fs.Bool("quiet", false, "no progress bar")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		ctx, stdout, stderr := cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr()
+		if *out == "" {
+			return errors.New("generate: --out FILE is required (see spatgan generate --help)")
+		}
+		if err := atLeast("generate", bound{"packets", *packets, 0, ""}, bound{"batch", int64(*batch), 1, ""}); err != nil {
+			return err
+		}
+		if *duration < 0 {
+			return fmt.Errorf("generate: --duration %v: want a positive duration", *duration)
+		}
+		if *packets == 0 && *duration == 0 {
+			return errors.New("generate: give --packets N or --duration T (or both: the first limit reached ends it)")
+		}
+		opt := simulate.GenOptions{Packets: *packets, Duration: *duration, Batch: *batch}
+		if *start != "" {
+			t, err := time.Parse(time.RFC3339Nano, *start)
+			if err != nil {
+				return fmt.Errorf("generate: --start %q: want RFC 3339, e.g. 2020-01-01T00:00:00Z", *start)
+			}
+			opt.StartNS = t.UnixNano()
+			if opt.StartNS <= 0 {
+				return fmt.Errorf("generate: --start %q: must be after 1970", *start)
+			}
+		}
+		csvPath := ""
+		if *csvOut {
+			csvPath = csvNextTo(*out)
+		}
+		return runGenerate(ctx, stdout, stderr, &mf, opt, *ipv6, *out, csvPath, *quiet)
+	}
+	return cmd
+}
+
+func runGenerate(ctx context.Context, stdout, stderr io.Writer, mf *modelFlags, opt simulate.GenOptions, ipv6 bool, out, csvPath string, quiet bool) error {
+	var set samplerSet
+	defer set.close()
+	mod, err := mf.open(stderr, &set)
+	if err != nil {
+		return fmt.Errorf("generate: %w", err)
+	}
+	tr := mod.transport
+	fmt.Fprintf(stderr, "transport: %s (%s)\n", tr, mod.why)
+	opt.Framing = simulate.NewFraming(tr, ipv6)
+	s, err := mod.newSampler(0)
+	if err != nil {
+		return fmt.Errorf("generate: %w", err)
+	}
+	rec, err := simulate.NewFileRecorder(out, csvPath, time.Second)
+	if err != nil {
+		return fmt.Errorf("generate: %w", err)
+	}
+	server, client := trace.DefaultServer, trace.DefaultClient
+	if ipv6 {
+		server.Addr, client.Addr = netip.MustParseAddr("2001:db8::1"), netip.MustParseAddr("2001:db8::2")
+	}
+	sap, cip := netip.AddrPortFrom(server.Addr, server.Port), netip.AddrPortFrom(client.Addr, client.Port)
+	var bar *genBar
+	if !quiet {
+		bar = newGenBar(stderr, "generate", opt)
+	}
+	st, err := simulate.Generate(ctx, s, opt, func(e simulate.Event) error {
+		bar.add(e.Packet.TS)
+		r := simulate.Rec{Sent: true, Conv: 1, TS: e.Packet.TS, Size: e.Packet.Size, Header: e.Header,
+			Src: cip, Dst: sap, Transport: tr, From: e.Packet.From}
+		if e.Packet.From == trace.Server {
+			r.Src, r.Dst = sap, cip
+		}
+		return rec.Record(r)
+	})
+	bar.finish()
+	if cerr := rec.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return fmt.Errorf("generate: interrupted after %d packets; %s holds them", st.Packets, out)
+		}
+		return fmt.Errorf("generate: %w", err)
+	}
+	fmt.Fprintf(stdout, "generated %d packets (%d server, %d client) in %d bursts, %.3f s of traffic, model %s\n",
+		st.Packets, st.PerSide[trace.Server], st.PerSide[trace.Client], st.Bursts, float64(st.LastNS-st.FirstNS)/1e9, mod.fingerprint)
+	fmt.Fprintf(stdout, "%.0f packets/s (%v), %d sampler calls; clamped: size %d, count %d, time %d\n",
+		st.PacketsPerSecond(), st.Elapsed.Round(time.Millisecond), st.SamplerCalls, st.Clamps.Size, st.Clamps.Count, st.Clamps.Time)
+	fmt.Fprintf(stdout, "wrote %s", out)
+	if csvPath != "" {
+		fmt.Fprintf(stdout, " and %s", csvPath)
+	}
+	fmt.Fprintln(stdout)
+	return nil
+}
+
+// genBar is the progress bar of an offline generation: packets against
+// --packets, else virtual seconds against --duration. A nil *genBar does
+// nothing.
+type genBar struct {
+	bar     *progress.Bar
+	byTime  bool
+	startNS int64
+	last    int64 // whole virtual seconds counted
+}
+
+func newGenBar(w io.Writer, label string, opt simulate.GenOptions) *genBar {
+	if opt.Packets > 0 {
+		return &genBar{bar: progress.New(w, label, opt.Packets, "packets")}
+	}
+	start := opt.StartNS
+	if start == 0 {
+		start = simulate.DefaultStartNS
+	}
+	return &genBar{bar: progress.New(w, label, int64(opt.Duration/time.Second), "s of traffic"), byTime: true, startNS: start}
+}
+
+func (g *genBar) add(ts int64) {
+	if g == nil {
+		return
+	}
+	if !g.byTime {
+		g.bar.Add(1, "")
+		return
+	}
+	if s := (ts - g.startNS) / 1e9; s > g.last {
+		g.bar.Add(s-g.last, "")
+		g.last = s
+	}
+}
+
+func (g *genBar) finish() {
+	if g != nil {
+		g.bar.Finish()
+	}
+}
