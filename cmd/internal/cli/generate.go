@@ -105,7 +105,7 @@ func runGenerate(ctx context.Context, stdout, stderr io.Writer, mf *modelFlags, 
 		}
 		return rec.Record(r)
 	})
-	bar.finish()
+	bar.finish(err == nil)
 	if cerr := rec.Close(); err == nil {
 		err = cerr
 	}
@@ -135,6 +135,7 @@ type genBar struct {
 	byTime  bool
 	startNS int64
 	last    int64 // whole virtual seconds counted
+	total   int64
 }
 
 func newGenBar(w io.Writer, label string, opt simulate.GenOptions) *genBar {
@@ -145,7 +146,8 @@ func newGenBar(w io.Writer, label string, opt simulate.GenOptions) *genBar {
 	if start == 0 {
 		start = simulate.DefaultStartNS
 	}
-	return &genBar{bar: progress.New(w, label, int64(opt.Duration/time.Second), "s of traffic"), byTime: true, startNS: start}
+	total := int64(opt.Duration / time.Second)
+	return &genBar{bar: progress.New(w, label, total, "s of traffic"), byTime: true, startNS: start, total: total}
 }
 
 func (g *genBar) add(ts int64) {
@@ -162,8 +164,14 @@ func (g *genBar) add(ts int64) {
 	}
 }
 
-func (g *genBar) finish() {
-	if g != nil {
-		g.bar.Finish()
+// finish ends the bar; done says the generation reached its end, so a
+// duration bar shows the last partial second as done.
+func (g *genBar) finish(done bool) {
+	if g == nil {
+		return
 	}
+	if done && g.byTime {
+		g.bar.SetDone(int64(g.total))
+	}
+	g.bar.Finish()
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spatgan/spatgan/bench"
 	"github.com/spatgan/spatgan/bundle"
+	"github.com/spatgan/spatgan/internal/progress"
 	"github.com/spatgan/spatgan/simulate"
 	"github.com/spatgan/spatgan/trace"
 	"github.com/spatgan/spatgan/visualize"
@@ -229,7 +230,11 @@ func runPlot(ctx context.Context, stdout, stderr io.Writer, kind string, f plotF
 		if syn != nil {
 			synPkts = syn.Packets
 		}
-		fig, err = drawFigure(ctx, kind, real.Packets, synPkts, opt, stderr)
+		if synPkts == nil && f.realName == "real" {
+			// The capture alone: name it rather than "real".
+			opt.RealName = captureName(real.Source)
+		}
+		fig, err = drawFigure(ctx, kind, real.Packets, synPkts, opt, f.quiet, stderr)
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
@@ -351,7 +356,7 @@ func generateFromBundle(ctx context.Context, dir string, seed uint64, n int, qui
 		pkts = append(pkts, e.Packet)
 		return nil
 	})
-	bar.finish()
+	bar.finish(err == nil)
 	if err != nil {
 		return nil, err
 	}
@@ -386,7 +391,7 @@ func loadSynthetic(f plotFlags, stderr io.Writer) (*trace.Conversation, error) {
 	return c, nil
 }
 
-func drawFigure(ctx context.Context, kind string, real, syn []trace.Packet, opt visualize.Options, stderr io.Writer) (*visualize.Figure, error) {
+func drawFigure(ctx context.Context, kind string, real, syn []trace.Packet, opt visualize.Options, quiet bool, stderr io.Writer) (*visualize.Figure, error) {
 	switch kind {
 	case "flow":
 		return visualize.FlowFigure(real, syn, opt)
@@ -398,12 +403,22 @@ func drawFigure(ctx context.Context, kind string, real, syn []trace.Packet, opt 
 		start := time.Now()
 		var fig *visualize.Figure
 		var err error
+		var bar *progress.Bar
+		if !quiet {
+			n := opt.TSNE.Iterations
+			if n == 0 {
+				n = 1000
+			}
+			bar = progress.New(stderr, "t-SNE", int64(n), "iterations")
+			opt.TSNE.Progress = func(int, int) { bar.Add(1, "") }
+		}
 		if kind == "tsne" {
-			fmt.Fprintln(stderr, "t-SNE: running...")
 			fig, err = visualize.TSNEFigure(ctx, real, syn, opt)
 		} else {
-			fmt.Fprintln(stderr, "report: running t-SNE and drawing...")
 			fig, err = visualize.ReportFigure(ctx, real, syn, opt)
+		}
+		if bar != nil {
+			bar.Finish()
 		}
 		if err == nil {
 			fmt.Fprintf(stderr, "%s: %.1f s\n", kind, time.Since(start).Seconds())
@@ -411,4 +426,13 @@ func drawFigure(ctx context.Context, kind string, real, syn []trace.Packet, opt 
 		return fig, err
 	}
 	return nil, fmt.Errorf("unknown figure %q", kind)
+}
+
+// captureName names a capture in figures: its file name, or "Skype call"
+// for the embedded one.
+func captureName(source string) string {
+	if source == trace.DefaultSource {
+		return "Skype call (embedded)"
+	}
+	return filepath.Base(source)
 }
