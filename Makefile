@@ -46,10 +46,11 @@ test-tools:
 # imports tf/: graphs, train, bundle, bench, cmd).
 PUREGO := ./trace/... ./metrics/... ./sampler/... ./simulate/... ./visualize/... ./internal/...
 
-test: deps test-tools
+# The tests of cmd/spatgan run the binaries that build has just made.
+test: build test-tools
 	$(GO) vet ./...
 	CGO_ENABLED=0 $(GO) build $(PUREGO)
-	$(GO) test -count=1 ./...
+	SPATGAN_BIN=$(CURDIR)/bin $(GO) test -count=1 ./...
 
 # Benchmarks run one package at a time (-p 1): test binaries of several
 # packages running at once on two cores would measure each other.
