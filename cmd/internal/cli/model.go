@@ -93,7 +93,7 @@ func captureTransport(proto string, pkts []trace.Packet) (simulate.Transport, st
 	case len(pkts) > 0 && n[17] == len(pkts):
 		return simulate.UDP, "udp"
 	}
-	return simulate.UDP, "mixed or unknown"
+	return simulate.UDP, "mixed or unknown, taken as udp"
 }
 
 // open makes the model's sampler factory and picks the transport: --net,
