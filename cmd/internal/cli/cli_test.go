@@ -128,7 +128,7 @@ func TestTransportFromCapture(t *testing.T) {
 	tcp := writePcap(t, dir, "tcp.pcap", "tcp")
 	for _, tc := range []struct {
 		net, want, why string
-	}{{"", "tcp", "the protocol of " + tcp + " (tcp)"}, {"udp", "udp", "--net"}} {
+	}{{"", "tcp", "the protocol of " + tcp + ": tcp"}, {"udp", "udp", "--net"}} {
 		out := filepath.Join(dir, "g-"+tc.want+".pcap")
 		args := []string{"generate", "--sampler", "markov", "--trace", tcp, "--packets", "300", "--out", out, "--quiet"}
 		if tc.net != "" {

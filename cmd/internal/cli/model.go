@@ -138,7 +138,7 @@ func (m *modelFlags) open(stderr io.Writer, set *samplerSet) (*model, error) {
 		var t simulate.Transport
 		t, captureProto = manifestTransport(man)
 		mod.transport = t
-		mod.why = fmt.Sprintf("the protocol of the capture %s was trained on (%s)", m.bundle, captureProto)
+		mod.why = fmt.Sprintf("the protocol of the capture %s was trained on: %s", m.bundle, captureProto)
 	} else {
 		conv, err := m.tr.load(stderr)
 		if err != nil {
@@ -151,7 +151,7 @@ func (m *modelFlags) open(stderr io.Writer, set *samplerSet) (*model, error) {
 		mod.fingerprint = fit.Fingerprint()
 		mod.newSampler = func(i int) (sampler.Sampler, error) { return fit.New(int64(m.seed) + int64(i)), nil }
 		mod.transport, captureProto = captureTransport(conv.Proto, conv.Packets)
-		mod.why = fmt.Sprintf("the protocol of %s (%s)", conv.Source, captureProto)
+		mod.why = fmt.Sprintf("the protocol of %s: %s", conv.Source, captureProto)
 	}
 	if m.net != "" {
 		t, err := simulate.ParseTransport(m.net)
