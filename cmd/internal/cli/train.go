@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -78,6 +79,13 @@ func runTrain(ctx context.Context, stdout, stderr io.Writer, a trainArgs) error 
 	conv, err := a.tr.load(stderr)
 	if err != nil {
 		return err
+	}
+	if !a.tr.isDefault() {
+		// The manifest names the capture; absolute, so that plot --bundle
+		// finds it from another directory.
+		if abs, err := filepath.Abs(conv.Source); err == nil {
+			conv.Source = abs
+		}
 	}
 	if conv.Proto == "any" {
 		// Record the transport in the manifest when every packet has the
