@@ -210,7 +210,7 @@ func runPlot(ctx context.Context, stdout, stderr io.Writer, kind string, f plotF
 		if f.bundle != "" {
 			real, err = bundleReal(&f, &opt, traceGiven, synNameGiven, stderr)
 		} else {
-			real, err = loadReal(f, stderr)
+			real, err = loadReal(f, traceGiven, stderr)
 		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
@@ -248,13 +248,16 @@ func runPlot(ctx context.Context, stdout, stderr io.Writer, kind string, f plotF
 
 // loadReal reads the real conversation of --trace, or its held-out part
 // with --split, and says which.
-func loadReal(f plotFlags, stderr io.Writer) (*trace.Conversation, error) {
+func loadReal(f plotFlags, traceGiven bool, stderr io.Writer) (*trace.Conversation, error) {
 	c, err := f.tr.loadQuiet()
 	if err != nil {
 		return nil, err
 	}
 	warnTruncated(stderr, c)
 	fmt.Fprintf(stderr, "real: %s, server %s, client %s, %d packets\n", c.Source, c.Server, c.Client, len(c.Packets))
+	if !traceGiven && f.syn != "" {
+		fmt.Fprintln(stderr, "real: no --trace given, so the embedded Skype call; give --trace FILE to compare with your capture")
+	}
 	if f.split == 0 {
 		if f.syn != "" {
 			fmt.Fprintln(stderr, "real: the whole trace (--split 0.8 compares with its held-out last 20% only)")
