@@ -12,7 +12,9 @@
 // libraries' constructors. A constructor of the executable, which runs after
 // the libraries' own and before Go starts, gives the slot back and sets the
 // variable with setenv. With an empty environment there is no slot to lend:
-// standard error is pointed at /dev/null for the constructors instead.
+// standard error is pointed at /dev/null for the constructors instead (the
+// level TensorFlow read then stays 0, but its later lines come with the
+// first session, inside the warm-up of quiet.go).
 //
 // Logging stays on when the command line holds --verbose or when
 // SPATGAN_TF_LOG is set to anything but "" or "0".

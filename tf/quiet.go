@@ -1,6 +1,5 @@
 package tf
 
-// #cgo LDFLAGS: -ldl
 // int spatgan_tf_log_enabled(void);
 // int spatgan_stderr_to(int fd);
 // void spatgan_stderr_restore(int saved);
