@@ -58,9 +58,9 @@ var plotSummary = map[string]string{
 	"pca": "Project the (cumulative time, size, log10 merged delta) rows of both traces, standardised with the\n" +
 		"real rows' scaler, on the first two principal components of the real rows; the explained variance\n" +
 		"is in the legend. --sample rows per set are drawn (the PCA is fitted on every real row).",
-	"tsne": "Embed --sample rows of each trace together with Barnes-Hut t-SNE (seeded; perplexity 30 by\n" +
-		"default) and draw them coloured by set. 5000+5000 rows take some seconds, 10000+10000 well under a\n" +
-		"minute on two cores.",
+	"tsne": "Embed --sample (cumulative time, size, log10 merged delta) rows of each trace together with\n" +
+		"Barnes-Hut t-SNE (seeded; perplexity 30 by default) and draw them coloured by set. 5000+5000 rows\n" +
+		"take some seconds, 10000+10000 well under a minute on two cores.",
 	"dist": "Compare per-direction distributions: CDFs (log time axes), histograms on the fidelity bins and\n" +
 		"QQ plots of packet size, inter-arrival time, burst length and reply gap, with KS distances.",
 	"loss": "Draw the training curves of a loss log, one column per model: generator loss, critic on real\n" +
@@ -125,12 +125,10 @@ func plotKindCmd(kind string) *cobra.Command {
 		fs.IntVar(&f.sample, "sample", 0, fmt.Sprintf("rows drawn per data set, uniformly without replacement (0: %d; -1: all)", def))
 	}
 	switch kind {
-	case "pca", "report":
-		fs.BoolVar(&f.rawDelta, "raw-delta", false, "use the raw merged delta instead of its log10 (long pauses then dominate the first component)")
+	case "pca", "tsne", "report":
+		fs.BoolVar(&f.rawDelta, "raw-delta", false, "use the raw merged delta instead of its log10 (long pauses then dominate)")
 		fs.BoolVar(&f.logDelta, "log-delta", true, "use log10 of the merged delta (the default)")
 		fs.MarkHidden("log-delta")
-	case "tsne":
-		fs.BoolVar(&f.logDelta, "log-delta", false, "use log10 of the merged delta instead of the raw value (keeps long pauses from dominating)")
 	}
 	switch kind {
 	case "tsne", "report":

@@ -49,7 +49,7 @@ func TestPlotCommands(t *testing.T) {
 		args []string
 	}{
 		{"flow", "flow.png", []string{"--window", "100s+2s"}},
-		{"pca", "pca.svg", []string{"--sample", "500", "--log-delta"}},
+		{"pca", "pca.svg", []string{"--sample", "500", "--raw-delta"}},
 		{"dist", "dist.png", []string{"--split", "0.8"}},
 		{"tsne", "tsne.png", []string{"--sample", "200", "--iterations", "250", "--seed", "4"}},
 		{"report", "report.png", []string{"--sample", "200", "--iterations", "250", "--loss", lossLog}},
