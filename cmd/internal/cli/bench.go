@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -35,6 +36,7 @@ func benchFidelityCmd() *cobra.Command {
 	steps := fs.Int("steps", bench.DefaultQuickSteps, "generator steps per model of the quick bundle trained without --bundle")
 	quickOut := fs.String("quick-out", "", "keep the quick bundle in this directory (default: a temporary directory, removed)")
 	frac := fs.Float64("train-frac", 0, "training fraction of the duration when no bundle fixes it (0: the bundle's, else 0.8)")
+	out := fs.String("out", "", "write the Markdown report to this file (default: standard output)")
 	jsonOut := fs.String("json", "", "also write the report as JSON to this file")
 	seed := fs.Uint64("seed", 1, "random seed (quick training, samplers, classifier tests)")
 	window := fs.Int("window", bench.DefaultWindowK, "window length of the windowed classifier test")
@@ -48,13 +50,13 @@ func benchFidelityCmd() *cobra.Command {
 		if !(*frac >= 0 && *frac < 1) {
 			return fmt.Errorf("bench fidelity: --train-frac %g: want a fraction between 0 and 1 (0: the bundle's)", *frac)
 		}
-		return runBenchFidelity(ctx, stdout, stderr, tr, *bundleDir, *paper, *steps, *quickOut, *frac, *jsonOut, *seed, *window, *baselines, *quiet)
+		return runBenchFidelity(ctx, stdout, stderr, tr, *bundleDir, *paper, *steps, *quickOut, *frac, *out, *jsonOut, *seed, *window, *baselines, *quiet)
 	}
 	return cmd
 }
 
 func runBenchFidelity(ctx context.Context, stdout, stderr io.Writer, tr traceFlags, bundleDir, paper string, steps int, quickOut string,
-	frac float64, jsonOut string, seed uint64, window int, baselines string, quiet bool) error {
+	frac float64, out, jsonOut string, seed uint64, window int, baselines string, quiet bool) error {
 	conv, err := tr.load(stderr)
 	if err != nil {
 		return err
@@ -88,8 +90,19 @@ func runBenchFidelity(ctx context.Context, stdout, stderr io.Writer, tr traceFla
 	if err != nil {
 		return err
 	}
-	if err := rep.WriteMarkdown(stdout); err != nil {
-		return err
+	if out == "" {
+		if err := rep.WriteMarkdown(stdout); err != nil {
+			return err
+		}
+	} else {
+		var b bytes.Buffer
+		if err := rep.WriteMarkdown(&b); err != nil {
+			return err
+		}
+		if err := os.WriteFile(out, b.Bytes(), 0o644); err != nil {
+			return fmt.Errorf("bench fidelity: %w", err)
+		}
+		fmt.Fprintf(stderr, "report written to %s\n", out)
 	}
 	if jsonOut != "" {
 		if err := rep.WriteJSONFile(jsonOut); err != nil {

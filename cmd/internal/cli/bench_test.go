@@ -74,12 +74,18 @@ func TestBenchFidelityCommand(t *testing.T) {
 	path, conv := benchTrace(t)
 	dir := tinyBundle(t, conv)
 	js := filepath.Join(t.TempDir(), "report.json")
+	md := filepath.Join(t.TempDir(), "report.md")
 	var out, errb bytes.Buffer
 	err := Run(context.Background(), &out, &errb, []string{"bench", "fidelity", "--trace", path, "--bundle", dir,
-		"--baselines", "bootstrap,markov", "--json", js, "--seed", "4", "--quiet"})
+		"--baselines", "bootstrap,markov", "--json", js, "--seed", "4", "--quiet", "--out", md})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, errb.String())
 	}
+	b, err := os.ReadFile(md)
+	if err != nil || out.Len() != 0 {
+		t.Fatalf("--out: %v; stdout %q", err, out.String())
+	}
+	out.Write(b)
 	for _, want := range []string{
 		"| feature | direction | n | KS 95% | real | gan | bootstrap | markov |",
 		"| reply gap | client->server |", "## Classifier two-sample test", "Seed 4.",
