@@ -13,10 +13,9 @@ ifneq ($(TF_DIR),)
 export CGO_CFLAGS  := -I$(TF_DIR)/include
 export CGO_LDFLAGS := -L$(TF_DIR)/lib -Wl,-rpath,$(TF_DIR)/lib
 endif
-export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 BIN     := bin/spatgan
-LDFLAGS := -X main.version=$(VERSION)
+LDFLAGS := -X github.com/spatgan/spatgan/cmd/internal/cli.Version=$(VERSION)
 BUNDLE  ?= out/bundle
 STEPS   ?=
 CONFIG  ?= default
@@ -32,8 +31,10 @@ all: build
 deps:
 	@scripts/provision-tf.sh
 
+# bin/spatgan, and the two sides of a live conversation as their own
+# binaries (the same flags as spatgan simulate server|client).
 build: deps
-	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/spatgan
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/ ./cmd/spatgan ./cmd/spatgan-server ./cmd/spatgan-client
 
 train: build
 	$(BIN) train --out $(BUNDLE) --config $(CONFIG) $(if $(STEPS),--steps $(STEPS)) $(if $(TRACE),--trace $(TRACE))
@@ -46,10 +47,11 @@ test-tools:
 # marked //go:build cgo, so ./bench/... builds the pure-Go evaluation).
 PUREGO := ./trace/... ./features/... ./metrics/... ./sampler/... ./simulate/... ./visualize/... ./internal/... ./bench/...
 
-test: deps test-tools
+# The tests of cmd/spatgan run the binaries that build has just made.
+test: build test-tools
 	$(GO) vet ./...
 	CGO_ENABLED=0 $(GO) build $(PUREGO)
-	$(GO) test -count=1 ./...
+	SPATGAN_BIN=$(CURDIR)/bin $(GO) test -count=1 ./...
 
 # Benchmarks run one package at a time (-p 1): test binaries of several
 # packages running at once on two cores would measure each other.

@@ -3,6 +3,7 @@ package simulate
 import (
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"time"
 
@@ -69,6 +70,11 @@ type Config struct {
 	// poller has millisecond resolution). Messages arriving meanwhile wait
 	// in the queue. 0 means DefaultFineSleep; negative disables it.
 	FineSleep time.Duration
+	// Log receives one line per handshake a server refuses (another
+	// model, a full or stopping server, a bad request), naming the client
+	// and the reason; repeats of the same refusal within a second are
+	// skipped. Nil: none.
+	Log io.Writer
 	// Spin busy-waits the last Spin before each packet's deadline for a
 	// smaller pacing error, at the cost of CPU. 0 (default) only sleeps.
 	Spin time.Duration

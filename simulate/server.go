@@ -37,9 +37,11 @@ type Server struct {
 	wg       sync.WaitGroup
 	done     chan *serverConv
 
-	rejectMu   sync.Mutex
-	rejectTime time.Time
-	rejects    int
+	rejectMu     sync.Mutex
+	rejectTime   time.Time
+	lastRefuse   string // the last refusal logged, and when
+	lastRefuseAt time.Time
+	rejects      int
 }
 
 type convKey struct {
@@ -226,6 +228,22 @@ func (s *Server) allowReject() bool {
 	return s.rejects <= 20
 }
 
+// refuse logs a refused handshake (see Config.Log) and returns the
+// answer that tells the client why.
+func (s *Server) refuse(key convKey, reason string) []byte {
+	if s.cfg.Log != nil {
+		line := fmt.Sprintf("server: refused client %s (conversation %d): %s", key.addr, key.conv, reason)
+		s.rejectMu.Lock()
+		now := time.Now()
+		if line != s.lastRefuse || now.Sub(s.lastRefuseAt) > time.Second {
+			s.lastRefuse, s.lastRefuseAt = line, now
+			fmt.Fprintln(s.cfg.Log, line)
+		}
+		s.rejectMu.Unlock()
+	}
+	return rejectMsg(key.conv, reason)
+}
+
 func rejectMsg(conv uint32, reason string) []byte {
 	if len(reason) > 512 {
 		reason = reason[:512]
@@ -248,20 +266,20 @@ func (s *Server) hello(key convKey, h Header, body []byte, ts int64, l link) (*s
 	m, err := DecodeHello(body)
 	if err != nil {
 		s.drops.badHeader.Add(1)
-		return nil, rejectMsg(h.Conv, "bad handshake: "+err.Error())
+		return nil, s.refuse(key, "bad handshake: "+err.Error())
 	}
 	if m.Fingerprint != s.cfg.Fingerprint {
-		return nil, rejectMsg(h.Conv, fmt.Sprintf("model fingerprint mismatch: server has %q, client has %q", s.cfg.Fingerprint, m.Fingerprint))
+		return nil, s.refuse(key, fmt.Sprintf("model fingerprint mismatch: server has %q, client has %q", s.cfg.Fingerprint, m.Fingerprint))
 	}
 	if s.accepted >= s.cfg.Pairs {
-		return nil, rejectMsg(h.Conv, fmt.Sprintf("server is full (%d conversations)", s.cfg.Pairs))
+		return nil, s.refuse(key, fmt.Sprintf("server is full (%d conversations)", s.cfg.Pairs))
 	}
 	if s.ctx == nil || s.ctx.Err() != nil {
-		return nil, rejectMsg(h.Conv, "server is shutting down")
+		return nil, s.refuse(key, "server is shutting down")
 	}
 	pl, err := s.cfg.planner(s.accepted, trace.Server, s.fr, m.TimeScale)
 	if err != nil {
-		return nil, rejectMsg(h.Conv, "server cannot create its sampler: "+err.Error())
+		return nil, s.refuse(key, "server cannot create its sampler: "+err.Error())
 	}
 	agreed := Hello{Fingerprint: s.cfg.Fingerprint, MaxPackets: combine(m.MaxPackets, uint64(s.cfg.MaxPackets)),
 		DurationNS: combine(m.DurationNS, uint64(s.cfg.Duration)), TimeScale: m.TimeScale}

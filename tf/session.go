@@ -51,6 +51,7 @@ func NewSession(g *Graph, opt SessionOptions) (*Session, error) {
 	if err := g.Err(); err != nil {
 		return nil, err
 	}
+	warmUp()
 	var def bytes.Buffer
 	if _, err := g.g.WriteTo(&def); err != nil {
 		return nil, fmt.Errorf("tf: new session: serialize the graph: %w", err)

@@ -16,6 +16,10 @@ type Conversation struct {
 	Source         string   // file name, or "embedded:skype_eth_5"
 	Packets        []Packet // file order; out-of-order timestamps kept, counted in ClockSteps
 	ClockSteps     int      // number of packets whose timestamp is earlier than the previous packet's
+	// Truncated is the error about the record the file ends inside when
+	// the capture was cut short and read up to its last whole record (see
+	// ErrTruncated); nil for a whole file.
+	Truncated error
 }
 
 // Select chooses a conversation in a capture. The zero Select picks the
@@ -28,6 +32,9 @@ type Select struct {
 	// Proto is "udp", "tcp" or "any"; empty means any. Only packets of this
 	// protocol are selected, and counted when choosing automatically.
 	Proto string
+	// Strict refuses a capture cut short (ErrTruncated) instead of reading
+	// it up to its last whole record.
+	Strict bool
 }
 
 // ConvStats summarises one conversation of a capture, like a line of
@@ -63,6 +70,8 @@ type Listing struct {
 	Format Format
 	ScanStats
 	Convs []ConvStats
+	// Truncated is as Conversation.Truncated.
+	Truncated error
 }
 
 // ListOptions controls List.
@@ -72,6 +81,8 @@ type ListOptions struct {
 	Ports bool
 	// Proto restricts the listing to "udp", "tcp" or "any" (empty = any).
 	Proto string
+	// Strict refuses a capture cut short, as Select.Strict.
+	Strict bool
 }
 
 type convKey struct {
@@ -174,6 +185,7 @@ func ListReader(r io.Reader, name string, opt ListOptions) (*Listing, error) {
 }
 
 func list(s *Scanner, opt ListOptions) (*Listing, error) {
+	s.SetStrict(opt.Strict)
 	t, err := newTabulator(opt)
 	if err != nil {
 		return nil, err
@@ -189,7 +201,7 @@ func list(s *Scanner, opt ListOptions) (*Listing, error) {
 		}
 		t.add(&rec)
 	}
-	return &Listing{File: s.Name(), Format: s.Format(), ScanStats: s.Stats(), Convs: t.sorted()}, nil
+	return &Listing{File: s.Name(), Format: s.Format(), ScanStats: s.Stats(), Convs: t.sorted(), Truncated: s.Truncated()}, nil
 }
 
 // parseProto maps "udp", "tcp", "any" or "" to a protocol number (0 = any)
@@ -284,7 +296,7 @@ func (l *Listing) Resolve(sel Select) (Select, error) {
 	if proto != 0 && name == "any" {
 		name = protoName(proto)
 	}
-	return Select{Server: server.String(), Client: client.String(), Proto: name}, nil
+	return Select{Server: server.String(), Client: client.String(), Proto: name, Strict: sel.Strict}, nil
 }
 
 // choose implements Choose; proto is the chosen entry's protocol (0 when
@@ -372,7 +384,7 @@ func Load(path string, sel Select) (*Conversation, error) {
 		return nil, err
 	}
 	if !(p.hasServer && p.hasClient) {
-		l, err := List(path, ListOptions{Ports: p.server.Port != 0 || p.client.Port != 0, Proto: sel.Proto})
+		l, err := List(path, ListOptions{Ports: p.server.Port != 0 || p.client.Port != 0, Proto: sel.Proto, Strict: sel.Strict})
 		if err != nil {
 			return nil, err
 		}
@@ -388,6 +400,7 @@ func Load(path string, sel Select) (*Conversation, error) {
 		return nil, err
 	}
 	defer s.Close()
+	s.SetStrict(sel.Strict)
 	return collect(s, &selection{server: p.server, client: p.client, proto: p.proto, protoName: p.protoName})
 }
 
@@ -404,7 +417,7 @@ func LoadReader(r io.ReadSeeker, name string, sel Select) (*Conversation, error)
 		return nil, fmt.Errorf("trace: %s: %w", name, err)
 	}
 	if !(p.hasServer && p.hasClient) {
-		l, err := ListReader(r, name, ListOptions{Ports: p.server.Port != 0 || p.client.Port != 0, Proto: sel.Proto})
+		l, err := ListReader(r, name, ListOptions{Ports: p.server.Port != 0 || p.client.Port != 0, Proto: sel.Proto, Strict: sel.Strict})
 		if err != nil {
 			return nil, err
 		}
@@ -422,12 +435,14 @@ func LoadReader(r io.ReadSeeker, name string, sel Select) (*Conversation, error)
 	if err != nil {
 		return nil, err
 	}
+	s.SetStrict(sel.Strict)
 	return collect(s, &selection{server: p.server, client: p.client, proto: p.proto, protoName: p.protoName})
 }
 
 // collect reads the selected conversation's packets.
 func collect(s *Scanner, sel *selection) (*Conversation, error) {
 	c := &Conversation{Server: sel.server, Client: sel.client, Proto: sel.protoName, Source: s.Name()}
+	defer func() { c.Truncated = s.Truncated() }()
 	var rec Record
 	var n [2]int
 	for {

@@ -166,7 +166,9 @@ func TestCSVBadInput(t *testing.T) {
 		{"bad clean_size", csvHeader + "1,10.0.0.1,10.0.0.2,100,x,2015-08-25,10:00:00\r\n", []string{"record 1", "field clean_size"}},
 		{"bad quote", csvHeader + good + "3,\"10.0.0.1,10.0.0.2,100,42,2015-08-25,10:00:00\r\n", []string{"line 4", "record 3"}},
 		{"one-sided", csvHeader + "1,10.0.0.1,10.0.0.2,100,42,2015-08-25,10:00:00\r\n2,10.0.0.1,10.0.0.2,100,42,2015-08-25,10:00:01\r\n", []string{"no two-way conversation", "1 one-sided"}},
-		{"binary", "\x00\x01\x02\x03garbage", []string{"unknown file format"}},
+		{"binary", "\x00\x01\x02\x03garbage", []string{"not a capture (pcap, pcapng or CSV)"}},
+		{"png", "\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", []string{"not a capture (pcap, pcapng or CSV)"}},
+		{"text", "hello world\nthis is a note\n", []string{"not a capture (pcap, pcapng or CSV)", "hello world"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			file := strings.ReplaceAll(tc.name, " ", "_") + ".csv"
@@ -266,7 +268,7 @@ func TestCompactRoundTrip(t *testing.T) {
 // package name, names the file and contains every wanted phrase.
 func checkLoadError(t *testing.T, path, file string, want []string) {
 	t.Helper()
-	_, err := Load(path, Select{})
+	_, err := Load(path, Select{Strict: true})
 	if err == nil {
 		t.Fatal("no error")
 	}

@@ -53,6 +53,13 @@ func newCSVSource(r io.Reader, name string) (*csvSource, error) {
 			s.col.time = i
 		}
 	}
+	if s.col.src < 0 && s.col.dst < 0 && s.col.size < 0 && s.col.date < 0 && s.col.time < 0 {
+		first := strings.Join(hdr, ",")
+		if len(first) > 40 {
+			first = first[:40] + "..."
+		}
+		return nil, &Error{File: name, Err: fmt.Errorf("%w: the first line %q is not the CSV header number,src,dst,size,clean_size,date,time", ErrNotCapture, first)}
+	}
 	for _, c := range []struct {
 		name string
 		i    int

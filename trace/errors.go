@@ -11,6 +11,23 @@ import (
 // that matches the selection).
 var ErrNoConversation = errors.New("no two-way conversation")
 
+// ErrTruncated is wrapped by errors about a capture that ends inside a
+// record (a file cut short, e.g. with head -c, or still being written).
+// Unless Select.Strict or ListOptions.Strict is set, such a file is read up
+// to its last whole record and the error is kept in Conversation.Truncated
+// or Listing.Truncated instead.
+var ErrTruncated = errors.New("the file ends inside a record")
+
+// ErrNotCapture is wrapped by errors about a file that is none of the
+// formats read here (an image, a text file, ...).
+var ErrNotCapture = errors.New("not a capture (pcap, pcapng or CSV)")
+
+// truncated is a cause that wraps ErrTruncated without repeating its text.
+type truncated string
+
+func (t truncated) Error() string        { return string(t) }
+func (t truncated) Is(target error) bool { return target == ErrTruncated }
+
 // Error is a problem with an input file, located as precisely as the format
 // allows. Record is the 1-based packet record (pcap, pcapng) or data row
 // (CSV); Line is the CSV line (the header is line 1); Field names the field

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // InspectOptions controls Inspect.
@@ -86,12 +88,14 @@ func Inspect(w io.Writer, l *Listing, c *Conversation, opt InspectOptions) error
 		gaps, negGap := c.ReplyGaps(side.Other())
 		ew.printf("  %-28s %8s %12s %12s %12s %12s %12s %12s %12s\n", "", "n", "min", "Q1", "median", "Q3", "max", "mean", "std")
 		row := func(name string, s Summary) {
-			ew.printf("  %-28s %8d %12s %12s %12s %12s %12s %12s %12s\n", name, s.N, num(s.Min), num(s.Q1), num(s.Median), num(s.Q3), num(s.Max), num(s.Mean), num(s.Std))
+			// Pad by characters, not bytes: µ is two bytes.
+			name += strings.Repeat(" ", max(0, 28-utf8.RuneCountInString(name)))
+			ew.printf("  %s %8d %12s %12s %12s %12s %12s %12s %12s\n", name, s.N, num(s.Min), num(s.Q1), num(s.Median), num(s.Q3), num(s.Max), num(s.Mean), num(s.Std))
 		}
 		row("size [B]", Summarize(Floats(sizes, 1)))
-		row("inter-arrival [us]", Summarize(Floats(iat, 1e3)))
+		row("inter-arrival [µs]", Summarize(Floats(iat, 1e3)))
 		row("burst length [packets]", Summarize(Floats(c.BurstLengths(side), 1)))
-		row("reply gap before [us]", Summarize(Floats(gaps, 1e3)))
+		row("reply gap before [µs]", Summarize(Floats(gaps, 1e3)))
 		if negIAT+negGap > 0 {
 			ew.printf("  left out for clock steps: %d negative inter-arrival times, %d negative reply gaps\n", negIAT, negGap)
 		}

@@ -68,7 +68,7 @@ func (s *pcapSource) next(rec *Record) error {
 	}
 	if len(hdr) < 16 {
 		if err == nil || errors.Is(err, io.EOF) {
-			return fail("record header", fmt.Errorf("truncated record header (%d of 16 bytes)", len(hdr)))
+			return fail("record header", truncated(fmt.Sprintf("truncated record header (%d of 16 bytes): the file ends inside it", len(hdr))))
 		}
 		return fail("", err)
 	}
@@ -80,7 +80,7 @@ func (s *pcapSource) next(rec *Record) error {
 	data, ci, err := s.r.ZeroCopyReadPacketData()
 	if err != nil {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return fail("packet data", fmt.Errorf("truncated record: the file ends inside the %d captured bytes", s.order.Uint32(hdr[8:12])))
+			return fail("packet data", truncated(fmt.Sprintf("truncated record: the file ends inside the %d captured bytes", s.order.Uint32(hdr[8:12]))))
 		}
 		return fail("record header", err)
 	}
@@ -140,7 +140,7 @@ func (s *pcapNGSource) next(rec *Record) error {
 	}
 	if err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) {
-			err = errors.New("truncated block: the file ends inside it")
+			return fail("", truncated("pcapng: truncated block: the file ends inside it"))
 		}
 		return fail("", fmt.Errorf("pcapng: %w", err))
 	}

@@ -3,6 +3,7 @@ package trace
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"net"
 	"net/netip"
 	"os"
@@ -291,7 +292,7 @@ func TestPcapBadInput(t *testing.T) {
 	}{
 		{"empty", "", []string{"empty file"}},
 		{"truncated file header", cat(hdr[:10]), []string{"truncated pcap file header"}},
-		{"wrong magic", "\x00\x01\x02\x03\x04\x05\x06\x07", []string{"unknown file format"}},
+		{"wrong magic", "\x00\x01\x02\x03\x04\x05\x06\x07", []string{"not a capture (pcap, pcapng or CSV)"}},
 		{"bad version", cat(hdr[:4], []byte{9, 0}, hdr[6:]), []string{"file header", "version"}},
 		{"unsupported link type", cat(pcapHeader(0xa1b2c3d4, 105)), []string{"link type", "unsupported link type 105"}},
 		{"header only", cat(hdr), []string{"no IP packets among 0 records"}},
@@ -319,6 +320,24 @@ func TestPcapBadInput(t *testing.T) {
 	c, err := Load(p, Select{})
 	if err != nil || len(c.Packets) != 2 || c.Packets[0].TS != 1_000_000*1000 {
 		t.Errorf("good pcapng: %v, %v", c, err)
+	}
+
+	// Cut short (as head -c does): read up to the last whole record, with
+	// the place named, unless Strict; tshark keeps the same records.
+	for _, tc := range []struct{ name, content, where string }{
+		{"cut.pcap", cat(hdr, rec(1, udp), rec(2, reply), rec(3, udp), rec(4, reply)[:60]), "record 4"},
+		{"cut-header.pcap", cat(hdr, rec(1, udp), rec(2, reply), rec(3, udp), recHeader(4, 0, 100, 100)[:7]), "record 4"},
+		{"cut.pcapng", cat(ngSHB(), ngIDB(1), ngEPB(udp), ngEPB(reply), ngEPB(udp), ngEPB(reply)[:40]), "record 4"},
+	} {
+		p := writeTemp(t, tc.name, tc.content)
+		c, err := Load(p, Select{})
+		if err != nil || len(c.Packets) != 3 || c.Truncated == nil || !errors.Is(c.Truncated, ErrTruncated) ||
+			!strings.Contains(c.Truncated.Error(), tc.where) || !strings.Contains(c.Truncated.Error(), tc.name) {
+			t.Errorf("%s: %d packets, truncated %v, error %v; want 3 packets and a truncation at %s", tc.name, len(c.Packets), c.Truncated, err, tc.where)
+		}
+		if _, err := Load(p, Select{Strict: true}); !errors.Is(err, ErrTruncated) {
+			t.Errorf("%s strict: %v, want ErrTruncated", tc.name, err)
+		}
 	}
 }
 

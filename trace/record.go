@@ -2,6 +2,7 @@ package trace
 
 import (
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"errors"
 	"fmt"
@@ -85,6 +86,8 @@ type Scanner struct {
 	prevTS int64
 	stats  ScanStats
 	err    error
+	strict bool
+	trunc  error
 }
 
 // ScanStats counts what a Scanner has read so far.
@@ -155,7 +158,7 @@ func NewScanner(r io.Reader, name string) (*Scanner, error) {
 	case FormatCSV:
 		s.src, err = newCSVSource(br, name)
 	default:
-		err = &Error{File: name, Err: fmt.Errorf("unknown file format (first bytes % x): want pcap, pcapng or CSV", head)}
+		err = &Error{File: name, Err: fmt.Errorf("%w: unknown format (first bytes % x)", ErrNotCapture, head)}
 	}
 	if err != nil {
 		return nil, err
@@ -177,12 +180,26 @@ func detect(head []byte) Format {
 	}
 	// CSV: printable text. The header is checked by the CSV reader.
 	for _, c := range head {
-		if c < 0x20 && c != '\t' && c != '\r' && c != '\n' {
+		if c < 0x20 && c != '\t' && c != '\r' && c != '\n' || c == 0x7f {
 			return FormatUnknown
 		}
 	}
+	if head[0] >= 0x80 && !bytes.HasPrefix(head, []byte("\ufeff")) {
+		// Text starts with ASCII (a header) or a byte order mark; PNG,
+		// JPEG, PDF and the like start with a high byte.
+		return FormatUnknown
+	}
 	return FormatCSV
 }
+
+// SetStrict makes a record cut short by the end of the file an error. By
+// default Next returns io.EOF there instead, and Truncated returns the
+// error.
+func (s *Scanner) SetStrict(strict bool) { s.strict = strict }
+
+// Truncated returns the error about the record the file ends inside, once
+// Next has returned io.EOF there (nil for a whole file or in strict mode).
+func (s *Scanner) Truncated() error { return s.trunc }
 
 // Name returns the file name given to Open or NewScanner.
 func (s *Scanner) Name() string { return s.name }
@@ -201,6 +218,9 @@ func (s *Scanner) Next(rec *Record) error {
 		return s.err
 	}
 	if err := s.src.next(rec); err != nil {
+		if !s.strict && errors.Is(err, ErrTruncated) {
+			s.trunc, err = err, io.EOF
+		}
 		s.err = err
 		return err
 	}

@@ -46,9 +46,11 @@ func SeriesOf(real, syn []trace.Packet) ([]DistSeries, error) {
 	if err != nil {
 		return nil, fmt.Errorf("visualize: real trace: %w", err)
 	}
-	s, err := metrics.Extract(syn)
-	if err != nil {
-		return nil, fmt.Errorf("visualize: synthetic trace: %w", err)
+	var s [2]metrics.Series
+	if syn != nil {
+		if s, err = metrics.Extract(syn); err != nil {
+			return nil, fmt.Errorf("visualize: synthetic trace: %w", err)
+		}
 	}
 	pick := func(x [2]metrics.Series, f func(metrics.Series) []float64) [2][]float64 {
 		return [2][]float64{f(x[0]), f(x[1])}
@@ -112,14 +114,26 @@ func (s DistSeries) setX(p *plot.Plot, data ...[]float64) {
 		p.X.Min, p.X.Max = logRange(1, data...)
 		p.X.Tick.Marker = s.ticker()
 	default:
-		hi := 0.0
-		for _, d := range data {
-			for _, v := range d {
-				hi = math.Max(hi, v)
-			}
-		}
-		p.X.Min, p.X.Max = 0, math.Max(hi*1.03, 10)
+		p.X.Min, p.X.Max = 0, sizeAxisMax(data...)
 	}
+}
+
+// sizeAxisMax ends a size axis a little past the 99.5% quantile of the
+// values, rounded up to 100 B: a few jumbo frames would otherwise squeeze
+// the bulk of the data into a sliver at the left. The CDF still reaches 1
+// beyond the edge; the figure's notes say how many values are cut.
+func sizeAxisMax(data ...[]float64) float64 {
+	var all []float64
+	for _, d := range data {
+		all = append(all, d...)
+	}
+	if len(all) == 0 {
+		return 10
+	}
+	slices.Sort(all)
+	q := metrics.QuantileSorted(all, 0.995)
+	hi := math.Ceil(q*1.05/100) * 100
+	return math.Max(math.Min(hi, all[len(all)-1]*1.03), 10)
 }
 
 func (s DistSeries) all() [][]float64 {
@@ -336,12 +350,20 @@ func qqPanel(s DistSeries, opt Options) *plot.Plot {
 // data per sending side (colour: data set, dashes: client), their
 // histograms on the metrics package's fixed bins, and a QQ plot of
 // synthetic against real quantiles per side. Rows: CDF, histogram, QQ;
-// one column per series. KS distances are printed in the CDF legends.
+// one column per series. Series without synthetic values (the real trace
+// alone) get no QQ row. KS distances are printed in the CDF legends.
 func DistFigureSeries(series []DistSeries, opt Options) (*Figure, error) {
 	if len(series) == 0 {
 		return nil, errors.New("visualize: no series to draw")
 	}
+	alone := true // no synthetic values at all: the real trace alone
+	for _, s := range series {
+		alone = alone && len(s.Syn[0]) == 0 && len(s.Syn[1]) == 0
+	}
 	rows := [][]*plot.Plot{make([]*plot.Plot, len(series)), make([]*plot.Plot, len(series)), make([]*plot.Plot, len(series))}
+	if alone {
+		rows = rows[:2]
+	}
 	for j, s := range series {
 		empty := true
 		for side := range 2 {
@@ -359,24 +381,51 @@ func DistFigureSeries(series []DistSeries, opt Options) (*Figure, error) {
 		}
 		rows[0][j] = cdfPanel(s, opt)
 		rows[1][j] = histPanel(s, opt)
-		rows[2][j] = qqPanel(s, opt)
+		if !alone {
+			rows[2][j] = qqPanel(s, opt)
+		}
 	}
 	notes := []string{}
 	for _, s := range series {
-		notes = append(notes, fmt.Sprintf("%s n: %s %d/%d, %s %d/%d (server/client)", s.Name,
-			opt.realName(), len(s.Real[0]), len(s.Real[1]), opt.synName(), len(s.Syn[0]), len(s.Syn[1])))
+		if alone {
+			notes = append(notes, fmt.Sprintf("%s n: %d/%d (server/client)", s.Name, len(s.Real[0]), len(s.Real[1])))
+		} else {
+			notes = append(notes, fmt.Sprintf("%s n: %s %d/%d, %s %d/%d (server/client)", s.Name,
+				opt.realName(), len(s.Real[0]), len(s.Real[1]), opt.synName(), len(s.Syn[0]), len(s.Syn[1])))
+		}
+		if s.Kind == KindSize {
+			hi := sizeAxisMax(s.all()...)
+			cut := 0
+			for _, x := range s.all() {
+				for _, v := range x {
+					if v > hi {
+						cut++
+					}
+				}
+			}
+			if cut > 0 {
+				notes = append(notes, fmt.Sprintf("%s axis ends at %.0f B: %d larger values beyond it", s.Name, hi, cut))
+			}
+		}
+	}
+	title := fmt.Sprintf("Distributions per sending side: %s against %s", opt.synName(), opt.realName())
+	height := 12 * vg.Inch
+	if alone {
+		title = fmt.Sprintf("Distributions per sending side: %s", opt.realName())
+		height = 8 * vg.Inch
 	}
 	return &Figure{
-		Title:  opt.title(fmt.Sprintf("Distributions per sending side: %s against %s", opt.synName(), opt.realName())),
+		Title:  opt.title(title),
 		Notes:  notes,
 		Panels: rows,
 		Width:  opt.width(vg.Length(len(series)) * 5 * vg.Inch),
-		Height: opt.height(12 * vg.Inch),
+		Height: opt.height(height),
 	}, nil
 }
 
 // DistFigure compares the size, inter-arrival time, burst length and reply
-// gap distributions of two traces (see SeriesOf and DistFigureSeries).
+// gap distributions of two traces (see SeriesOf and DistFigureSeries). A
+// nil syn draws the real trace alone (CDFs and histograms).
 func DistFigure(real, syn []trace.Packet, opt Options) (*Figure, error) {
 	if err := checkTraces(real, syn); err != nil {
 		return nil, err

@@ -105,6 +105,9 @@ func flowPanels(real, syn []trace.Packet, opt Options) ([2]*plot.Plot, error) {
 			ymax = math.Max(ymax, -xy.Y)
 		}
 	}
+	if total == 0 && syn == nil {
+		return out, fmt.Errorf("visualize: flow: no packets in window %v of the trace (it lasts %v)", w, duration(real))
+	}
 	if total == 0 {
 		return out, fmt.Errorf("visualize: flow: no packets in window %v of either trace (real lasts %v, synthetic %v)",
 			w, duration(real), duration(syn))
@@ -115,6 +118,9 @@ func flowPanels(real, syn []trace.Packet, opt Options) ([2]*plot.Plot, error) {
 		xlabel = fmt.Sprintf("time since %v into the trace [s]", w.Start)
 	}
 	for k, name := range [2]string{opt.realName(), opt.synName()} {
+		if k == 1 && syn == nil {
+			break
+		}
 		s, c := stemsOf[k][0], stemsOf[k][1]
 		title := fmt.Sprintf("%s: %d server, %d client packets", name, len(s), len(c))
 		if len(s)+len(c) == 0 {
@@ -152,7 +158,8 @@ func duration(p []trace.Packet) time.Duration {
 // FlowFigure draws the traffic-flow chart of the original: packet size
 // over time for a window of each conversation (Options.Window, default
 // the first 2 s), the server's packets upward and the client's downward,
-// real above synthetic on the same axes.
+// real above synthetic on the same axes. A nil syn draws the real trace
+// alone.
 func FlowFigure(real, syn []trace.Packet, opt Options) (*Figure, error) {
 	if err := checkTraces(real, syn); err != nil {
 		return nil, err
@@ -161,8 +168,17 @@ func FlowFigure(real, syn []trace.Packet, opt Options) (*Figure, error) {
 	if err != nil {
 		return nil, err
 	}
-	panels[0].X.Label.Text = ""
 	w := opt.window()
+	if syn == nil {
+		return &Figure{
+			Title:  opt.title(fmt.Sprintf("Traffic flow of %s, %v to %v after the first packet", opt.realName(), w.Start, w.Start+w.Length)),
+			Notes:  []string{fmt.Sprintf("%s: %d packets over %v", opt.realName(), len(real), duration(real))},
+			Panels: [][]*plot.Plot{{panels[0]}},
+			Width:  opt.width(11 * vg.Inch),
+			Height: opt.height(4.5 * vg.Inch),
+		}, nil
+	}
+	panels[0].X.Label.Text = ""
 	return &Figure{
 		Title:  opt.title(fmt.Sprintf("Traffic flow, %v to %v after the first packet", w.Start, w.Start+w.Length)),
 		Notes:  []string{fmt.Sprintf("%s: %d packets over %v", opt.realName(), len(real), duration(real)), fmt.Sprintf("%s: %d packets over %v", opt.synName(), len(syn), duration(syn))},
@@ -172,14 +188,17 @@ func FlowFigure(real, syn []trace.Packet, opt Options) (*Figure, error) {
 	}, nil
 }
 
-// checkTraces rejects empty traces with an error naming which.
+// checkTraces rejects empty traces with an error naming which. A nil syn
+// means the real trace alone.
 func checkTraces(real, syn []trace.Packet) error {
 	switch {
+	case len(real) == 0 && syn == nil:
+		return errors.New("visualize: the real trace is empty")
 	case len(real) == 0 && len(syn) == 0:
 		return errors.New("visualize: the real and the synthetic trace are empty")
 	case len(real) == 0:
 		return errors.New("visualize: the real trace is empty")
-	case len(syn) == 0:
+	case syn != nil && len(syn) == 0:
 		return errors.New("visualize: the synthetic trace is empty")
 	}
 	for i, p := range real {

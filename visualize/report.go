@@ -2,6 +2,7 @@ package visualize
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"image/color"
 
@@ -71,6 +72,9 @@ func lossSummaryPanels(recs []LossRecord) (*plot.Plot, *plot.Plot) {
 // t-SNE uses DefaultReportTSNESample rows per set unless Options.Sample is
 // set. It returns ctx.Err() if ctx is cancelled.
 func ReportFigure(ctx context.Context, real, syn []trace.Packet, opt Options) (*Figure, error) {
+	if syn == nil {
+		return nil, errors.New("visualize: a report compares two traces: the synthetic one is missing")
+	}
 	if err := checkTraces(real, syn); err != nil {
 		return nil, err
 	}
@@ -127,7 +131,7 @@ func ReportFigure(ctx context.Context, real, syn []trace.Packet, opt Options) (*
 		}
 	}
 	return &Figure{
-		Title:  opt.title(fmt.Sprintf("SPATGAN report: %s (%d packets) against %s (%d packets)", opt.synName(), len(syn), opt.realName(), len(real))),
+		Title:  opt.title(fmt.Sprintf("Report: %s (%d packets) against %s (%d packets)", opt.synName(), len(syn), opt.realName(), len(real))),
 		Notes:  notes,
 		Panels: [][]*plot.Plot{{flow[0], flow[1], pca, tsn}, row2, row3},
 		Width:  opt.width(22 * vg.Inch),

@@ -28,18 +28,19 @@ func prepareRows(real, syn []trace.Packet, opt Options, defSample int) (*scaledS
 	if err := checkTraces(real, syn); err != nil {
 		return nil, err
 	}
-	rr, sr := Rows(real, opt.LogDelta), Rows(syn, opt.LogDelta)
+	rr := Rows(real, opt.LogDelta)
 	sc, err := FitScaler(rr)
 	if err != nil {
 		return nil, err
 	}
-	s := &scaledSets{real: sc.Transform(rr), syn: sc.Transform(sr)}
+	s := &scaledSets{real: sc.Transform(rr)}
 	k := opt.sample(defSample)
 	s.realIdx = Sample(len(real), k, opt.Seed, streamReal)
-	s.synIdx = Sample(len(syn), k, opt.Seed, streamSyn)
-	s.notes = []string{
-		sampleNote(opt.realName(), len(s.realIdx), len(real)),
-		sampleNote(opt.synName(), len(s.synIdx), len(syn)),
+	s.notes = []string{sampleNote(opt.realName(), len(s.realIdx), len(real))}
+	if syn != nil {
+		s.syn = sc.Transform(Rows(syn, opt.LogDelta))
+		s.synIdx = Sample(len(syn), k, opt.Seed, streamSyn)
+		s.notes = append(s.notes, sampleNote(opt.synName(), len(s.synIdx), len(syn)))
 	}
 	if k > 0 && (k < len(real) || k < len(syn)) {
 		s.notes = append(s.notes, fmt.Sprintf("uniform sample without replacement, seed %d", opt.Seed))
@@ -95,15 +96,18 @@ func pcaPanel(s *scaledSets, opt Options) (*plot.Plot, []string, error) {
 		return nil, nil, fmt.Errorf("visualize: PCA needs at least 2 components, have %d", k)
 	}
 	yr := m.Project(selectRows(s.real, s.realIdx), 2)
-	ys := m.Project(selectRows(s.syn, s.synIdx), 2)
 	p := newPanel(fmt.Sprintf("PCA of %s rows, fitted on %s", rowFeatures(opt), opt.realName()),
 		fmt.Sprintf("PC1 (%s of %s variance) [scaled units]", pct(m.Ratio[0]), opt.realName()),
 		fmt.Sprintf("PC2 (%s) [scaled units]", pct(m.Ratio[1])))
 	rs := pointStyle(colReal, len(s.realIdx))
-	ss := pointStyle(colSyn, len(s.synIdx))
-	p.Add(scatterOf(yr, rs), scatterOf(ys, ss))
+	p.Add(scatterOf(yr, rs))
 	p.Legend.Add(fmt.Sprintf("%s (%d rows)", opt.realName(), len(s.realIdx)), legendGlyph{rs})
-	p.Legend.Add(fmt.Sprintf("%s (%d rows)", opt.synName(), len(s.synIdx)), legendGlyph{ss})
+	if s.syn != nil {
+		ys := m.Project(selectRows(s.syn, s.synIdx), 2)
+		ss := pointStyle(colSyn, len(s.synIdx))
+		p.Add(scatterOf(ys, ss))
+		p.Legend.Add(fmt.Sprintf("%s (%d rows)", opt.synName(), len(s.synIdx)), legendGlyph{ss})
+	}
 	p.Legend.Add(fmt.Sprintf("explained variance: PC1 %s, PC2 %s", pct(m.Ratio[0]), pct(m.Ratio[1])), textOnly{})
 	names := []string{"time", "size", "delta"}
 	var load []string
@@ -132,7 +136,7 @@ func PCAFigure(real, syn []trace.Packet, opt Options) (*Figure, error) {
 		return nil, err
 	}
 	return &Figure{
-		Title:  opt.title(fmt.Sprintf("PCA: %s against %s", opt.synName(), opt.realName())),
+		Title:  opt.title(vsTitle("PCA", syn, opt)),
 		Notes:  append(s.notes, load...),
 		Panels: [][]*plot.Plot{{p}},
 		Width:  opt.width(9 * vg.Inch),
@@ -144,12 +148,13 @@ func PCAFigure(real, syn []trace.Packet, opt Options) (*Figure, error) {
 // scatter and a note with the parameters.
 func tsnePanel(ctx context.Context, s *scaledSets, opt Options) (*plot.Plot, string, error) {
 	xr := selectRows(s.real, s.realIdx)
-	xs := selectRows(s.syn, s.synIdx)
 	nr, d := xr.Dims()
-	ns, _ := xs.Dims()
+	ns := len(s.synIdx)
 	x := mat.NewDense(nr+ns, d, nil)
 	x.Slice(0, nr, 0, d).(*mat.Dense).Copy(xr)
-	x.Slice(nr, nr+ns, 0, d).(*mat.Dense).Copy(xs)
+	if ns > 0 {
+		x.Slice(nr, nr+ns, 0, d).(*mat.Dense).Copy(selectRows(s.syn, s.synIdx))
+	}
 	cfg := opt.TSNE
 	cfg.Seed = opt.Seed
 	res, err := tsne.Embed(ctx, x, cfg)
@@ -157,7 +162,6 @@ func tsnePanel(ctx context.Context, s *scaledSets, opt Options) (*plot.Plot, str
 		return nil, "", fmt.Errorf("visualize: t-SNE: %w", err)
 	}
 	yr := res.Y.Slice(0, nr, 0, 2).(*mat.Dense)
-	ys := res.Y.Slice(nr, nr+ns, 0, 2).(*mat.Dense)
 	theta := cfg.Theta
 	if theta == 0 {
 		theta = 0.5
@@ -169,10 +173,14 @@ func tsnePanel(ctx context.Context, s *scaledSets, opt Options) (*plot.Plot, str
 	p := newPanel(fmt.Sprintf("t-SNE of %s rows (perplexity %.3g)", rowFeatures(opt), res.Perplexity),
 		"t-SNE 1 [arbitrary units]", "t-SNE 2 [arbitrary units]")
 	rs := pointStyle(colReal, nr)
-	ss := pointStyle(colSyn, ns)
-	p.Add(scatterOf(yr, rs), scatterOf(ys, ss))
+	p.Add(scatterOf(yr, rs))
 	p.Legend.Add(fmt.Sprintf("%s (%d rows)", opt.realName(), nr), legendGlyph{rs})
-	p.Legend.Add(fmt.Sprintf("%s (%d rows)", opt.synName(), ns), legendGlyph{ss})
+	if ns > 0 {
+		ys := res.Y.Slice(nr, nr+ns, 0, 2).(*mat.Dense)
+		ss := pointStyle(colSyn, ns)
+		p.Add(scatterOf(ys, ss))
+		p.Legend.Add(fmt.Sprintf("%s (%d rows)", opt.synName(), ns), legendGlyph{ss})
+	}
 	note := fmt.Sprintf("Barnes-Hut t-SNE: perplexity %.3g, θ %.2g, %d iterations, seed %d, KL %.3f",
 		res.Perplexity, theta, iters, opt.Seed, res.KL)
 	return p, note, nil
@@ -193,10 +201,19 @@ func TSNEFigure(ctx context.Context, real, syn []trace.Packet, opt Options) (*Fi
 		return nil, err
 	}
 	return &Figure{
-		Title:  opt.title(fmt.Sprintf("t-SNE: %s against %s", opt.synName(), opt.realName())),
+		Title:  opt.title(vsTitle("t-SNE", syn, opt)),
 		Notes:  append(s.notes, note),
 		Panels: [][]*plot.Plot{{p}},
 		Width:  opt.width(9 * vg.Inch),
 		Height: opt.height(8 * vg.Inch),
 	}, nil
+}
+
+// vsTitle is a scatter figure's default title: the two sets, or the real
+// one alone when syn is nil.
+func vsTitle(what string, syn []trace.Packet, opt Options) string {
+	if syn == nil {
+		return fmt.Sprintf("%s: %s", what, opt.realName())
+	}
+	return fmt.Sprintf("%s: %s against %s", what, opt.synName(), opt.realName())
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/spatgan/spatgan/metrics"
 	"github.com/spatgan/spatgan/trace"
+	"github.com/spatgan/spatgan/visualize/tsne"
 )
 
 func TestSample(t *testing.T) {
@@ -148,7 +149,7 @@ func TestBadInput(t *testing.T) {
 		if err := f(nil, syn); err == nil || err.Error() != "visualize: the real trace is empty" {
 			t.Errorf("%s with an empty real trace: %v", name, err)
 		}
-		if err := f(real, nil); err == nil || err.Error() != "visualize: the synthetic trace is empty" {
+		if err := f(real, []trace.Packet{}); err == nil || err.Error() != "visualize: the synthetic trace is empty" {
 			t.Errorf("%s with an empty synthetic trace: %v", name, err)
 		}
 		bad := slices.Clone(syn)
@@ -280,5 +281,39 @@ func TestTicks(t *testing.T) {
 	}
 	if n := len((usTicks{}).Ticks(0, 7)); n != 7*9+1 {
 		t.Errorf("%d time ticks, want 64 (9 per decade and the last)", n)
+	}
+}
+
+// TestRealAlone: with a nil synthetic trace, flow, dist, PCA and t-SNE draw
+// the real trace alone (one flow panel, no QQ row), titled by its name; a
+// report needs both.
+func TestRealAlone(t *testing.T) {
+	real := realPackets(t, 500)
+	ctx := context.Background()
+	opt := Options{RealName: "my capture", Sample: 200, TSNE: tsne.Config{Iterations: 250}}
+	for name, f := range map[string]func() (*Figure, error){
+		"flow": func() (*Figure, error) { return FlowFigure(real, nil, opt) },
+		"pca":  func() (*Figure, error) { return PCAFigure(real, nil, opt) },
+		"tsne": func() (*Figure, error) { return TSNEFigure(ctx, real, nil, opt) },
+		"dist": func() (*Figure, error) { return DistFigure(real, nil, opt) },
+	} {
+		fig, err := f()
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if !strings.Contains(fig.Title, "my capture") || strings.Contains(fig.Title, "synthetic") || strings.Contains(fig.Title, "against") {
+			t.Errorf("%s: title %q", name, fig.Title)
+		}
+		rows := map[string]int{"flow": 1, "pca": 1, "tsne": 1, "dist": 2}[name]
+		if len(fig.Panels) != rows {
+			t.Errorf("%s: %d panel rows, want %d", name, len(fig.Panels), rows)
+		}
+		if err := fig.Save(filepath.Join(t.TempDir(), name+".png")); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if _, err := ReportFigure(ctx, real, nil, opt); err == nil {
+		t.Error("report of the real trace alone: no error")
 	}
 }

@@ -1,6 +1,12 @@
 // Package progress draws a one-line progress bar with rate, ETA and a
 // free-form status (for example the current losses). On a terminal the line
 // is redrawn in place; otherwise a line is printed at most every Interval.
+//
+// The rate and ETA are measured from the first Add on, not from New: the
+// time before the first unit (building graphs, opening sessions, loading a
+// model) says nothing about the speed of the units, and counting it made
+// the first ETA of a training run read hours for minutes. Until the first
+// Add is a quarter of a second old the ETA reads "?".
 package progress
 
 import (
@@ -24,10 +30,16 @@ type Bar struct {
 	last     time.Time
 	status   string
 	drawn    int64 // done at the last draw, -1 before the first
+	based    bool  // the first Add happened, at baseT with baseDone units done after it
+	baseT    time.Time
+	baseDone int64
 	tty      bool
 	Interval time.Duration // minimum time between redraws (non-terminal: between lines)
 	now      func() time.Time
 }
+
+// minMeasure is how long after the first Add the rate is first trusted.
+const minMeasure = 250 * time.Millisecond
 
 // New returns a bar counting to total units (e.g. "steps") written to w.
 func New(w io.Writer, label string, total int64, unit string) *Bar {
@@ -61,6 +73,9 @@ func (b *Bar) Add(n int64, status string) {
 	b.done += n
 	if status != "" {
 		b.status = status
+	}
+	if !b.based {
+		b.based, b.baseT, b.baseDone = true, b.now(), b.done
 	}
 	if t := b.now(); t.Sub(b.last) >= b.Interval || b.done >= b.total {
 		b.last = t
@@ -100,7 +115,12 @@ func (b *Bar) line() string {
 		rate = float64(b.done) / s
 	}
 	eta := "?"
-	if rate > 0 && b.total >= b.done {
+	measured := false
+	if since := b.now().Sub(b.baseT); b.based && since >= minMeasure && b.done > b.baseDone {
+		rate = float64(b.done-b.baseDone) / since.Seconds()
+		measured = true
+	}
+	if measured && rate > 0 && b.total >= b.done {
 		eta = time.Duration(float64(b.total-b.done) / rate * float64(time.Second)).Round(time.Second).String()
 	}
 	s := fmt.Sprintf("%s [%s%s] %3.0f%% %d/%d %s %.1f %s/s ETA %s",

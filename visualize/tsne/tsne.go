@@ -46,6 +46,9 @@ type Config struct {
 	Seed uint64
 	// RandomInit starts from N(0, 1e-4²) points instead of the PCA layout.
 	RandomInit bool
+	// Progress, if not nil, is called after each gradient step with the
+	// steps done and the total (for a progress bar).
+	Progress func(done, total int)
 	// Workers is the number of goroutines. Default runtime.GOMAXPROCS(0).
 	// The result does not depend on it.
 	Workers int
@@ -318,6 +321,9 @@ func optimise(ctx context.Context, y []float64, cfg Config, grad gradFunc) error
 			y[i] += update[i]
 		}
 		centre(y)
+		if cfg.Progress != nil {
+			cfg.Progress(it+1, cfg.Iterations)
+		}
 	}
 	return nil
 }

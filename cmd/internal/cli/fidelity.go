@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"github.com/spatgan/spatgan/bundle"
 	"github.com/spatgan/spatgan/metrics"
 	"github.com/spatgan/spatgan/sampler"
+	"github.com/spatgan/spatgan/simulate"
 	"github.com/spatgan/spatgan/tf"
 	"github.com/spatgan/spatgan/train"
 )
@@ -26,6 +27,8 @@ func fidelitySummary(ctx context.Context, stdout, stderr io.Writer, dir string, 
 	defer b.Close()
 	split := &bench.Split{Conv: res.Train, Frac: res.Manifest.Trace.TrainFrac, Train: res.Train, Test: res.Test,
 		TrainSHA256: res.Manifest.Trace.TrainSHA256}
+	// Generated traffic is framed like the capture's, as in bench fidelity.
+	t, _ := captureTransport(res.Train.Proto, res.Train.Packets)
 	markov, err := sampler.New("markov", res.Train, int64(bench.SamplerSeed(1, "markov")))
 	if err != nil {
 		return err
@@ -34,7 +37,7 @@ func fidelitySummary(ctx context.Context, stdout, stderr io.Writer, dir string, 
 		{Name: bench.NameReal, Kind: bench.KindReal, Note: "noise floor", Packets: res.Train.Packets},
 		{Name: bench.NameGAN, Kind: bench.KindModel, Note: dir, Fingerprint: b.Fingerprint(), Sampler: b},
 		{Name: "markov", Kind: bench.KindBaseline, Note: "Markov baseline", Sampler: markov},
-	}, bench.Options{Seed: 1})
+	}, bench.Options{Seed: 1, Gen: simulate.GenOptions{Framing: simulate.NewFraming(t, res.Train.Server.Addr.Is6())}})
 	if err != nil {
 		return err
 	}

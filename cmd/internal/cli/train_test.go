@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -15,7 +15,7 @@ func TestTrainCommandAndBundleConsumers(t *testing.T) {
 	path, _ := benchTrace(t)
 	dir := filepath.Join(t.TempDir(), "b")
 	var out, errb bytes.Buffer
-	err := run(context.Background(), &out, &errb, []string{"train", "--trace", path, "--out", dir, "--steps", "6",
+	err := Run(context.Background(), &out, &errb, []string{"train", "--trace", path, "--out", dir, "--steps", "6",
 		"--gen-widths", "16,16", "--critic-widths", "16", "--eval-every", "3", "--quiet"})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, errb.String())
@@ -32,12 +32,12 @@ func TestTrainCommandAndBundleConsumers(t *testing.T) {
 	}
 	pcap := filepath.Join(t.TempDir(), "g.pcap")
 	out.Reset()
-	if err := run(context.Background(), &out, &errb, []string{"generate", "--bundle", dir, "--packets", "300", "--out", pcap}); err != nil {
+	if err := Run(context.Background(), &out, &errb, []string{"generate", "--bundle", dir, "--packets", "300", "--out", pcap}); err != nil {
 		t.Fatalf("generate: %v\n%s", err, errb.String())
 	}
 	png := filepath.Join(t.TempDir(), "d.png")
 	errb.Reset()
-	if err := run(context.Background(), &out, &errb, []string{"plot", "dist", "--real", path, "--bundle", dir, "--out", png}); err != nil {
+	if err := Run(context.Background(), &out, &errb, []string{"plot", "dist", "--trace", path, "--bundle", dir, "--out", png}); err != nil {
 		t.Fatalf("plot: %v\n%s", err, errb.String())
 	}
 	if st, err := os.Stat(png); err != nil || st.Size() < 10000 {
@@ -46,13 +46,30 @@ func TestTrainCommandAndBundleConsumers(t *testing.T) {
 	if !strings.Contains(errb.String(), "generated from "+dir) {
 		t.Errorf("plot stderr %q does not say it generated from the bundle", errb.String())
 	}
+	// Without --trace: the held-out part of the bundle's own capture, said
+	// so; with a capture it was not trained on: refused, as bench does.
+	errb.Reset()
+	if err := Run(context.Background(), &out, &errb, []string{"plot", "flow", "--bundle", dir, "--out", png, "--quiet"}); err != nil {
+		t.Fatalf("plot --bundle: %v\n%s", err, errb.String())
+	}
+	if !strings.Contains(errb.String(), "real: held-out last 20% of "+path+" (the capture the bundle was trained on") {
+		t.Errorf("plot --bundle does not say what it compares with:\n%s", errb.String())
+	}
+	err = Run(context.Background(), &out, &errb, []string{"plot", "flow", "--bundle", dir, "--trace", "default", "--out", png})
+	if err == nil || !strings.Contains(err.Error(), "trained on other data") {
+		t.Errorf("plot --bundle with another capture: %v", err)
+	}
+	err = Run(context.Background(), &out, &errb, []string{"plot", "flow", "--bundle", dir, "--split", "0.5", "--out", png})
+	if err == nil || !strings.Contains(err.Error(), "trained on the first 0.8") {
+		t.Errorf("plot --bundle --split 0.5: %v", err)
+	}
 	// Bad flags are refused before any work.
 	for _, args := range [][]string{
 		{"train", "--out", dir, "--config", "nope"},
 		{"train", "--out", dir, "--packet-cond", "opp_count,bogus"},
 		{"train", "--out", dir, "--gen-widths", "16,x"},
 	} {
-		if err := run(context.Background(), &out, &errb, args); err == nil {
+		if err := Run(context.Background(), &out, &errb, args); err == nil {
 			t.Errorf("%v: no error", args)
 		}
 	}

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -74,12 +74,18 @@ func TestBenchFidelityCommand(t *testing.T) {
 	path, conv := benchTrace(t)
 	dir := tinyBundle(t, conv)
 	js := filepath.Join(t.TempDir(), "report.json")
+	md := filepath.Join(t.TempDir(), "report.md")
 	var out, errb bytes.Buffer
-	err := run(context.Background(), &out, &errb, []string{"bench", "fidelity", "--trace", path, "--bundle", dir,
-		"--baselines", "bootstrap,markov", "--json", js, "--seed", "4", "--quiet"})
+	err := Run(context.Background(), &out, &errb, []string{"bench", "fidelity", "--trace", path, "--bundle", dir,
+		"--baselines", "bootstrap,markov", "--json", js, "--seed", "4", "--quiet", "--out", md})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, errb.String())
 	}
+	b, err := os.ReadFile(md)
+	if err != nil || out.Len() != 0 {
+		t.Fatalf("--out: %v; stdout %q", err, out.String())
+	}
+	out.Write(b)
 	for _, want := range []string{
 		"| feature | direction | n | KS 95% | real | gan | bootstrap | markov |",
 		"| reply gap | client->server |", "## Classifier two-sample test", "Seed 4.",
@@ -104,7 +110,7 @@ func TestBenchFidelityCommand(t *testing.T) {
 	// The same bundle on the embedded Skype call: refused.
 	out.Reset()
 	errb.Reset()
-	err = run(context.Background(), &out, &errb, []string{"bench", "fidelity", "--trace", "default", "--bundle", dir, "--quiet"})
+	err = Run(context.Background(), &out, &errb, []string{"bench", "fidelity", "--trace", "default", "--bundle", dir, "--quiet"})
 	if err == nil || !strings.Contains(err.Error(), "trained on other data") {
 		t.Errorf("bundle of another trace: got %v", err)
 	}
@@ -119,7 +125,7 @@ func TestBenchCommandErrors(t *testing.T) {
 		{[]string{"bench", "--help"}, true, ""},
 		{[]string{"bench", "fidelity", "--help"}, true, ""},
 		{[]string{"bench"}, false, "usage"},
-		{[]string{"bench", "speed"}, false, "unknown benchmark"},
+		{[]string{"bench", "speed"}, false, `unknown command "speed" (want fidelity)`},
 		{[]string{"bench", "fidelity", "extra"}, false, "unexpected argument"},
 		{[]string{"bench", "fidelity", "--steps", "0"}, false, "--steps"},
 		{[]string{"bench", "fidelity", "--bundle", "/nonexistent/bundle", "--quiet"}, false, "not a bundle"},
@@ -127,7 +133,7 @@ func TestBenchCommandErrors(t *testing.T) {
 		{[]string{"bench", "fidelity", "--baselines", "normal,gaussian", "--steps", "1", "--quiet"}, false, "unknown baseline \"gaussian\""},
 	} {
 		var out, errb bytes.Buffer
-		err := run(context.Background(), &out, &errb, tc.args)
+		err := Run(context.Background(), &out, &errb, tc.args)
 		if tc.ok {
 			if err != nil {
 				t.Errorf("%v: %v", tc.args, err)

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -42,27 +42,27 @@ func plotSynCSV(t *testing.T) string {
 func TestPlotCommands(t *testing.T) {
 	syn := plotSynCSV(t)
 	dir := t.TempDir()
-	lossLog := filepath.Join("..", "..", "visualize", "testdata", "loss_sample.csv")
+	lossLog := filepath.Join("..", "..", "..", "visualize", "testdata", "loss_sample.csv")
 	for _, tc := range []struct {
 		kind string
 		out  string
 		args []string
 	}{
 		{"flow", "flow.png", []string{"--window", "100s+2s"}},
-		{"pca", "pca.svg", []string{"--sample", "500", "--log-delta"}},
+		{"pca", "pca.svg", []string{"--sample", "500", "--raw-delta"}},
 		{"dist", "dist.png", []string{"--split", "0.8"}},
 		{"tsne", "tsne.png", []string{"--sample", "200", "--iterations", "250", "--seed", "4"}},
 		{"report", "report.png", []string{"--sample", "200", "--iterations", "250", "--loss", lossLog}},
-		{"loss", "loss.png", []string{"--log", lossLog}},
+		{"loss", "loss.png", []string{"--loss", lossLog}},
 	} {
 		t.Run(tc.kind, func(t *testing.T) {
 			out := filepath.Join(dir, tc.out)
 			args := append([]string{"plot", tc.kind, "--out", out}, tc.args...)
 			if tc.kind != "loss" {
-				args = append(args, "--real", "default", "--syn", syn)
+				args = append(args, "--trace", "default", "--syn", syn)
 			}
 			var stdout, stderr bytes.Buffer
-			if err := run(context.Background(), &stdout, &stderr, args); err != nil {
+			if err := Run(context.Background(), &stdout, &stderr, args); err != nil {
 				t.Fatalf("%v\nstderr:\n%s", err, stderr.String())
 			}
 			if !strings.Contains(stdout.String(), "wrote "+out) {
@@ -91,23 +91,24 @@ func TestPlotErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"plot", "bars", "--out", png}, `unknown figure "bars"`},
+		{[]string{"plot", "bars", "--out", png}, `unknown command "bars" (want dist, flow, loss, pca, report, tsne)`},
 		{[]string{"plot", "flow", "--syn", syn}, "--out FIG.png or FIG.svg is required"},
 		{[]string{"plot", "flow", "--syn", syn, "--out", filepath.Join(dir, "f.jpg")}, `unsupported extension ".jpg"`},
 		{[]string{"plot", "flow", "--syn", syn, "--out", filepath.Join(dir, "no", "f.png")}, "cannot write"},
-		{[]string{"plot", "flow", "--out", png}, "give one of --syn FILE and --bundle DIR"},
+		{[]string{"plot", "flow", "--out", png, "--syn", syn, "--bundle", dir}, "not both"},
+		{[]string{"plot", "report", "--out", png}, "give --syn FILE or --bundle DIR"},
 		{[]string{"plot", "flow", "--syn", filepath.Join(dir, "missing.pcap"), "--out", png}, "missing.pcap"},
 		{[]string{"plot", "flow", "--syn", syn, "--out", png, "--window", "5s:1s"}, "--window"},
 		{[]string{"plot", "flow", "--syn", syn, "--out", png, "--window", "1h+1s"}, "no packets in window"},
 		{[]string{"plot", "dist", "--syn", syn, "--out", png, "--split", "1.5"}, "--split 1.5"},
 		{[]string{"plot", "pca", "--syn", syn, "--out", png, "--sample", "-7"}, "--sample -7"},
 		{[]string{"plot", "tsne", "--syn", syn, "--out", png, "--perplexity", "0"}, "--perplexity"},
-		{[]string{"plot", "loss", "--out", png}, "--log loss.csv is required"},
+		{[]string{"plot", "loss", "--out", png}, "--loss loss.csv is required"},
 		{[]string{"plot", "loss", "--out", png, "--log", syn}, "line 1: header"},
 		{[]string{"plot", "flow", "--syn", syn, "--out", png, "extra"}, `unexpected argument "extra"`},
 	} {
 		var stdout, stderr bytes.Buffer
-		err := run(context.Background(), &stdout, &stderr, tc.args)
+		err := Run(context.Background(), &stdout, &stderr, tc.args)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: error %v, want one containing %q", tc.args, err, tc.want)
 		}
@@ -116,11 +117,11 @@ func TestPlotErrors(t *testing.T) {
 		t.Error("a failed command left a figure behind")
 	}
 	var stdout, stderr bytes.Buffer
-	if err := run(context.Background(), &stdout, &stderr, []string{"plot", "tsne", "--help"}); err != nil {
+	if err := Run(context.Background(), &stdout, &stderr, []string{"plot", "tsne", "--help"}); err != nil {
 		t.Errorf("--help: %v", err)
 	}
-	if !strings.Contains(stderr.String(), "-perplexity") || !strings.Contains(stderr.String(), "-sample") {
-		t.Errorf("tsne --help lacks its flags:\n%s", stderr.String())
+	if !strings.Contains(stdout.String(), "--perplexity") || !strings.Contains(stdout.String(), "--sample") {
+		t.Errorf("tsne --help lacks its flags:\n%s", stdout.String())
 	}
 }
 

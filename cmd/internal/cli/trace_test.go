@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -11,7 +11,7 @@ import (
 
 func TestTraceInspectDefault(t *testing.T) {
 	var out, errb bytes.Buffer
-	if err := run(context.Background(), &out, &errb, []string{"trace", "inspect", "default"}); err != nil {
+	if err := Run(context.Background(), &out, &errb, []string{"trace", "inspect", "default"}); err != nil {
 		t.Fatalf("%v\n%s", err, errb.String())
 	}
 	// Numbers from shared/docs/fidelity.md: 16424 server packets, size
@@ -28,7 +28,7 @@ func TestTraceExport(t *testing.T) {
 	for _, table := range []string{"packets", "bursts", "conversation"} {
 		p := filepath.Join(dir, table+".csv")
 		var out, errb bytes.Buffer
-		if err := run(context.Background(), &out, &errb, []string{"trace", "export", "default", "--out", p, "--table", table}); err != nil {
+		if err := Run(context.Background(), &out, &errb, []string{"trace", "export", "default", "--out", p, "--table", table}); err != nil {
 			t.Fatalf("%s: %v\n%s", table, err, errb.String())
 		}
 		b, err := os.ReadFile(p)
@@ -58,7 +58,7 @@ func TestTraceErrors(t *testing.T) {
 		{"trace", "export", "default", "--out", filepath.Join(dir, "x.csv"), "--table", "nope"},
 	} {
 		var out, errb bytes.Buffer
-		if err := run(context.Background(), &out, &errb, args); err == nil {
+		if err := Run(context.Background(), &out, &errb, args); err == nil {
 			t.Errorf("%q: no error", args)
 		}
 	}

@@ -1,14 +1,16 @@
-package main
+package cli
 
 import (
 	"context"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
-
 	"strconv"
 	"strings"
+
+	"github.com/spf13/cobra"
 
 	"github.com/spatgan/spatgan/bundle"
 	"github.com/spatgan/spatgan/features"
@@ -16,16 +18,15 @@ import (
 	"github.com/spatgan/spatgan/train"
 )
 
-func init() {
-	register(command{name: "train", summary: "train the four generators on a conversation and write a bundle", run: runTrain})
-}
-
-func runTrain(ctx context.Context, stdout, stderr io.Writer, args []string) error {
-	fs := newFlagSet("train", "[flags]", "Train TSynGAN and PSynGAN for both sides on a real conversation (the embedded\nSkype call by default) and write a model bundle directory.", stderr)
+func trainCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "train [flags]", Short: "train the four generators on a conversation and write a bundle",
+		Long: "Train TSynGAN and PSynGAN for both sides on a real conversation (the embedded\nSkype call by default) and write a model bundle directory.",
+		Args: noArgs}
+	fs := cmd.Flags()
 	var tr traceFlags
 	tr.register(fs)
 	out := fs.String("out", "out/bundle", "bundle directory to write")
-	config := fs.String("config", "default", "model configuration: default (quantile transform, conversation state), v1 (the first default: log-times, opponent's burst) or paper (GLOBECOM 2022)")
+	config := fs.String("config", "default", "model configuration: "+strings.Join(graphs.ConfigNames(), ", ")+" (default: quantile transform, conversation state; v1: the first default; paper: GLOBECOM 2022)")
 	steps := fs.Int("steps", 0, "generator steps per model (0: the configuration's, 8000 default / 25000 paper)")
 	seed := fs.Uint64("seed", 1, "random seed (weights, batches, noise)")
 	upto := fs.Float64("upto", 1, "use only the first FRAC of the conversation's duration (model selection: train and evaluate inside the training part, never reading the held-out rest)")
@@ -46,61 +47,116 @@ func runTrain(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 	batch := fs.Int("batch", 0, "rows per training batch (0: the configuration's, 64)")
 	transform := fs.String("transform", "", "feature transform: quantile, or zscore (log/z-score) (default: the configuration's)")
 	logTimes := fs.String("log-times", "", "model times, counts and byte totals as log1p: true or false (default: the configuration's)")
-	if err := parseFlags(fs, args); err != nil {
-		return ignoreHelp(err)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		ctx, stdout, stderr := cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr()
+		if err := atLeast("train", bound{"steps", int64(*steps), 0, "0 for the configuration's"}, bound{"parallel", int64(*parallel), 0, "0 for the number of CPUs"},
+			bound{"eval-every", int64(*evalEvery), 1, ""}, bound{"checkpoint-every", int64(*ckEvery), 1, ""}); err != nil {
+			return err
+		}
+		if !(*frac > 0 && *frac < 1) || !(*valFrac > 0 && *valFrac < *frac) {
+			return fmt.Errorf("train: --train-frac %g, --val-frac %g: want 0 < val-frac < train-frac < 1", *frac, *valFrac)
+		}
+		if *lr < 0 {
+			return fmt.Errorf("train: --lr %g: want a positive rate (0 for the configuration's)", *lr)
+		}
+		if !(*upto > 0 && *upto <= 1) {
+			return fmt.Errorf("train: --upto %g: want a fraction in (0, 1]", *upto)
+		}
+		if *emaDecay >= 1 || *batch < 0 {
+			return fmt.Errorf("train: --ema %g, --batch %d: want a decay below 1 and a batch >= 0 (0 for the configuration's)", *emaDecay, *batch)
+		}
+		return runTrain(ctx, stdout, stderr, trainArgs{tr: tr, out: *out, config: *config, steps: *steps, seed: *seed, frac: *frac, valFrac: *valFrac,
+			resume: *resume, parallel: *parallel, evalEvery: *evalEvery, ckEvery: *ckEvery, quiet: *quiet, packetCond: *packetCond,
+			burstCond: *burstCond, genWidths: *genWidths, criticWidths: *criticWidths, lr: *lr, logTimes: *logTimes,
+			upto: *upto, ema: *emaDecay, joint: *joint, batch: *batch, transform: *transform})
 	}
-	conv, err := tr.load(stderr)
+	return cmd
+}
+
+type trainArgs struct {
+	tr                                             traceFlags
+	out, config                                    string
+	steps                                          int
+	seed                                           uint64
+	frac, valFrac                                  float64
+	resume                                         bool
+	parallel, evalEvery, ckEvery                   int
+	quiet                                          bool
+	packetCond, burstCond, genWidths, criticWidths string
+	lr                                             float64
+	logTimes                                       string
+	upto, ema                                      float64
+	joint, transform                               string
+	batch                                          int
+}
+
+func runTrain(ctx context.Context, stdout, stderr io.Writer, a trainArgs) error {
+	conv, err := a.tr.load(stderr)
 	if err != nil {
 		return err
 	}
-	if *upto != 1 {
-		head, _, err := conv.SplitAt(*upto)
+	if a.upto != 1 {
+		head, _, err := conv.SplitAt(a.upto)
 		if err != nil {
-			return fmt.Errorf("--upto: %w", err)
+			return fmt.Errorf("train: --upto: %w", err)
 		}
 		conv = head
+	}
+	if !a.tr.isDefault() {
+		// The manifest names the capture; absolute, so that plot --bundle
+		// finds it from another directory.
+		if abs, err := filepath.Abs(conv.Source); err == nil {
+			conv.Source = abs
+		}
+	}
+	if conv.Proto == "any" {
+		// Record the transport in the manifest when every packet has the
+		// same: generate and simulate default to it.
+		if _, p := captureTransport(conv.Proto, conv.Packets); p == "tcp" || p == "udp" {
+			conv.Proto = p
+		}
 	}
 	cfgs := map[string]graphs.Config{}
 	for _, id := range bundle.ModelIDs {
 		_, kind, _ := bundle.ModelKind(id)
-		c, err := graphs.Named(*config, kind)
+		c, err := graphs.Named(a.config, kind)
 		if err != nil {
-			return fmt.Errorf("--config: %w", err)
+			return fmt.Errorf("train: --config: %w", err)
 		}
-		if *steps > 0 {
-			c.Steps = *steps
+		if a.steps > 0 {
+			c.Steps = a.steps
 		}
-		if *emaDecay >= 0 {
-			c.EMA = *emaDecay
+		if a.ema >= 0 {
+			c.EMA = a.ema
 		}
-		if *batch > 0 {
-			c.Batch = *batch
+		if a.batch > 0 {
+			c.Batch = a.batch
 		}
-		if *joint != "" {
-			if c.Joint, err = strconv.ParseBool(*joint); err != nil {
-				return fmt.Errorf("--joint %q: want true or false", *joint)
+		if a.joint != "" {
+			if c.Joint, err = strconv.ParseBool(a.joint); err != nil {
+				return fmt.Errorf("train: --joint %q: want true or false", a.joint)
 			}
 		}
-		switch *transform {
+		switch a.transform {
 		case "":
 		case "zscore":
-			c.Transform = ""
+			c.Transform, c.Joint = "", false
 		case graphs.TransformQuantile:
 			c.Transform = graphs.TransformQuantile
 		default:
-			return fmt.Errorf("--transform %q: want quantile or zscore", *transform)
+			return fmt.Errorf("train: --transform %q: want quantile or zscore", a.transform)
 		}
-		if err := overrideConfig(&c, kind, *packetCond, *burstCond, *genWidths, *criticWidths, *lr, *logTimes); err != nil {
+		if err := overrideConfig(&c, kind, a.packetCond, a.burstCond, a.genWidths, a.criticWidths, a.lr, a.logTimes); err != nil {
 			return err
 		}
 		cfgs[id] = c
 	}
-	if err := os.MkdirAll(*out, 0o755); err != nil {
+	if err := os.MkdirAll(a.out, 0o755); err != nil {
 		return err
 	}
-	opts := train.Options{Conv: conv, TrainFrac: *frac, ValFrac: *valFrac, Configs: cfgs, Seed: *seed, Out: *out, Resume: *resume,
-		Parallel: *parallel, EvalEvery: *evalEvery, CheckpointEvery: *ckEvery}
-	if !*quiet {
+	opts := train.Options{Conv: conv, TrainFrac: a.frac, ValFrac: a.valFrac, Configs: cfgs, Seed: a.seed, Out: a.out, Resume: a.resume,
+		Parallel: a.parallel, EvalEvery: a.evalEvery, CheckpointEvery: a.ckEvery}
+	if !a.quiet {
 		opts.Progress = stderr
 	}
 	res, err := train.Run(ctx, opts)
@@ -108,9 +164,9 @@ func runTrain(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 		return err
 	}
 	if res.UpToDate {
-		fmt.Fprintf(stdout, "nothing left to train: every model in %s is at its last step; nothing was changed\n", *out)
+		fmt.Fprintf(stdout, "nothing left to train: every model in %s is at its last step; nothing was changed\n", a.out)
 	} else {
-		fmt.Fprintf(stdout, "bundle written to %s (%d generator steps in %s, %.1f steps/s)\n", *out, res.GenSteps,
+		fmt.Fprintf(stdout, "bundle written to %s (%d generator steps in %s, %.1f steps/s)\n", a.out, res.GenSteps,
 			res.Elapsed.Round(1e9), float64(res.GenSteps)/res.Elapsed.Seconds())
 	}
 	fmt.Fprintf(stdout, "\nvalidation check of each model's kept weights (KS mean of the two targets; C2ST accuracy, 0.5 = indistinguishable):\n\n")
@@ -125,7 +181,7 @@ func runTrain(ctx context.Context, stdout, stderr io.Writer, args []string) erro
 		}
 		fmt.Fprintf(stdout, "| %s | %d | %d | %s | %s |\n", id, m.Steps, m.SelectedStep, ks, c2)
 	}
-	return fidelitySummary(ctx, stdout, stderr, *out, res)
+	return fidelitySummary(ctx, stdout, stderr, a.out, res)
 }
 
 // overrideConfig applies the command line's architecture and feature flags.

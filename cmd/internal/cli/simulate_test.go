@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -40,7 +40,7 @@ func TestGenerateCommand(t *testing.T) {
 	for i := range files {
 		files[i] = filepath.Join(dir, "g"+strconv.Itoa(i)+".pcap")
 		var out, errb bytes.Buffer
-		err := run(context.Background(), &out, &errb, []string{"generate", "--sampler", "markov", "--seed", "3",
+		err := Run(context.Background(), &out, &errb, []string{"generate", "--sampler", "markov", "--seed", "3",
 			"--packets", "5000", "--out", files[i], "--csv"})
 		if err != nil {
 			t.Fatalf("%v\n%s", err, errb.String())
@@ -80,7 +80,7 @@ func TestGenerateConversations(t *testing.T) {
 	const k, per = 20, 300
 	path := filepath.Join(t.TempDir(), "many.pcap")
 	var out, errb bytes.Buffer
-	if err := run(context.Background(), &out, &errb, []string{"generate", "--sampler", "markov", "--packets", strconv.Itoa(per),
+	if err := Run(context.Background(), &out, &errb, []string{"generate", "--sampler", "markov", "--packets", strconv.Itoa(per),
 		"--conversations", strconv.Itoa(k), "--out", path}); err != nil {
 		t.Fatalf("%v\n%s", err, errb.String())
 	}
@@ -139,7 +139,7 @@ func TestGenerateErrors(t *testing.T) {
 		{[]string{"generate", "--packets", "10", "--out", filepath.Join(dir, "no", "such", "dir.pcap")}, "no such file"},
 	} {
 		var out, errb bytes.Buffer
-		err := run(context.Background(), &out, &errb, c.args)
+		err := Run(context.Background(), &out, &errb, c.args)
 		if err == nil || (!strings.Contains(err.Error(), c.want) && !strings.Contains(errb.String(), c.want)) {
 			t.Errorf("%v: got %v (stderr %q), want %q", c.args, err, errb.String(), c.want)
 		}
@@ -159,12 +159,12 @@ func TestSimulateServerClient(t *testing.T) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		srvErr = run(ctx, &srvOut, &srvErrb, []string{"simulate", "server", "--listen", addr, "--sampler", "bootstrap",
-			"--pcap", filepath.Join(dir, "s.pcap"), "--csv", filepath.Join(dir, "s.csv")})
+		srvErr = Run(ctx, &srvOut, &srvErrb, []string{"simulate", "server", "--listen", addr, "--sampler", "bootstrap",
+			"--out", filepath.Join(dir, "s.pcap"), "--csv"})
 	}()
 	var out, errb bytes.Buffer
-	err := run(ctx, &out, &errb, []string{"simulate", "client", "--connect", addr, "--sampler", "bootstrap",
-		"--packets", "300", "--speedup", "20", "--pcap", filepath.Join(dir, "c.pcap"), "--csv", filepath.Join(dir, "c.csv")})
+	err := Run(ctx, &out, &errb, []string{"simulate", "client", "--connect", addr, "--sampler", "bootstrap",
+		"--packets", "300", "--speedup", "20", "--out", filepath.Join(dir, "c.pcap"), "--csv"})
 	wg.Wait()
 	if err != nil || srvErr != nil {
 		t.Fatalf("client: %v\n%s\nserver: %v\n%s", err, errb.String(), srvErr, srvErrb.String())
@@ -184,39 +184,72 @@ func TestSimulateServerClient(t *testing.T) {
 	addr = freeUDPPort(t)
 	ctx2, cancel2 := context.WithCancel(ctx)
 	wg.Add(1)
+	var srvLog syncBuffer
 	go func() {
 		defer wg.Done()
-		run(ctx2, &bytes.Buffer{}, &bytes.Buffer{}, []string{"simulate", "server", "--listen", addr, "--sampler", "normal", "--pcap", "", "--csv", ""})
+		Run(ctx2, &bytes.Buffer{}, &srvLog, []string{"simulate", "server", "--listen", addr, "--sampler", "normal"})
 	}()
-	err = run(ctx, &out, &errb, []string{"simulate", "client", "--connect", addr, "--sampler", "markov",
-		"--packets", "100", "--pcap", "", "--csv", "", "--connect-timeout", "3s"})
+	err = Run(ctx, &out, &errb, []string{"simulate", "client", "--connect", addr, "--sampler", "markov",
+		"--packets", "100", "--connect-timeout", "3s"})
 	cancel2()
 	wg.Wait()
 	if err == nil || !strings.Contains(err.Error(), "fingerprint mismatch") || !strings.Contains(err.Error(), "normal-v1:") {
 		t.Fatalf("mismatched models: %v", err)
 	}
+	// The server says so too.
+	if l := srvLog.String(); !strings.Contains(l, "server: refused client 127.0.0.1:") || !strings.Contains(l, "fingerprint mismatch") {
+		t.Fatalf("server log does not report the refusal:\n%s", l)
+	}
+	// Neither side wrote a recording without --out.
+	for _, f := range []string{"spatgan-server.pcap", "spatgan-client.pcap"} {
+		if _, err := os.Stat(f); err == nil {
+			t.Errorf("%s written into the working directory without --out", f)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer goroutine and a reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func TestSimulateLocalPairsAndErrors(t *testing.T) {
 	dir := t.TempDir()
 	var out, errb bytes.Buffer
-	err := run(context.Background(), &out, &errb, []string{"simulate", "local", "--sampler", "normal", "--pairs", "4",
-		"--packets", "100", "--speedup", "inf", "--net", "tcp",
-		"--server-pcap", filepath.Join(dir, "s.pcap"), "--server-csv", filepath.Join(dir, "s.csv"),
-		"--client-pcap", "", "--client-csv", filepath.Join(dir, "c.csv")})
+	err := Run(context.Background(), &out, &errb, []string{"simulate", "local", "--sampler", "normal", "--pairs", "4",
+		"--packets", "100", "--speedup", "inf", "--net", "tcp", "--out", filepath.Join(dir, "run.pcap"), "--csv"})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, errb.String())
 	}
-	if !strings.Contains(out.String(), "aggregate: 400 packets") || lines(t, filepath.Join(dir, "s.csv")) != 401 {
+	if !strings.Contains(out.String(), "aggregate: 400 packets") || lines(t, filepath.Join(dir, "run-server.csv")) != 401 ||
+		lines(t, filepath.Join(dir, "run-client.csv")) != 401 {
 		t.Fatalf("output:\n%s", out.String())
 	}
-	if _, err := os.Stat(filepath.Join(dir, "c.pcap")); err == nil {
-		t.Fatal("client pcap written although disabled")
+	if !strings.Contains(errb.String(), "transport: tcp (--net)") {
+		t.Errorf("stderr does not say where the transport came from:\n%s", errb.String())
+	}
+	for _, f := range []string{"run-server.pcap", "run-client.pcap"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Error(err)
+		}
 	}
 
 	// No server: the client retries, then fails with a clear message.
-	err = run(context.Background(), &out, &errb, []string{"simulate", "client", "--connect", freeUDPPort(t),
-		"--connect-timeout", "300ms", "--pcap", "", "--csv", ""})
+	err = Run(context.Background(), &out, &errb, []string{"simulate", "client", "--connect", freeUDPPort(t),
+		"--connect-timeout", "300ms"})
 	if err == nil || !strings.Contains(err.Error(), "is the server running") {
 		t.Fatalf("no server: %v", err)
 	}
@@ -224,13 +257,16 @@ func TestSimulateLocalPairsAndErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"simulate", "bogus"}, "unknown role"},
+		{[]string{"simulate", "bogus"}, `unknown command "bogus"`}, {[]string{"simulate", "clinet"}, "did you mean client?"},
 		{[]string{"simulate", "server", "--bundle", dir}, "not a bundle"},
 		{[]string{"simulate", "client", "--pairs", "0"}, "--pairs 0"},
 		{[]string{"simulate", "client", "--speedup", "-1"}, "speedup"},
+		{[]string{"simulate", "client", "--csv"}, "give --out FILE.pcap too"},
+		{[]string{"simulate", "client", "--duration", "20"}, "a duration needs a unit"},
+		{[]string{"simulate", "client", "--packets", "-3"}, "--packets -3"},
 	} {
 		var out, errb bytes.Buffer
-		err := run(context.Background(), &out, &errb, c.args)
+		err := Run(context.Background(), &out, &errb, c.args)
 		if err == nil || (!strings.Contains(err.Error(), c.want) && !strings.Contains(errb.String(), c.want)) {
 			t.Errorf("%v: got %v (stderr %q), want %q", c.args, err, errb.String(), c.want)
 		}
@@ -244,7 +280,7 @@ func TestSimulateInterrupt(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(800*time.Millisecond, cancel)
 	var out, errb bytes.Buffer
-	err := run(ctx, &out, &errb, []string{"simulate", "local", "--sampler", "markov", "--speedup", "5",
+	err := Run(ctx, &out, &errb, []string{"simulate", "local", "--sampler", "markov", "--speedup", "5",
 		"--server-pcap", "", "--server-csv", filepath.Join(dir, "s.csv"), "--client-pcap", "", "--client-csv", filepath.Join(dir, "c.csv")})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, errb.String())
