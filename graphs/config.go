@@ -119,15 +119,20 @@ func V1(kind Kind) Config {
 // Default returns the project's default configuration: the paper's
 // networks, loss and optimiser, with every feature mapped through its
 // empirical-quantile transform (so sizes and burst lengths come out as
-// values the capture used) and a condition that carries the conversation's
-// state: the opponent's preceding burst and reply gap, this side's own
-// previous burst, the recent rhythm of both sides (means over the last
-// bursts), and for packets the position in the burst and this side's
-// previous packet (an autoregressive packet model). The choice and its
-// measurements are in BENCHMARKS.md.
+// values the capture used), the time mapped through its distribution given
+// the size or count (Joint), a moving average of the generator's weights
+// (EMA 0.999, which smooths adversarial training's oscillation), and a
+// condition that carries the conversation's state: the opponent's
+// preceding burst and reply gap, this side's own previous burst, the
+// recent rhythm of both sides (means over the last bursts), and for
+// packets the position in the burst and this side's previous packet (an
+// autoregressive packet model). The candidates and their measurements are
+// in BENCHMARKS.md ("Model selection").
 func Default(kind Kind) Config {
 	c := Paper(kind)
 	c.Transform = TransformQuantile
+	c.Joint = true
+	c.EMA = 0.999
 	if kind == Burst {
 		c.Cond = []string{"opp_count", "opp_bytes", "opp_dur_us", "opp_mean_dt_us", "opp_gap_us",
 			"own_count", "own_bytes", "own_gap_us", "own_count_avg", "opp_count_avg", "own_gap_avg_us", "opp_gap_avg_us"}
