@@ -37,7 +37,7 @@ const (
 // hyper-parameters. It is stored in bundles as JSON.
 type Config struct {
 	Kind Kind `json:"kind"`
-	// Cond lists the condition features by name (see trace.CondNames).
+	// Cond lists the condition features by name (see features.Names).
 	Cond []string `json:"cond"`
 	// LogTimes models times (and counts and bytes in the condition) as
 	// log1p(x) before standardising, for heavy-tailed data.

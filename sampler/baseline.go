@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/spatgan/spatgan/features"
 	"github.com/spatgan/spatgan/trace"
 )
 
@@ -94,18 +95,66 @@ func FitMarkov(conv *trace.Conversation, seed int64) (Sampler, error) {
 	return New("markov", conv, seed)
 }
 
-// tables holds both sides' training rows.
+// tables holds both sides' training rows, built by the features package
+// (features.Rows), with the condition features the baselines use.
 type tables struct {
-	bursts  [2][]trace.BurstRow
-	packets [2][]trace.PacketRow
+	bursts  [2][]burstRow
+	packets [2][]packetRow
 }
 
+// burstRow is one turn row: the burst's packet count and reply gap, and the
+// opponent's preceding burst (feature opp_count).
+type burstRow struct {
+	Count int
+	GapUS float64
+	Cond  rowCond
+}
+
+// packetRow is one packet row: its size and merged delta, and its
+// condition (features opp_count, first, prev_size).
+type packetRow struct {
+	Size int32
+	DtUS float64
+	Cond rowCond
+}
+
+type rowCond struct {
+	OppCount, First, PrevSize float64
+}
+
+// The named features the baselines read, in the order of rowCond.
+var (
+	turnCond   = []string{"opp_count"}
+	packetCond = []string{"opp_count", "first", "prev_size"}
+)
+
 func loadTables(name string, conv *trace.Conversation) (*tables, error) {
+	tset, err := features.Resolve(turnCond, features.TurnDecision)
+	if err != nil {
+		return nil, err
+	}
+	pset, err := features.Resolve(packetCond, features.PacketDecision)
+	if err != nil {
+		return nil, err
+	}
 	t := &tables{}
-	bursts := conv.Bursts()
 	for _, side := range []trace.Side{trace.Server, trace.Client} {
-		t.bursts[side] = conv.BurstRowsTo(nil, bursts, side)
-		t.packets[side] = conv.PacketRowsTo(nil, bursts, side)
+		tt, err := features.Rows(conv, side, features.TurnDecision, tset)
+		if err != nil {
+			return nil, err
+		}
+		pt, err := features.Rows(conv, side, features.PacketDecision, pset)
+		if err != nil {
+			return nil, err
+		}
+		for i := range tt.Len() {
+			t.bursts[side] = append(t.bursts[side], burstRow{Count: int(tt.X[0][i]), GapUS: tt.X[1][i],
+				Cond: rowCond{OppCount: tt.Cond[0][i]}})
+		}
+		for i := range pt.Len() {
+			t.packets[side] = append(t.packets[side], packetRow{Size: int32(pt.X[0][i]), DtUS: pt.X[1][i],
+				Cond: rowCond{OppCount: pt.Cond[0][i], First: pt.Cond[1][i], PrevSize: pt.Cond[2][i]}})
+		}
 		if n := len(t.bursts[side]); n < MinRows {
 			return nil, fmt.Errorf("sampler: %s: %s: the %s side has %d bursts answering the %s, need at least %d",
 				name, conv.Source, side, n, side.Other(), MinRows)
