@@ -117,7 +117,7 @@ func benchFidelity(b *testing.B, name string, conv *trace.Conversation) {
 			return gan.OpenModel(bench.NameGAN, dir, m, "", fidelitySeed, tf.SessionOptions{})
 		}})
 	}
-	for _, bl := range bench.BaselineNames {
+	for _, bl := range bench.DefaultBaselines() {
 		cols = append(cols, column{bl, func() (bench.Comparator, error) {
 			cs, err := bench.FitBaselines(split, []string{bl}, fidelitySeed)
 			if err != nil {
@@ -158,7 +158,7 @@ func benchFidelity(b *testing.B, name string, conv *trace.Conversation) {
 // fidelityBundle finds the GAN bundle of capture name (see the comment at
 // the top of this file) and returns it with its manifest and the split it
 // was trained on; without one, dir is "" and the split is at
-// bench.DefaultTrainFrac.
+// trace.DefaultTrainFrac.
 func fidelityBundle(b *testing.B, name string, conv *trace.Conversation) (dir string, m *bundle.Manifest, split *bench.Split) {
 	b.Helper()
 	check := func(d string) (*bundle.Manifest, *bench.Split, error) {
@@ -195,7 +195,7 @@ func fidelityBundle(b *testing.B, name string, conv *trace.Conversation) (dir st
 		}
 		b.Logf("gan: SPATGAN_BUNDLE %s was not trained on capture %s", d, name)
 	}
-	split, err := bench.NewSplit(conv, bench.DefaultTrainFrac)
+	split, err := bench.NewSplit(conv, trace.DefaultTrainFrac)
 	if err != nil {
 		b.Fatal(err)
 	}

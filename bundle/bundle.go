@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/spatgan/spatgan/bundle/layout"
 	"github.com/spatgan/spatgan/graphs"
 	"github.com/spatgan/spatgan/tf"
 	"github.com/spatgan/spatgan/trace"
@@ -50,8 +51,9 @@ const (
 	MaxZDim   = 1 << 12 // noise dimension
 )
 
-// ModelIDs are the four models of a bundle, in a fixed order.
-var ModelIDs = []string{"server-packet", "client-packet", "server-burst", "client-burst"}
+// ModelIDs are the four models of a bundle, in a fixed order (defined in
+// bundle/layout, which cgo-free readers share).
+var ModelIDs = layout.ModelIDs
 
 // ModelKind returns the side and kind of a model ID.
 func ModelKind(id string) (trace.Side, graphs.Kind, error) {

@@ -155,6 +155,12 @@ func (c *Conversation) Duration() int64 {
 	return hi - lo
 }
 
+// DefaultTrainFrac is the time fraction of a conversation that training
+// reads by default (SplitAt): the first 80% of its duration; the rest is
+// the held-out test part the fidelity bench compares against. Training
+// (train.Options), the bench and the command line all default to it.
+const DefaultTrainFrac = 0.8
+
 // SplitAt splits in time: packets before Start+frac*Duration form train,
 // the rest test. The split keeps file order: train is the longest prefix of
 // Packets whose timestamps are all before the cut, test the remaining

@@ -53,6 +53,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/spatgan/spatgan/bundle"
+	"github.com/spatgan/spatgan/bundle/layout"
 	"github.com/spatgan/spatgan/graphs"
 	"github.com/spatgan/spatgan/internal/progress"
 	"github.com/spatgan/spatgan/metrics"
@@ -63,7 +64,7 @@ import (
 // Options configure a training run.
 type Options struct {
 	Conv      *trace.Conversation
-	TrainFrac float64                  // time fraction of the training part; the rest is the test part (default 0.8)
+	TrainFrac float64                  // time fraction of the training part; the rest is the test part (default trace.DefaultTrainFrac)
 	ValFrac   float64                  // time fraction, of the whole, at the end of the training part used for validation (default 0.1)
 	Configs   map[string]graphs.Config // by bundle.ModelIDs
 	Seed      uint64
@@ -84,7 +85,7 @@ type Options struct {
 
 func (o *Options) defaults() {
 	if o.TrainFrac == 0 {
-		o.TrainFrac = 0.8
+		o.TrainFrac = trace.DefaultTrainFrac
 	}
 	if o.ValFrac == 0 {
 		o.ValFrac = 0.1
@@ -258,7 +259,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		m.id0 = id
 		models = append(models, m)
 	}
-	logPath := filepath.Join(o.Out, "loss.csv")
+	logPath := filepath.Join(o.Out, layout.LossLogName)
 	var total, done int64
 	finished := true
 	for _, m := range models {
