@@ -1,10 +1,3 @@
-// Package bundle stores and loads trained SPATGAN models: one directory
-// holding the four generators' weights (server/client x packet/burst), their
-// normalisation statistics, configurations (hyper-parameters, features and
-// condition), the conversation roles, a fingerprint of the training data,
-// the TensorFlow version and a format version, all in manifest.json. Loading
-// checks all of it. A loaded bundle is a sampler.Sampler: generators only,
-// no critics.
 package bundle
 
 import (
