@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/spatgan/spatgan/internal/stat"
 	"github.com/spatgan/spatgan/trace"
 )
 
@@ -28,41 +29,29 @@ type Series struct {
 }
 
 // Extract splits a two-party packet sequence, in capture order, into the
-// series of each side, indexed by trace.Side. Times that come out negative
-// (a clock step in the capture) are dropped from IAT, Delta and ReplyGap, as
-// fidelity.md's reference numbers do; bursts follow the capture order
-// regardless of time. It returns an error naming the packet index if a
-// packet's side is neither Server nor Client.
+// series of each side, indexed by trace.Side. The series are the trace
+// package's (Sizes, IATs, SideDeltas, BurstLengths, ReplyGaps), in
+// microseconds: times that come out negative (a clock step in the capture)
+// are dropped from IAT, Delta and ReplyGap, as fidelity.md's reference
+// numbers do; bursts follow the capture order regardless of time. It
+// returns an error naming the packet index if a packet's side is neither
+// Server nor Client.
 func Extract(pkts []trace.Packet) ([2]Series, error) {
 	var out [2]Series
 	if err := checkSides(pkts); err != nil {
 		return out, err
 	}
-	var lastTS [2]int64
-	var seen [2]bool
-	for i, p := range pkts {
-		s := &out[p.From]
-		s.Size = append(s.Size, float64(p.Size))
-		if seen[p.From] {
-			if dt := p.TS - lastTS[p.From]; dt >= 0 {
-				s.IAT = append(s.IAT, nsToUS(dt))
-			}
-		}
-		if i > 0 {
-			if dt := p.TS - pkts[i-1].TS; dt >= 0 {
-				s.Delta = append(s.Delta, nsToUS(dt))
-			}
-		}
-		lastTS[p.From], seen[p.From] = p.TS, true
-	}
-	bursts, _ := Bursts(pkts) // sides already checked
-	for i, b := range bursts {
-		s := &out[b.From]
-		s.Burst = append(s.Burst, float64(b.Count))
-		if i > 0 {
-			if gap := b.FirstTS - bursts[i-1].LastTS; gap >= 0 {
-				s.ReplyGap = append(s.ReplyGap, nsToUS(gap))
-			}
+	c := &trace.Conversation{Packets: pkts}
+	for _, side := range []trace.Side{trace.Server, trace.Client} {
+		iat, _ := c.IATs(side)
+		delta, _ := c.SideDeltas(side)
+		gap, _ := c.ReplyGaps(side.Other())
+		out[side] = Series{
+			Size:     stat.Floats(c.Sizes(side), 1),
+			IAT:      stat.Floats(iat, 1e3),
+			Delta:    stat.Floats(delta, 1e3),
+			Burst:    stat.Floats(c.BurstLengths(side), 1),
+			ReplyGap: stat.Floats(gap, 1e3),
 		}
 	}
 	return out, nil

@@ -91,6 +91,24 @@ func (c *Conversation) Deltas() (d []int64, negative int) {
 	return d, negative
 }
 
+// SideDeltas returns the merged deltas of side's packets in nanoseconds:
+// for each packet of side but the stream's first, the time since the
+// previous packet of the two-way stream. Negative values are left out and
+// counted in negative.
+func (c *Conversation) SideDeltas(side Side) (d []int64, negative int) {
+	for i := 1; i < len(c.Packets); i++ {
+		if c.Packets[i].From != side {
+			continue
+		}
+		if v := c.Packets[i].TS - c.Packets[i-1].TS; v >= 0 {
+			d = append(d, v)
+		} else {
+			negative++
+		}
+	}
+	return d, negative
+}
+
 // BurstLengths returns the packet counts of side's bursts in file order.
 func (c *Conversation) BurstLengths(side Side) []int {
 	var out []int

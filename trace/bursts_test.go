@@ -152,6 +152,14 @@ func TestSeriesByHand(t *testing.T) {
 	if d, neg := c.Deltas(); !reflect.DeepEqual(d, []int64{10e3, 30e3, 5e3, 10e3, 45e3, 5e3, 25e3}) || neg != 1 {
 		t.Errorf("deltas %v (%d negative)", d, neg)
 	}
+	// Per side: the server's packets 2,3,4,6,7 follow 1,2,3,5,6 (6 by -10);
+	// the client's 1,5,8 follow 0,4,7.
+	if d, neg := c.SideDeltas(Server); !reflect.DeepEqual(d, []int64{30e3, 5e3, 10e3, 5e3}) || neg != 1 {
+		t.Errorf("server deltas %v (%d negative)", d, neg)
+	}
+	if d, neg := c.SideDeltas(Client); !reflect.DeepEqual(d, []int64{10e3, 45e3, 25e3}) || neg != 0 {
+		t.Errorf("client deltas %v (%d negative)", d, neg)
+	}
 	if d, neg := c.IATs(Server); !reflect.DeepEqual(d, []int64{5e3, 10e3, 35e3, 5e3}) || neg != 0 {
 		t.Errorf("server IATs %v (%d negative)", d, neg)
 	}

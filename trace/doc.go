@@ -63,7 +63,8 @@
 //     except that side's first, t[i] minus the timestamp of the same side's
 //     previous packet. IATs(side), in ns.
 //   - Merged delta (the original's `times`): t[i] - t[i-1] for every packet
-//     but the first, whatever the sides. Deltas(), in ns.
+//     but the first, whatever the sides. Deltas(), in ns; SideDeltas(side)
+//     those of the packets side sent.
 //   - Burst: a maximal run of consecutive packets of one side in the merged
 //     stream (Bursts). Its length is its packet count, its bytes the sum of
 //     its sizes, its duration the last minus the first packet's timestamp.

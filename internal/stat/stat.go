@@ -111,8 +111,12 @@ func SortedCopy(x []float64) ([]float64, bool) {
 }
 
 // Floats converts integer samples to float64, scaling each by 1/div (for
-// example div = 1000 turns nanoseconds into microseconds).
+// example div = 1000 turns nanoseconds into microseconds). An empty sample
+// gives nil.
 func Floats[T ~int | ~int32 | ~int64](xs []T, div float64) []float64 {
+	if len(xs) == 0 {
+		return nil
+	}
 	out := make([]float64, len(xs))
 	for i, x := range xs {
 		out[i] = float64(x) / div
