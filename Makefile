@@ -44,7 +44,7 @@ test-tools:
 # Packages that must build without cgo: only tf/ may use it (and what
 # imports tf/: graphs, train, bundle, bench/gan, cmd; bench/gan's files are
 # marked //go:build cgo, so ./bench/... builds the pure-Go evaluation).
-PUREGO := ./trace/... ./metrics/... ./sampler/... ./simulate/... ./visualize/... ./internal/... ./bench/...
+PUREGO := ./trace/... ./features/... ./bundle/layout ./metrics/... ./sampler/... ./simulate/... ./visualize/... ./internal/... ./bench/...
 
 test: deps test-tools
 	$(GO) vet ./...
@@ -59,7 +59,7 @@ test: deps test-tools
 # whole evaluations (boosted classifiers on thousands of rows), many times
 # slower under the detector, of single-goroutine code from metrics, sampler
 # and simulate, which are in the list.
-RACE    := ./trace/... ./metrics/... ./sampler/... ./simulate/... ./visualize/... ./internal/...
+RACE    := ./trace/... ./features/... ./bundle/layout ./metrics/... ./sampler/... ./simulate/... ./visualize/... ./internal/...
 test-race:
 	$(GO) test -race -count=1 $(RACE)
 
