@@ -45,7 +45,7 @@ test-tools:
 # Packages that must build without cgo: only tf/ may use it (and what
 # imports tf/: graphs, train, bundle, bench/gan, cmd; bench/gan's files are
 # marked //go:build cgo, so ./bench/... builds the pure-Go evaluation).
-PUREGO := ./trace/... ./features/... ./metrics/... ./sampler/... ./simulate/... ./visualize/... ./internal/... ./bench/...
+PUREGO := ./trace/... ./features/... ./bundle/layout ./metrics/... ./sampler/... ./simulate/... ./visualize/... ./internal/... ./bench/...
 
 # The tests of cmd/spatgan run the binaries that build has just made.
 test: build test-tools
@@ -64,7 +64,7 @@ test: build test-tools
 # thousands of rows), many times slower under the detector, of
 # single-goroutine code from metrics, sampler and simulate, which are in the
 # list. tf/, graphs/ and cmd/ spend their time inside TensorFlow.
-RACE := ./trace/... ./features/... ./metrics/... ./sampler/... ./simulate/... ./visualize/... ./internal/... ./train/... ./bundle/...
+RACE := ./trace/... ./features/... ./bundle/layout ./metrics/... ./sampler/... ./simulate/... ./visualize/... ./internal/... ./train/... ./bundle/...
 
 test-race: deps
 	$(GO) test -race -count=1 $(RACE)

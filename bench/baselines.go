@@ -8,11 +8,24 @@ import (
 	"github.com/spatgan/spatgan/sampler"
 )
 
-// BaselineNames are the baselines of the report, in column order: the
-// original's Normal and Poisson generators, the i.i.d. bootstrap of the
-// training rows and the burst-aware first-order Markov chain (see the
-// sampler package).
-var BaselineNames = []string{"normal", "poisson", "bootstrap", "markov"}
+// DefaultBaselines returns the baselines of the report, in column order:
+// every baseline registered in the sampler package, in registration order
+// (the original's Normal and Poisson generators, the i.i.d. bootstrap of
+// the training rows, the burst-aware first-order Markov chain, then any
+// registered by other packages).
+func DefaultBaselines() []string {
+	var names []string
+	for _, b := range sampler.Baselines() {
+		names = append(names, b.Name)
+	}
+	return names
+}
+
+// BaselineNames are the built-in baselines of the report, in column order.
+//
+// Deprecated: use DefaultBaselines, which also sees baselines registered
+// later (sampler.Register). Kept for the command line.
+var BaselineNames = DefaultBaselines()
 
 // Comparator names of the report's model columns and the noise floor.
 const (
@@ -32,12 +45,8 @@ func SamplerSeed(seed uint64, name string) uint64 {
 // CheckBaselines checks that every name is a baseline the sampler package
 // knows.
 func CheckBaselines(names []string) error {
-	known := map[string]bool{}
-	for _, n := range sampler.Names() {
-		known[n] = true
-	}
 	for _, n := range names {
-		if !known[n] {
+		if _, ok := sampler.Lookup(n); !ok {
 			return fmt.Errorf("bench: unknown baseline %q (known: %s)", n, strings.Join(sampler.Names(), ", "))
 		}
 	}
@@ -51,12 +60,12 @@ func NoiseFloor(s *Split) Comparator {
 		Note: fmt.Sprintf("noise floor: the real training part (%d packets) against the held-out part", len(s.Train.Packets))}
 }
 
-// FitBaselines fits the named baselines (nil: BaselineNames) on s's
+// FitBaselines fits the named baselines (nil: DefaultBaselines) on s's
 // training part and returns one comparator each, in order, its sampler
 // seeded with SamplerSeed(seed, name). Each call returns fresh samplers.
 func FitBaselines(s *Split, names []string, seed uint64) ([]Comparator, error) {
 	if names == nil {
-		names = BaselineNames
+		names = DefaultBaselines()
 	}
 	if err := CheckBaselines(names); err != nil {
 		return nil, err
@@ -68,15 +77,14 @@ func FitBaselines(s *Split, names []string, seed uint64) ([]Comparator, error) {
 			return nil, fmt.Errorf("bench: baseline %s: %w", name, err)
 		}
 		comps = append(comps, Comparator{Name: m.Name(), Kind: KindBaseline, Fingerprint: m.Fingerprint(),
-			Sampler: m.New(int64(SamplerSeed(seed, m.Name()))), Note: baselineNotes[m.Name()]})
+			Sampler: m.New(int64(SamplerSeed(seed, m.Name()))), Note: baselineNote(m.Name())})
 	}
 	return comps, nil
 }
 
-// baselineNotes describe the baselines in the report.
-var baselineNotes = map[string]string{
-	"normal":    "the original's Normal baseline: every quantity i.i.d. Normal with the training part's per-side mean and std, clamped to the training range",
-	"poisson":   "the original's Poisson baseline: every quantity i.i.d. Poisson with the training part's per-side mean, clamped to the training range",
-	"bootstrap": "i.i.d. resampling of the training part's burst rows (length, reply gap) and packet rows (size; in-burst time): its marginals, none of its structure",
-	"markov":    "burst-aware empirical baseline: first-order Markov chain over bursts (reply resampled given the opponent's burst length bin, sizes given the previous size bin)",
+// baselineNote is a baseline's description in the report (its
+// registration's Doc).
+func baselineNote(name string) string {
+	b, _ := sampler.Lookup(name)
+	return b.Doc
 }

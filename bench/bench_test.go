@@ -53,7 +53,7 @@ func benchBundle(b *testing.B) (string, *trace.Conversation) {
 			f.err = err
 			return
 		}
-		tr, _, err := conv.SplitAt(DefaultTrainFrac)
+		tr, _, err := conv.SplitAt(trace.DefaultTrainFrac)
 		if err != nil {
 			f.err = err
 			return

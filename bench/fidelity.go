@@ -21,10 +21,6 @@ const (
 	KindBaseline = "baseline" // a simple generator fitted on the training part
 )
 
-// DefaultTrainFrac is the time fraction of a conversation used for training
-// when no bundle fixes it (train.Options' default).
-const DefaultTrainFrac = 0.8
-
 // DefaultWindowK is the window length of the windowed classifier test.
 const DefaultWindowK = 8
 

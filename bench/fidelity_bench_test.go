@@ -148,7 +148,7 @@ func benchFidelity(b *testing.B, name string, conv *trace.Conversation) {
 			return gan.OpenModel(bench.NameGAN, dir, m, "", fidelitySeed, tf.SessionOptions{})
 		}})
 	}
-	for _, bl := range bench.BaselineNames {
+	for _, bl := range bench.DefaultBaselines() {
 		cols = append(cols, column{bl, func() (bench.Comparator, error) {
 			cs, err := bench.FitBaselines(split, []string{bl}, fidelitySeed)
 			if err != nil {
@@ -196,7 +196,7 @@ func benchFidelity(b *testing.B, name string, conv *trace.Conversation) {
 // fidelityBundle finds the GAN bundle of capture name (see the comment at
 // the top of this file) and returns it with its manifest and the split it
 // was trained on; without one, dir is "" and the split is at
-// bench.DefaultTrainFrac. notes say why a bundle was not used.
+// trace.DefaultTrainFrac. notes say why a bundle was not used.
 func fidelityBundle(b *testing.B, name string, conv *trace.Conversation) (dir string, m *bundle.Manifest, split *bench.Split, notes []string) {
 	b.Helper()
 	check := func(d string) (*bundle.Manifest, *bench.Split, error) {
@@ -233,7 +233,7 @@ func fidelityBundle(b *testing.B, name string, conv *trace.Conversation) (dir st
 		}
 		notes = append(notes, fmt.Sprintf("gan: SPATGAN_BUNDLE %s was not trained on capture %s", d, name))
 	}
-	split, err := bench.NewSplit(conv, bench.DefaultTrainFrac)
+	split, err := bench.NewSplit(conv, trace.DefaultTrainFrac)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -16,9 +16,9 @@ type Metric struct {
 var sideTags = [2]string{"s2c", "c2s"}
 
 // Metrics returns the result's headline numbers in a fixed order: KS of
-// every feature per direction ("ks-FEATURE-s2c" and "-c2s" for size, iat,
-// delta, burst and gap), the ACF errors ("acf-size-s2c", "acf-logiat-s2c",
-// ...), the dependence error ("dep-err"), the classifier accuracies on
+// every marginal per direction ("ks-TAG-s2c" and "-c2s" for the
+// metrics.Marginals: size, iat, delta, burst and gap), the ACF errors of
+// the metrics.Sequences ("acf-size-s2c", "acf-logiat-s2c", ...), the dependence error ("dep-err"), the classifier accuracies on
 // packets and windows ("c2st-pkt", "c2st-win") and the virtual timeline
 // ratio ("timeline-ratio"). Values that are not defined (NaN, a classifier
 // test that was not computed) are left out. Lower is better for all but
@@ -31,27 +31,17 @@ func (r *Result) Metrics() []Metric {
 			out = append(out, Metric{unit, v})
 		}
 	}
-	ks := []struct {
-		tag string
-		get func(*metrics.SeriesDistances) metrics.Distances
-	}{
-		{"size", func(d *metrics.SeriesDistances) metrics.Distances { return d.Size }},
-		{"iat", func(d *metrics.SeriesDistances) metrics.Distances { return d.IAT }},
-		{"delta", func(d *metrics.SeriesDistances) metrics.Distances { return d.Delta }},
-		{"burst", func(d *metrics.SeriesDistances) metrics.Distances { return d.Burst }},
-		{"gap", func(d *metrics.SeriesDistances) metrics.Distances { return d.ReplyGap }},
-	}
-	for _, f := range ks {
+	for _, f := range metrics.Marginals {
 		for i, side := range Sides {
 			d := r.Distances.Get(side)
-			add("ks-"+f.tag+"-"+sideTags[i], f.get(&d).KS)
+			add("ks-"+f.Tag+"-"+sideTags[i], f.In(&d).KS)
 		}
 	}
-	for i, side := range Sides {
-		add("acf-size-"+sideTags[i], r.Distances.Get(side).ACFSize)
-	}
-	for i, side := range Sides {
-		add("acf-logiat-"+sideTags[i], r.Distances.Get(side).ACFLogIAT)
+	for _, q := range metrics.Sequences {
+		for i, side := range Sides {
+			d := r.Distances.Get(side)
+			add("acf-"+q.Tag+"-"+sideTags[i], *q.In(&d))
+		}
 	}
 	add("dep-err", float64(r.DependenceError))
 	if r.C2STPacket != nil {

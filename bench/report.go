@@ -68,21 +68,9 @@ func ReadJSON(rd io.Reader) (*Report, error) {
 	return &r, nil
 }
 
-// feature is one row group of the marginal table.
-type feature struct {
-	name string
-	unit string // W1's unit
-	get  func(*metrics.SeriesDistances) metrics.Distances
-	n    func(Counts) int
-}
-
-var features = []feature{
-	{"size", "B", func(d *metrics.SeriesDistances) metrics.Distances { return d.Size }, func(c Counts) int { return c.Packets }},
-	{"IAT", "dec", func(d *metrics.SeriesDistances) metrics.Distances { return d.IAT }, func(c Counts) int { return c.IAT }},
-	{"merged delta", "dec", func(d *metrics.SeriesDistances) metrics.Distances { return d.Delta }, func(c Counts) int { return c.Delta }},
-	{"burst length", "pkts", func(d *metrics.SeriesDistances) metrics.Distances { return d.Burst }, func(c Counts) int { return c.Bursts }},
-	{"reply gap", "dec", func(d *metrics.SeriesDistances) metrics.Distances { return d.ReplyGap }, func(c Counts) int { return c.ReplyGaps }},
-}
+// The report's tables iterate the metrics package's registry of per-series
+// metrics (metrics.Marginals, metrics.Sequences): adding a metric there adds
+// its rows here, to the headline numbers and to the summary.
 
 // fmtG formats a value with 3 significant digits, "–" for NaN.
 func fmtG(v float64) string {
@@ -164,13 +152,19 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	p("Lower is better. W1 is in bytes for size, in decades (log10 of microseconds) for times, in packets for burst length; JSD in bits on the fixed bins of fidelity.md. " +
 		"`n` is the held-out sample size; `KS 95%%` is 1.358·sqrt(2/n), the KS two samples of n values from one continuous distribution stay below 95%% of the time: smaller differences are sampling noise.\n\n")
 	header("feature", "direction", "n", "KS 95%")
-	for _, f := range features {
+	for _, f := range metrics.Marginals {
 		for _, side := range Sides {
-			n := f.n(r.Trace.TestCounts.Get(side))
-			p("| %s | %s | %d | %s |", f.name, Direction(side), n, fmt3(1.358*math.Sqrt(2/float64(n))))
+			// n is the held-out sample size, which every comparator was
+			// compared with (Distances.NReal).
+			n := 0
+			if len(r.Comparators) > 0 {
+				d := r.Comparators[0].Distances.Get(side)
+				n = f.In(&d).NReal
+			}
+			p("| %s | %s | %d | %s |", f.Name, Direction(side), n, fmt3(1.358*math.Sqrt(2/float64(n))))
 			for i := range r.Comparators {
 				d := r.Comparators[i].Distances.Get(side)
-				p(" %s |", cell(f.get(&d)))
+				p(" %s |", cell(*f.In(&d)))
 			}
 			p("\n")
 		}
@@ -180,17 +174,12 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	p("## Sequence structure: ACF error, lags 1..%d\n\n", r.ACFLags)
 	p("sum((acf_real - acf_syn)^2) / sum(acf_real^2) per direction: 0 is the held-out autocorrelation exactly, 1 is as far as no autocorrelation at all.\n\n")
 	header("series", "direction")
-	for _, row := range []struct {
-		name string
-		get  func(metrics.SeriesDistances) float64
-	}{
-		{"size", func(d metrics.SeriesDistances) float64 { return d.ACFSize }},
-		{"log-IAT", func(d metrics.SeriesDistances) float64 { return d.ACFLogIAT }},
-	} {
+	for _, q := range metrics.Sequences {
 		for _, side := range Sides {
-			p("| %s | %s |", row.name, Direction(side))
+			p("| %s | %s |", q.Name, Direction(side))
 			for i := range r.Comparators {
-				p(" %s |", fmt3(row.get(r.Comparators[i].Distances.Get(side))))
+				d := r.Comparators[i].Distances.Get(side)
+				p(" %s |", fmt3(*q.In(&d)))
 			}
 			p("\n")
 		}

@@ -6,6 +6,8 @@ import (
 	"io"
 	"math"
 	"strings"
+
+	"github.com/spatgan/spatgan/metrics"
 )
 
 // NamedReport is a report under a short capture name ("skype5", "redis").
@@ -24,11 +26,11 @@ var SummaryComparators = []string{NameReal, NameGAN, "markov", "bootstrap"}
 // is reached ("IAT c->s").
 func maxKS(r, floor *Result) (ks float64, ksAt string, ratio float64, ratioAt string) {
 	ks, ratio = math.NaN(), math.NaN()
-	for _, f := range features {
+	for _, f := range metrics.Marginals {
 		for i, side := range Sides {
 			d, fd := r.Distances.Get(side), floor.Distances.Get(side)
-			v, fv := f.get(&d).KS, f.get(&fd).KS
-			at := f.name + " " + sideTags[i]
+			v, fv := f.In(&d).KS, f.In(&fd).KS
+			at := f.Name + " " + sideTags[i]
 			if !math.IsNaN(v) && (math.IsNaN(ks) || v > ks) {
 				ks, ksAt = v, at
 			}
@@ -55,13 +57,23 @@ func WriteSummary(w io.Writer, reps []NamedReport, names []string) error {
 	p("Each capture's busiest conversation is split in time; everything is fitted on the training part and compared with the held-out part only " +
 		"(see each capture's report for the full tables). `real` is the noise floor: the real training part against the held-out part.\n\n")
 	p("- C2ST: held-out accuracy of a classifier told to separate real from generated single packets / windows of k packets; 0.5 is indistinguishable.\n")
-	p("- max KS: the largest KS over size, IAT, merged delta, burst length and reply gap in both directions (s2c server->client, c2s client->server).\n")
+	var marginals []string
+	for _, f := range metrics.Marginals {
+		marginals = append(marginals, f.Name)
+	}
+	p("- max KS: the largest KS over %s in both directions (s2c server->client, c2s client->server).\n", andList(marginals))
 	p("- max KS / floor: the largest ratio of the comparator's KS to the noise floor's KS on the same feature and direction; 1 is as close as two stretches of the same real conversation.\n")
-	p("- ACF: autocorrelation error of size and of log-IAT at lags 1..10, s2c / c2s; 0 is the held-out autocorrelation.\n")
+	var acfNames, acfCols, acfRule []string
+	for _, q := range metrics.Sequences {
+		acfNames = append(acfNames, "of "+q.Name)
+		acfCols = append(acfCols, "ACF "+q.Name)
+		acfRule = append(acfRule, "---")
+	}
+	p("- ACF: autocorrelation error %s at lags 1..%d, s2c / c2s; 0 is the held-out autocorrelation.\n", andList(acfNames), metrics.ACFLags)
 	p("- dependence: mean absolute difference of the burst -> reply Spearman correlations from the held-out ones.\n")
 	p("- timeline: span of the first n packets over the held-out span of as many packets; 1 is the held-out pace.\n\n")
-	p("| capture | packets (held-out) | comparator | C2ST packets | C2ST windows | max KS | max KS / floor | ACF size | ACF log-IAT | dependence | timeline |\n")
-	p("|---|---|---|---|---|---|---|---|---|---|---|\n")
+	p("| capture | packets (held-out) | comparator | C2ST packets | C2ST windows | max KS | max KS / floor | %s | dependence | timeline |\n", strings.Join(acfCols, " | "))
+	p("|---|---|---|---|---|---|---|%s|---|---|\n", strings.Join(acfRule, "|"))
 	for _, nr := range reps {
 		r := nr.Report
 		floor := r.Result(NameReal)
@@ -83,11 +95,13 @@ func WriteSummary(w io.Writer, reps []NamedReport, names []string) error {
 				pkt = fmt3(c.C2STPacket.Accuracy)
 			}
 			s2c, c2s := c.Distances.ServerToClient, c.Distances.ClientToServer
-			p("| %s | %d | %s | %s | %s | %s | %s | %s / %s | %s / %s | %s | %s |\n",
+			p("| %s | %d | %s | %s | %s | %s | %s |",
 				nr.Name, r.Trace.TestPackets, name, pkt, win,
-				withAt(fmt3(ks), ksAt), withAt(fmtG(ratio), ratioAt),
-				fmt3(s2c.ACFSize), fmt3(c2s.ACFSize), fmt3(s2c.ACFLogIAT), fmt3(c2s.ACFLogIAT),
-				fmt3(float64(c.DependenceError)), fmtG(float64(c.TimelineRatio)))
+				withAt(fmt3(ks), ksAt), withAt(fmtG(ratio), ratioAt))
+			for _, q := range metrics.Sequences {
+				p(" %s / %s |", fmt3(*q.In(&s2c)), fmt3(*q.In(&c2s)))
+			}
+			p(" %s | %s |\n", fmt3(float64(c.DependenceError)), fmtG(float64(c.TimelineRatio)))
 		}
 	}
 	var missing []string
@@ -109,4 +123,15 @@ func withAt(v, at string) string {
 		return v
 	}
 	return v + " (" + at + ")"
+}
+
+// orList joins names as "a, b and c".
+func andList(names []string) string {
+	switch len(names) {
+	case 0:
+		return ""
+	case 1:
+		return names[0]
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
 }

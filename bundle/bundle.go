@@ -1,10 +1,3 @@
-// Package bundle stores and loads trained SPATGAN models: one directory
-// holding the four generators' weights (server/client x packet/burst), their
-// normalisation statistics, configurations (hyper-parameters, features and
-// condition), the conversation roles, a fingerprint of the training data,
-// the TensorFlow version and a format version, all in manifest.json. Loading
-// checks all of it. A loaded bundle is a sampler.Sampler: generators only,
-// no critics.
 package bundle
 
 import (
@@ -20,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/spatgan/spatgan/bundle/layout"
 	"github.com/spatgan/spatgan/graphs"
 	"github.com/spatgan/spatgan/tf"
 	"github.com/spatgan/spatgan/trace"
@@ -50,8 +44,9 @@ const (
 	MaxZDim   = 1 << 12 // noise dimension
 )
 
-// ModelIDs are the four models of a bundle, in a fixed order.
-var ModelIDs = []string{"server-packet", "client-packet", "server-burst", "client-burst"}
+// ModelIDs are the four models of a bundle, in a fixed order (defined in
+// bundle/layout, which cgo-free readers share).
+var ModelIDs = layout.ModelIDs
 
 // ModelKind returns the side and kind of a model ID.
 func ModelKind(id string) (trace.Side, graphs.Kind, error) {

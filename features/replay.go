@@ -29,8 +29,10 @@ func (t *Table) Len() int { return len(t.X[0]) }
 // predecessor) are left out: a burst row whose reply gap is negative or
 // whose opponent burst contains a clock step, a packet row whose delta is
 // negative, and every row of a burst answering an opponent burst with a
-// clock step. This is the rule of trace.Conversation.BurstRows and
-// PacketRows, which the tests cross-check.
+// clock step. Replay holds this rule (Event.Skip), and it is the only place
+// that does: Count, the exported tables (PacketTable, BurstTable) and every
+// model's training table read it from there. The tests cross-check it
+// against an independent implementation.
 func Rows(conv *trace.Conversation, side trace.Side, kind Kind, set *Set) (*Table, error) {
 	if kind != TurnDecision && kind != PacketDecision {
 		return nil, fmt.Errorf("features: decision kind %d is neither turn nor packet", kind)
@@ -67,15 +69,24 @@ type Event struct {
 	Pos  int
 	Turn Turn // the burst's turn (both kinds)
 	Pkt  Pkt  // the packet (packet decisions)
-	// Skip is true for decisions left out of training tables (the opening
-	// burst, clock steps).
+	// Skip is true for decisions left out of training tables: those of
+	// the opening burst (Opening), and those touched by a clock step.
 	Skip bool
+	// Opening is true for the decisions of the conversation's first burst,
+	// which answers nothing.
+	Opening bool
 	// Ctx is the decision's context; valid only during the callback.
 	Ctx Ctx
 }
 
 // Replay walks conv burst by burst through one History and calls visit for
-// every decision: the turn of each burst, then each of its packets.
+// every decision: the turn of each burst, then each of its packets, in file
+// order (the n-th packet decision is conv.Packets[n]).
+//
+// The clock-step rule lives here: a decision is skipped when it belongs to
+// the opening burst, when its own time (a turn's reply gap, a packet's
+// merged delta) is negative, or when the opponent burst it answers contains
+// a clock step (that burst's duration and spacing would be wrong).
 func Replay(conv *trace.Conversation, visit func(*Event)) {
 	var h History
 	p := conv.Packets
@@ -91,7 +102,7 @@ func Replay(conv *trace.Conversation, visit func(*Event)) {
 			skipAll = opp.ClockSteps > 0
 		}
 		turn := Turn{Count: b.Count, GapNS: gap}
-		ev := Event{Side: b.From, Pos: -1, Turn: turn, Skip: skipAll || gap < 0}
+		ev := Event{Side: b.From, Pos: -1, Turn: turn, Skip: skipAll || gap < 0, Opening: k == 0}
 		ev.Ctx = Ctx{H: &h, Side: b.From}
 		visit(&ev)
 		drawn = drawn[:0]
@@ -103,7 +114,7 @@ func Replay(conv *trace.Conversation, visit func(*Event)) {
 				dt = p[i].TS - p[i-1].TS // equals gap
 			}
 			pk := Pkt{Size: p[i].Size, DtNS: dt}
-			ev := Event{Side: b.From, Pos: i - b.Start, Turn: turn, Pkt: pk, Skip: skipAll || dt < 0}
+			ev := Event{Side: b.From, Pos: i - b.Start, Turn: turn, Pkt: pk, Skip: skipAll || dt < 0, Opening: k == 0}
 			ev.Ctx = Ctx{H: &h, Side: b.From, Turn: turn, Drawn: drawn}
 			visit(&ev)
 			drawn = append(drawn, pk)

@@ -6,60 +6,136 @@ import (
 	"github.com/spatgan/spatgan/trace"
 )
 
-// The replayed tables, with the original condition features, must equal the
-// trace package's BurstRows and PacketRows (an independent implementation
-// checked against fidelity.md's reference numbers) row for row.
-func TestRowsMatchTraceTables(t *testing.T) {
-	conv, err := trace.Default()
-	if err != nil {
-		t.Fatal(err)
+// The clock-step rule and the original condition features have one
+// implementation, Replay and the feature registry. This file keeps a second,
+// independent one (the trace package's former BurstRows and PacketRows,
+// written directly over the bursts, and checked against fidelity.md's
+// reference numbers before they moved here) only to cross-check the first.
+
+// refCond is the original SPATGAN's condition.
+type refCond struct {
+	OppCount, OppBytes, OppDurUS, OppMeanDtUS float64
+	First, PrevSize                           float64
+}
+
+type refBurstRow struct {
+	Count int
+	GapUS float64
+	Cond  refCond
+}
+
+type refPacketRow struct {
+	Size int32
+	DtUS float64
+	Cond refCond
+}
+
+func refOpp(b *trace.Burst) refCond {
+	c := refCond{OppCount: float64(b.Count), OppBytes: float64(b.Bytes), OppDurUS: float64(b.DurNS()) / 1e3}
+	if b.Count > 1 {
+		c.OppMeanDtUS = c.OppDurUS / float64(b.Count-1)
 	}
-	names := []string{"opp_count", "opp_bytes", "opp_dur_us", "opp_mean_dt_us"}
-	pnames := append(append([]string{}, names...), "first", "prev_size")
+	return c
+}
+
+// refRows returns side's burst and packet rows: a burst row per burst of
+// side after an opponent burst, unless its reply gap is negative or the
+// opponent burst holds a clock step; a packet row per packet of such
+// bursts, unless its merged delta is negative or the opponent burst holds a
+// clock step. It also counts the rows left out.
+func refRows(c *trace.Conversation, side trace.Side) (br []refBurstRow, pr []refPacketRow, exclB, exclP int) {
+	bursts := c.Bursts()
+	p := c.Packets
+	for k := 1; k < len(bursts); k++ {
+		b, opp := &bursts[k], &bursts[k-1]
+		if b.From != side {
+			continue
+		}
+		gap := b.FirstTS - opp.LastTS
+		if gap < 0 || opp.ClockSteps > 0 {
+			exclB++
+		} else {
+			br = append(br, refBurstRow{Count: b.Count, GapUS: float64(gap) / 1e3, Cond: refOpp(opp)})
+		}
+		if opp.ClockSteps > 0 {
+			exclP += b.Count
+			continue
+		}
+		cond := refOpp(opp)
+		for i := b.Start; i < b.End; i++ {
+			dt := p[i].TS - p[i-1].TS
+			if dt < 0 {
+				exclP++
+				continue
+			}
+			cond.First, cond.PrevSize = 0, float64(p[i-1].Size)
+			if i == b.Start {
+				cond.First, cond.PrevSize = 1, 0
+			}
+			pr = append(pr, refPacketRow{Size: p[i].Size, DtUS: float64(dt) / 1e3, Cond: cond})
+		}
+	}
+	return br, pr, exclB, exclP
+}
+
+var (
+	origTurnCond   = []string{"opp_count", "opp_bytes", "opp_dur_us", "opp_mean_dt_us"}
+	origPacketCond = []string{"opp_count", "opp_bytes", "opp_dur_us", "opp_mean_dt_us", "first", "prev_size"}
+)
+
+// checkAgainstRef compares Rows and Count with refRows on conv.
+func checkAgainstRef(t *testing.T, conv *trace.Conversation) {
+	t.Helper()
 	for _, side := range []trace.Side{trace.Server, trace.Client} {
-		set, err := Resolve(names, TurnDecision)
+		want, pw, exclB, exclP := refRows(conv, side)
+		tb, err := Rows(conv, side, TurnDecision, mustResolve(origTurnCond, TurnDecision))
 		if err != nil {
 			t.Fatal(err)
 		}
-		tb, err := Rows(conv, side, TurnDecision, set)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := conv.BurstRows(side)
 		if tb.Len() != len(want) {
-			t.Fatalf("%s turns: %d rows, trace has %d", side, tb.Len(), len(want))
+			t.Fatalf("%s turns: %d rows, reference %d", side, tb.Len(), len(want))
 		}
 		for i, r := range want {
 			got := []float64{tb.X[0][i], tb.X[1][i], tb.Cond[0][i], tb.Cond[1][i], tb.Cond[2][i], tb.Cond[3][i]}
 			exp := []float64{float64(r.Count), r.GapUS, r.Cond.OppCount, r.Cond.OppBytes, r.Cond.OppDurUS, r.Cond.OppMeanDtUS}
 			for j := range got {
 				if !close(got[j], exp[j]) {
-					t.Fatalf("%s turn row %d col %d: %v, trace %v", side, i, j, got[j], exp[j])
+					t.Fatalf("%s turn row %d col %d: %v, reference %v", side, i, j, got[j], exp[j])
 				}
 			}
 		}
-		pset, err := Resolve(pnames, PacketDecision)
+		pt, err := Rows(conv, side, PacketDecision, mustResolve(origPacketCond, PacketDecision))
 		if err != nil {
 			t.Fatal(err)
 		}
-		pt, err := Rows(conv, side, PacketDecision, pset)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pw := conv.PacketRows(side)
 		if pt.Len() != len(pw) {
-			t.Fatalf("%s packets: %d rows, trace has %d", side, pt.Len(), len(pw))
+			t.Fatalf("%s packets: %d rows, reference %d", side, pt.Len(), len(pw))
 		}
 		for i, r := range pw {
-			got := []float64{pt.X[0][i], pt.X[1][i], pt.Cond[0][i], pt.Cond[4][i], pt.Cond[5][i]}
-			exp := []float64{float64(r.Size), r.DtUS, r.Cond.OppCount, r.Cond.First, r.Cond.PrevSize}
+			got := []float64{pt.X[0][i], pt.X[1][i], pt.Cond[0][i], pt.Cond[1][i], pt.Cond[2][i], pt.Cond[3][i], pt.Cond[4][i], pt.Cond[5][i]}
+			exp := []float64{float64(r.Size), r.DtUS, r.Cond.OppCount, r.Cond.OppBytes, r.Cond.OppDurUS, r.Cond.OppMeanDtUS, r.Cond.First, r.Cond.PrevSize}
 			for j := range got {
 				if !close(got[j], exp[j]) {
-					t.Fatalf("%s packet row %d col %d: %v, trace %v", side, i, j, got[j], exp[j])
+					t.Fatalf("%s packet row %d col %d: %v, reference %v", side, i, j, got[j], exp[j])
 				}
 			}
 		}
+		wantCount := Counts{Turns: len(want), Packets: len(pw), TurnsLeftOut: exclB, PacketsLeftOut: exclP}
+		if got := Count(conv, side); got != wantCount {
+			t.Errorf("%s: Count %+v, reference %+v", side, got, wantCount)
+		}
 	}
+}
+
+// The replayed tables, with the original condition features, equal the
+// reference implementation's row for row on the embedded trace, which has
+// a clock step.
+func TestRowsMatchReference(t *testing.T) {
+	conv, err := trace.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkAgainstRef(t, conv)
 }
 
 func close(a, b float64) bool {

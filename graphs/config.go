@@ -1,17 +1,3 @@
-// Package graphs builds SPATGAN's conditional WGAN-GP models with the tf
-// graph layer: TSynGAN (a burst: packet count and reply gap, given the
-// opponent's preceding burst) and PSynGAN (a packet: size and time, given
-// the condition), one of each per side.
-//
-// Architecture (the paper configuration, all four models): the generator
-// maps concat(z[32], condition) through Dense 128, 256, 512 (ReLU) to 2
-// linear outputs; the critic maps concat(data, condition) through Dense 512,
-// 256, 128 (ReLU) to 1 linear output. Loss: WGAN with gradient penalty
-// (lambda 10, interpolates e*x + (1-e)*g with e ~ U(0,1) per sample and the
-// standard per-sample gradient norm; GPWholeBatch reproduces the original's
-// norm over the whole batch). Adam lr 1e-4, beta1 0.5, beta2 0.9 for both
-// networks, batch 64, 5 critic steps per generator step, 100 critic
-// pre-training steps, 25,000 generator steps.
 package graphs
 
 import (
@@ -37,7 +23,7 @@ const (
 // hyper-parameters. It is stored in bundles as JSON.
 type Config struct {
 	Kind Kind `json:"kind"`
-	// Cond lists the condition features by name (see trace.CondNames).
+	// Cond lists the condition features by name (see features.Names).
 	Cond []string `json:"cond"`
 	// LogTimes models times (and counts and bytes in the condition) as
 	// log1p(x) before standardising, for heavy-tailed data.

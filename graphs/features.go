@@ -22,12 +22,12 @@ type Scaler struct {
 	Quant []*Quantile `json:"quantile,omitempty"`
 	// Given holds, for a target scaler under Config.Joint, the second
 	// target's quantile transform per value of the first (see Given).
-	Given *Given `json:"given,omitempty"`
-	Log   []bool      `json:"log"`
-	Mean  []float64   `json:"mean"`
-	Std   []float64   `json:"std"`
-	Min   []float64   `json:"min"` // raw training minimum
-	Max   []float64   `json:"max"` // raw training maximum
+	Given *Given    `json:"given,omitempty"`
+	Log   []bool    `json:"log"`
+	Mean  []float64 `json:"mean"`
+	Std   []float64 `json:"std"`
+	Min   []float64 `json:"min"` // raw training minimum
+	Max   []float64 `json:"max"` // raw training maximum
 }
 
 // logged reports whether a feature is log-transformed under cfg: times,

@@ -2,7 +2,6 @@ package metrics
 
 import (
 	"math"
-	"slices"
 )
 
 // KS returns the two-sample Kolmogorov-Smirnov statistic
@@ -125,18 +124,6 @@ func LogTimes(us []float64) []float64 {
 // a few multi-second pauses.
 func W1Log(realUS, synUS []float64) float64 {
 	return W1(LogTimes(realUS), LogTimes(synUS))
-}
-
-// sortedCopy returns a sorted copy of x and false if x holds a NaN.
-func sortedCopy(x []float64) ([]float64, bool) {
-	for _, v := range x {
-		if math.IsNaN(v) {
-			return nil, false
-		}
-	}
-	s := slices.Clone(x)
-	slices.Sort(s)
-	return s, true
 }
 
 // Kind is the kind of a feature, which fixes its JSD bins and unit.

@@ -16,6 +16,14 @@
 //   - the per-direction series the metrics are computed on (Extract): size,
 //     inter-arrival time, merged delta, burst length and reply gap.
 //
+// The per-direction comparisons of a fidelity report are registered in
+// series.go: Marginals (a series whose distribution is compared) and
+// Sequences (a series whose autocorrelation is compared). CompareSeries
+// computes them, and the bench package's tables, headline numbers and
+// summary iterate them. Adding a metric touches this package only: an entry
+// there, the SeriesDistances field that holds it (its JSON name) and, for a
+// new series, a Series field filled by Extract.
+//
 // Times given to and returned by this package are float64 microseconds, the
 // unit of fidelity.md; packet timestamps come in as trace.Packet integer
 // nanoseconds. Functions that compare samples return NaN when a result is

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/spatgan/spatgan/internal/stat"
 	"github.com/spatgan/spatgan/trace"
 )
 
@@ -28,41 +29,29 @@ type Series struct {
 }
 
 // Extract splits a two-party packet sequence, in capture order, into the
-// series of each side, indexed by trace.Side. Times that come out negative
-// (a clock step in the capture) are dropped from IAT, Delta and ReplyGap, as
-// fidelity.md's reference numbers do; bursts follow the capture order
-// regardless of time. It returns an error naming the packet index if a
-// packet's side is neither Server nor Client.
+// series of each side, indexed by trace.Side. The series are the trace
+// package's (Sizes, IATs, SideDeltas, BurstLengths, ReplyGaps), in
+// microseconds: times that come out negative (a clock step in the capture)
+// are dropped from IAT, Delta and ReplyGap, as fidelity.md's reference
+// numbers do; bursts follow the capture order regardless of time. It
+// returns an error naming the packet index if a packet's side is neither
+// Server nor Client.
 func Extract(pkts []trace.Packet) ([2]Series, error) {
 	var out [2]Series
 	if err := checkSides(pkts); err != nil {
 		return out, err
 	}
-	var lastTS [2]int64
-	var seen [2]bool
-	for i, p := range pkts {
-		s := &out[p.From]
-		s.Size = append(s.Size, float64(p.Size))
-		if seen[p.From] {
-			if dt := p.TS - lastTS[p.From]; dt >= 0 {
-				s.IAT = append(s.IAT, nsToUS(dt))
-			}
-		}
-		if i > 0 {
-			if dt := p.TS - pkts[i-1].TS; dt >= 0 {
-				s.Delta = append(s.Delta, nsToUS(dt))
-			}
-		}
-		lastTS[p.From], seen[p.From] = p.TS, true
-	}
-	bursts, _ := Bursts(pkts) // sides already checked
-	for i, b := range bursts {
-		s := &out[b.From]
-		s.Burst = append(s.Burst, float64(b.Count))
-		if i > 0 {
-			if gap := b.FirstTS - bursts[i-1].LastTS; gap >= 0 {
-				s.ReplyGap = append(s.ReplyGap, nsToUS(gap))
-			}
+	c := &trace.Conversation{Packets: pkts}
+	for _, side := range []trace.Side{trace.Server, trace.Client} {
+		iat, _ := c.IATs(side)
+		delta, _ := c.SideDeltas(side)
+		gap, _ := c.ReplyGaps(side.Other())
+		out[side] = Series{
+			Size:     stat.Floats(c.Sizes(side), 1),
+			IAT:      stat.Floats(iat, 1e3),
+			Delta:    stat.Floats(delta, 1e3),
+			Burst:    stat.Floats(c.BurstLengths(side), 1),
+			ReplyGap: stat.Floats(gap, 1e3),
 		}
 	}
 	return out, nil
@@ -184,6 +173,11 @@ const ACFLags = 10
 // of size and of log-IAT at lags 1..ACFLags). An ACF error that cannot be
 // computed (a series of ACFLags values or fewer, a real series without
 // autocorrelation) is NaN and marshals to JSON null.
+//
+// Its fields are the JSON form of a fidelity report; Marginals and
+// Sequences say which field holds what, and everything that shows or
+// compares them (CompareSeries, the fidelity report's tables, its headline
+// numbers and summary) iterates those registries.
 type SeriesDistances struct {
 	Size      Distances `json:"size"`
 	IAT       Distances `json:"iat"`
@@ -194,22 +188,62 @@ type SeriesDistances struct {
 	ACFLogIAT float64   `json:"acf_log_iat"` // ACFError of LogTimes(IAT)
 }
 
-// CompareSeries compares a real and a synthetic Series of the same side.
+// Marginal is one per-direction series whose distribution is compared
+// (Compare: KS, W1, JSD and for times W1 on log-times).
+type Marginal struct {
+	Name string // in report tables: "size", "IAT", ...
+	Tag  string // in benchmark units ("ks-TAG-s2c"): "size", "iat", ...
+	Unit string // unit of the report's W1 column: "B", "dec" (decades: W1 of log-times), "pkts"
+	Kind Kind   // fixes the JSD bins
+	// Of returns the series' values; In its distances.
+	Of func(*Series) []float64
+	In func(*SeriesDistances) *Distances
+}
+
+// Sequence is one per-direction sequence-structure error: ACFError of a
+// series at lags 1..ACFLags.
+type Sequence struct {
+	Name string // in report tables: "size", "log-IAT"
+	Tag  string // in benchmark units ("acf-TAG-s2c"): "size", "logiat"
+	Of   func(*Series) []float64
+	In   func(*SeriesDistances) *float64
+}
+
+// Marginals and Sequences are the registry of per-series metrics, in
+// report order.
+//
+// Adding a metric: a comparison of a series already in Series is an entry
+// here plus the field of SeriesDistances that holds it (its JSON name); a
+// new series is also a field of Series, filled by Extract. The fidelity
+// report's tables, its headline numbers (bench's Result.Metrics) and the
+// summary follow from these lists.
+var (
+	Marginals = []Marginal{
+		{"size", "size", "B", SizeKind, func(s *Series) []float64 { return s.Size }, func(d *SeriesDistances) *Distances { return &d.Size }},
+		{"IAT", "iat", "dec", TimeKind, func(s *Series) []float64 { return s.IAT }, func(d *SeriesDistances) *Distances { return &d.IAT }},
+		{"merged delta", "delta", "dec", TimeKind, func(s *Series) []float64 { return s.Delta }, func(d *SeriesDistances) *Distances { return &d.Delta }},
+		{"burst length", "burst", "pkts", BurstKind, func(s *Series) []float64 { return s.Burst }, func(d *SeriesDistances) *Distances { return &d.Burst }},
+		{"reply gap", "gap", "dec", TimeKind, func(s *Series) []float64 { return s.ReplyGap }, func(d *SeriesDistances) *Distances { return &d.ReplyGap }},
+	}
+	Sequences = []Sequence{
+		{"size", "size", func(s *Series) []float64 { return s.Size }, func(d *SeriesDistances) *float64 { return &d.ACFSize }},
+		{"log-IAT", "logiat", func(s *Series) []float64 { return LogTimes(s.IAT) }, func(d *SeriesDistances) *float64 { return &d.ACFLogIAT }},
+	}
+)
+
+// CompareSeries compares a real and a synthetic Series of the same side on
+// every registered metric (Marginals, Sequences).
 func CompareSeries(real, syn Series) SeriesDistances {
-	acf := func(a, b []float64) float64 {
-		e, err := ACFError(a, b, ACFLags)
+	var d SeriesDistances
+	for _, m := range Marginals {
+		*m.In(&d) = Compare(m.Of(&real), m.Of(&syn), m.Kind)
+	}
+	for _, q := range Sequences {
+		e, err := ACFError(q.Of(&real), q.Of(&syn), ACFLags)
 		if err != nil {
-			return math.NaN()
+			e = math.NaN()
 		}
-		return e
+		*q.In(&d) = e
 	}
-	return SeriesDistances{
-		Size:      Compare(real.Size, syn.Size, SizeKind),
-		IAT:       Compare(real.IAT, syn.IAT, TimeKind),
-		Delta:     Compare(real.Delta, syn.Delta, TimeKind),
-		Burst:     Compare(real.Burst, syn.Burst, BurstKind),
-		ReplyGap:  Compare(real.ReplyGap, syn.ReplyGap, TimeKind),
-		ACFSize:   acf(real.Size, syn.Size),
-		ACFLogIAT: acf(LogTimes(real.IAT), LogTimes(syn.IAT)),
-	}
+	return d
 }

@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 
+	"github.com/spatgan/spatgan/features"
 	"github.com/spatgan/spatgan/trace"
 )
 
@@ -29,37 +32,94 @@ type Model interface {
 // have for a baseline to be fitted.
 const MinRows = 2
 
-// fitter fits one baseline.
-type fitter func(conv *trace.Conversation) (Model, error)
+// Baseline is a registered baseline: a generator fitted on a
+// conversation's training rows. Its registration is the only place a
+// baseline is named: Fit, New, Names, the CLI's --sampler and the fidelity
+// bench's columns (Baselines, in registration order) and notes (Doc) all
+// read the registry.
+type Baseline struct {
+	Name string
+	// Doc says in a sentence what the baseline draws (the fidelity
+	// report's note on its column).
+	Doc string
+	Fit func(conv *trace.Conversation) (Model, error)
+}
 
-var registry = map[string]fitter{
-	"normal":    func(c *trace.Conversation) (Model, error) { return fitNormal(c, false) },
-	"poisson":   func(c *trace.Conversation) (Model, error) { return fitNormal(c, true) },
-	"bootstrap": fitBootstrap,
-	"markov":    fitMarkov,
+var (
+	registryMu sync.RWMutex
+	// registry is in registration order, the fidelity report's column
+	// order.
+	registry = []Baseline{
+		{"normal", "the original's Normal baseline: every quantity i.i.d. Normal with the training part's per-side mean and std, clamped to the training range",
+			func(c *trace.Conversation) (Model, error) { return fitNormal(c, false) }},
+		{"poisson", "the original's Poisson baseline: every quantity i.i.d. Poisson with the training part's per-side mean, clamped to the training range",
+			func(c *trace.Conversation) (Model, error) { return fitNormal(c, true) }},
+		{"bootstrap", "i.i.d. resampling of the training part's burst rows (length, reply gap) and packet rows (size; in-burst time): its marginals, none of its structure",
+			fitBootstrap},
+		{"markov", "burst-aware empirical baseline: first-order Markov chain over bursts (reply resampled given the opponent's burst length bin, sizes given the previous size bin)",
+			fitMarkov},
+	}
+)
+
+// Register adds a baseline after the built-in ones, as database/sql.Register
+// adds a driver. Names are case-insensitive; Register panics on an empty
+// name, a missing fitter or a name already registered (programming errors
+// at init time).
+func Register(b Baseline) {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	b.Name = strings.ToLower(b.Name)
+	if b.Name == "" || b.Fit == nil {
+		panic("sampler: Register: a baseline needs a name and a fitter")
+	}
+	for _, r := range registry {
+		if r.Name == b.Name {
+			panic("sampler: Register: baseline " + b.Name + " registered twice")
+		}
+	}
+	registry = append(registry, b)
+}
+
+// Baselines returns the registered baselines in registration order (the
+// built-in normal, poisson, bootstrap and markov first).
+func Baselines() []Baseline {
+	registryMu.RLock()
+	defer registryMu.RUnlock()
+	return slices.Clone(registry)
+}
+
+// Lookup returns the named baseline (case-insensitive).
+func Lookup(name string) (Baseline, bool) {
+	name = strings.ToLower(name)
+	for _, b := range Baselines() {
+		if b.Name == name {
+			return b, true
+		}
+	}
+	return Baseline{}, false
 }
 
 // Names returns the names of the baselines Fit and New know, sorted.
 func Names() []string {
-	out := make([]string, 0, len(registry))
-	for n := range registry {
-		out = append(out, n)
+	bs := Baselines()
+	out := make([]string, len(bs))
+	for i, b := range bs {
+		out[i] = b.Name
 	}
 	sort.Strings(out)
 	return out
 }
 
-// Fit fits the named baseline ("normal", "poisson", "bootstrap" or
-// "markov") on conv.
+// Fit fits the named baseline (one of Names) on conv.
 func Fit(name string, conv *trace.Conversation) (Model, error) {
-	f, ok := registry[strings.ToLower(name)]
+	b, ok := Lookup(name)
 	if !ok {
 		return nil, fmt.Errorf("sampler: unknown sampler %q (known: %s)", name, strings.Join(Names(), ", "))
 	}
 	if conv == nil {
 		return nil, fmt.Errorf("sampler: %s: no conversation to fit", name)
 	}
-	return f(conv)
+	return b.Fit(conv)
 }
 
 // New fits the named baseline on conv and returns a sampler seeded with
@@ -94,18 +154,66 @@ func FitMarkov(conv *trace.Conversation, seed int64) (Sampler, error) {
 	return New("markov", conv, seed)
 }
 
-// tables holds both sides' training rows.
+// tables holds both sides' training rows, built by the features package
+// (features.Rows), with the condition features the baselines use.
 type tables struct {
-	bursts  [2][]trace.BurstRow
-	packets [2][]trace.PacketRow
+	bursts  [2][]burstRow
+	packets [2][]packetRow
 }
 
+// burstRow is one turn row: the burst's packet count and reply gap, and the
+// opponent's preceding burst (feature opp_count).
+type burstRow struct {
+	Count int
+	GapUS float64
+	Cond  rowCond
+}
+
+// packetRow is one packet row: its size and merged delta, and its
+// condition (features opp_count, first, prev_size).
+type packetRow struct {
+	Size int32
+	DtUS float64
+	Cond rowCond
+}
+
+type rowCond struct {
+	OppCount, First, PrevSize float64
+}
+
+// The named features the baselines read, in the order of rowCond.
+var (
+	turnCond   = []string{"opp_count"}
+	packetCond = []string{"opp_count", "first", "prev_size"}
+)
+
 func loadTables(name string, conv *trace.Conversation) (*tables, error) {
+	tset, err := features.Resolve(turnCond, features.TurnDecision)
+	if err != nil {
+		return nil, err
+	}
+	pset, err := features.Resolve(packetCond, features.PacketDecision)
+	if err != nil {
+		return nil, err
+	}
 	t := &tables{}
-	bursts := conv.Bursts()
 	for _, side := range []trace.Side{trace.Server, trace.Client} {
-		t.bursts[side] = conv.BurstRowsTo(nil, bursts, side)
-		t.packets[side] = conv.PacketRowsTo(nil, bursts, side)
+		tt, err := features.Rows(conv, side, features.TurnDecision, tset)
+		if err != nil {
+			return nil, err
+		}
+		pt, err := features.Rows(conv, side, features.PacketDecision, pset)
+		if err != nil {
+			return nil, err
+		}
+		for i := range tt.Len() {
+			t.bursts[side] = append(t.bursts[side], burstRow{Count: int(tt.X[0][i]), GapUS: tt.X[1][i],
+				Cond: rowCond{OppCount: tt.Cond[0][i]}})
+		}
+		for i := range pt.Len() {
+			t.packets[side] = append(t.packets[side], packetRow{Size: int32(pt.X[0][i]), DtUS: pt.X[1][i],
+				Cond: rowCond{OppCount: pt.Cond[0][i], First: pt.Cond[1][i], PrevSize: pt.Cond[2][i]}})
+		}
 		if n := len(t.bursts[side]); n < MinRows {
 			return nil, fmt.Errorf("sampler: %s: %s: the %s side has %d bursts answering the %s, need at least %d",
 				name, conv.Source, side, n, side.Other(), MinRows)

@@ -48,7 +48,10 @@
 //
 // # Adding a baseline
 //
-// Write a fitter, func(*trace.Conversation) (Model, error), and add it to
-// the registry in baseline.go; Fit, Names, the CLI's --sampler and the
-// fidelity bench pick it up from there.
+// Write a fitter, func(*trace.Conversation) (Model, error), and add a
+// Baseline (name, one-sentence Doc, fitter) to the registry in baseline.go,
+// or call Register from another package's init. Fit, Lookup, Names, the
+// CLI's --sampler and the fidelity bench (its columns, in registration
+// order, and their notes) all read the registry; nothing else names a
+// baseline.
 package sampler

@@ -3,7 +3,9 @@ package sampler
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 
+	"github.com/spatgan/spatgan/internal/stat"
 	"github.com/spatgan/spatgan/trace"
 )
 
@@ -14,26 +16,16 @@ type Moments struct {
 	Mean, Std, Min, Max float64
 }
 
+// momentsOf computes Moments with the statistics of internal/stat (the
+// one implementation); a single value has Std 0, so that it draws itself.
 func momentsOf(v []float64) Moments {
 	m := Moments{N: len(v)}
 	if len(v) == 0 {
 		return m
 	}
-	m.Min, m.Max = v[0], v[0]
-	var s float64
-	for _, x := range v {
-		s += x
-		m.Min = min(m.Min, x)
-		m.Max = max(m.Max, x)
-	}
-	m.Mean = s / float64(len(v))
+	m.Mean, m.Min, m.Max = stat.Mean(v), slices.Min(v), slices.Max(v)
 	if len(v) > 1 {
-		var ss float64
-		for _, x := range v {
-			d := x - m.Mean
-			ss += d * d
-		}
-		m.Std = math.Sqrt(ss / float64(len(v)-1))
+		m.Std = stat.Std(v)
 	}
 	return m
 }

@@ -9,7 +9,7 @@
 //
 // A conversation is a sequence of bursts, alternately from the client and
 // from the server. The client sends burst 0 right after the handshake; it
-// is drawn with the zero trace.Cond (no preceding opponent burst) and its
+// is drawn from an empty History (no preceding opponent burst) and its
 // reply gap counts from the handshake's completion. Every later burst of a
 // side answers the opponent's preceding burst: the side draws one
 // sampler.Turn (packet count, reply gap) and the packets' (size, time)

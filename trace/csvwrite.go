@@ -18,8 +18,8 @@ import (
 // timestamp is a whole microsecond and 9 otherwise. Rows end in CRLF like
 // the shared files. Rows are streamed: memory does not grow with c. (This
 // writer does not go through a gota DataFrame, which would box every cell
-// of a conversation of millions of packets; the feature tables of
-// ExportFeatures do.)
+// of a conversation of millions of packets; the feature tables of the
+// features package do.)
 func WriteCSV(w io.Writer, c *Conversation) error {
 	if c.Server.Addr.Is6() != c.Client.Addr.Is6() || !c.Server.Addr.IsValid() || !c.Client.Addr.IsValid() {
 		return fmt.Errorf("trace: csv: %s: server %s and client %s must be valid addresses of one family", c.Source, c.Server, c.Client)

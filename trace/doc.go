@@ -1,8 +1,17 @@
 // Package trace reads network captures, picks one two-party conversation,
-// turns it into the feature tables the SPATGAN models train on, and writes
-// synthetic conversations back as pcap, pcapng or CSV. It is pure Go (no
-// cgo) so that everything that only needs traffic data builds with
-// CGO_ENABLED=0.
+// describes it (bursts, per-direction series, a text report), and writes
+// synthetic conversations back as pcap, pcapng or CSV. It is the first
+// layer of the data flow: it knows packets, sides and bursts, and nothing of
+// models; the condition features and the training tables built from a
+// conversation are the features package's. It is pure Go (no cgo) so that
+// everything that only needs traffic data builds with CGO_ENABLED=0.
+//
+// Adding a capture format touches this package only: a Format constant, a
+// recordSource that yields one Record per frame (pcapread.go, csvread.go
+// and compact.go are the examples; decode.go interprets link and IP
+// headers), and a case in detect and NewScanner (record.go). Every later
+// stage reads Conversations and never sees the format. ExportFeatures'
+// tables are extended with RegisterTable.
 //
 // # Inputs
 //
@@ -21,8 +30,7 @@
 // the frame size itself comes from orig_len, so payload cuts are fine) is an
 // error. Bad input (empty or truncated files, wrong magic, unsupported link
 // types, non-numeric or short CSV rows, no IP packets, one-sided traffic)
-// gives an *Error naming the file, the record (and CSV line) and the field;
-// RequireRows reports a conversation too small for a model.
+// gives an *Error naming the file, the record (and CSV line) and the field.
 //
 // Timestamps are integer nanoseconds since the Unix epoch from the file to
 // the Packet; they never pass through float seconds. Packets stay in file
@@ -42,9 +50,9 @@
 // endpoints to override. Traffic of a host with itself (same address on
 // both sides) is told apart by ports.
 //
-// # Features
+// # Series
 //
-// All features are defined on the merged stream: the conversation's packets
+// All series are defined on the merged stream: the conversation's packets
 // in file order, each tagged with its sender side (server or client). Let
 // packet i have timestamp t[i] (ns), size s[i] and side d[i].
 //
@@ -55,7 +63,8 @@
 //     except that side's first, t[i] minus the timestamp of the same side's
 //     previous packet. IATs(side), in ns.
 //   - Merged delta (the original's `times`): t[i] - t[i-1] for every packet
-//     but the first, whatever the sides. Deltas(), in ns.
+//     but the first, whatever the sides. Deltas(), in ns; SideDeltas(side)
+//     those of the packets side sent.
 //   - Burst: a maximal run of consecutive packets of one side in the merged
 //     stream (Bursts). Its length is its packet count, its bytes the sum of
 //     its sizes, its duration the last minus the first packet's timestamp.
@@ -65,32 +74,11 @@
 //     boundary. ReplyGaps(after) lists the gaps after the bursts of side
 //     after.
 //
-// # Model tables (aligned conditioning)
-//
-// Each row's condition (Cond) describes the opponent's burst immediately
-// preceding the row in time, never a row of another table picked by index:
-// OppCount its packet count, OppBytes its bytes, OppDurUS its duration and
-// OppMeanDtUS its duration / (count - 1) (0 for a single packet), in
-// microseconds.
-//
-//   - BurstRows(side), for the burst model (TSynGAN): one row per burst of
-//     side that has an opponent burst before it (every burst but a
-//     conversation-opening one). Count and Bytes of the burst, GapUS the
-//     reply gap before it, Cond the opponent burst.
-//   - PacketRows(side), for the packet model (PSynGAN): one row per packet of
-//     side that belongs to such a burst. Size; DtUS the merged delta (for the
-//     burst's first packet the reply gap, for the others the gap since the
-//     previous packet of the same burst); Cond the opponent burst plus
-//     First (1 for the burst's first packet, else 0) and PrevSize (the
-//     previous packet's size within the burst, 0 for the first).
-//
-// Clock steps: a row whose own time value is negative (BurstRow.GapUS or
-// PacketRow.DtUS) is left out, and so is every row whose opponent burst
-// contains a clock step (its duration would be wrong). The series functions
-// (IATs, Deltas, ReplyGaps) leave negative values out and return how many.
-// Excluded counts the table rows left out. The skype_eth_5 trace has one
-// clock step, inside a client burst: one client packet row and the
-// following server burst row and packet rows are excluded.
+// Clock steps: the series functions (IATs, Deltas, ReplyGaps) leave
+// negative values out and return how many; a Burst counts the clock steps
+// inside it. Which model-table rows a clock step removes is the features
+// package's rule (features.Replay). The skype_eth_5 trace has one clock
+// step, inside a client burst.
 //
 // SplitAt splits a conversation in time for held-out evaluation: the
 // training part is the file-order prefix whose timestamps are before
@@ -101,6 +89,10 @@
 // PcapWriter writes a conversation as Ethernet + IPv4/IPv6 + UDP/TCP frames
 // whose length equals each Packet.Size, in pcap (nanosecond) or pcapng.
 // WriteCSV writes the CSV format of shared/data, which Load reads back.
+// ExportFeatures writes a named table of a conversation: the conversation
+// itself (TableConversation), or a table another package registered
+// (RegisterTable; the features package registers the per-packet and
+// per-burst feature tables).
 //
 // # Default trace
 //

@@ -104,13 +104,16 @@ func checkAccounting(t *testing.T, data []byte, name string, recs []Record, s *S
 			t.Fatalf("conversation packet %d: %+v, record says %+v", i+1, c.Packets[i], want[i])
 		}
 	}
-	// The features never fail on a loaded conversation.
-	for _, side := range []Side{Server, Client} {
-		br, pr := c.BurstRows(side), c.PacketRows(side)
-		eb, ep := c.Excluded(side)
-		if len(pr)+ep > c.Count(side) || len(br)+eb > len(c.BurstLengths(side)) {
-			t.Fatalf("%s: %d+%d packet rows for %d packets", side, len(pr), ep, c.Count(side))
+	// The bursts partition the packets, alternating sides.
+	n := 0
+	for i, b := range c.Bursts() {
+		if b.Start != n || b.Count != b.End-b.Start || b.Count < 1 || (i > 0 && b.From == c.Packets[n-1].From) {
+			t.Fatalf("burst %d %+v does not continue the partition at packet %d", i, b, n)
 		}
+		n = b.End
+	}
+	if n != len(c.Packets) {
+		t.Fatalf("bursts cover %d of %d packets", n, len(c.Packets))
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/spatgan/spatgan/internal/stat"
 )
 
 // InspectOptions controls Inspect.
@@ -23,7 +25,9 @@ type InspectOptions struct {
 // conversation table (busiest first, like tshark -z conv), the chosen
 // conversation with explicit roles, and per direction the packet count,
 // size and inter-arrival quantiles, the burst-length histogram, reply-gap
-// quantiles, and clock steps. l may be nil (the embedded trace has no
+// quantiles, and clock steps. The model tables' sizes are the features
+// package's (features.Count): this report says only what the capture
+// holds. l may be nil (the embedded trace has no
 // listing); c may be nil to print only the listing.
 func Inspect(w io.Writer, l *Listing, c *Conversation, opt InspectOptions) error {
 	ew := &errWriter{w: w}
@@ -87,21 +91,28 @@ func Inspect(w io.Writer, l *Listing, c *Conversation, opt InspectOptions) error
 		iat, negIAT := c.IATs(side)
 		gaps, negGap := c.ReplyGaps(side.Other())
 		ew.printf("  %-28s %8s %12s %12s %12s %12s %12s %12s %12s\n", "", "n", "min", "Q1", "median", "Q3", "max", "mean", "std")
-		row := func(name string, s Summary) {
+		row := func(name string, s stat.Summary) {
 			// Pad by characters, not bytes: µ is two bytes.
 			name += strings.Repeat(" ", max(0, 28-utf8.RuneCountInString(name)))
 			ew.printf("  %s %8d %12s %12s %12s %12s %12s %12s %12s\n", name, s.N, num(s.Min), num(s.Q1), num(s.Median), num(s.Q3), num(s.Max), num(s.Mean), num(s.Std))
 		}
-		row("size [B]", Summarize(Floats(sizes, 1)))
-		row("inter-arrival [µs]", Summarize(Floats(iat, 1e3)))
-		row("burst length [packets]", Summarize(Floats(c.BurstLengths(side), 1)))
-		row("reply gap before [µs]", Summarize(Floats(gaps, 1e3)))
+		row("size [B]", stat.Summarize(stat.Floats(sizes, 1)))
+		row("inter-arrival [µs]", stat.Summarize(stat.Floats(iat, 1e3)))
+		row("burst length [packets]", stat.Summarize(stat.Floats(c.BurstLengths(side), 1)))
+		row("reply gap before [µs]", stat.Summarize(stat.Floats(gaps, 1e3)))
 		if negIAT+negGap > 0 {
 			ew.printf("  left out for clock steps: %d negative inter-arrival times, %d negative reply gaps\n", negIAT, negGap)
 		}
-		eb, ep := c.Excluded(side)
-		ew.printf("  model tables: %d burst rows, %d packet rows (%d and %d left out for clock steps)\n",
-			len(c.BurstRows(side)), len(c.PacketRows(side)), eb, ep)
+		bursts, stepped := 0, 0
+		for _, b := range c.Bursts() {
+			if b.From == side {
+				bursts++
+				if b.ClockSteps > 0 {
+					stepped++
+				}
+			}
+		}
+		ew.printf("  bursts: %d (%d containing a clock step)\n", bursts, stepped)
 		ew.printf("  burst length histogram:")
 		hist := burstHistogram(c.BurstLengths(side))
 		for i, h := range hist {

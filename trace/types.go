@@ -39,38 +39,9 @@ type Packet struct {
 	Proto uint8
 }
 
-// Cond is the condition a model sees: what the opponent's immediately
-// preceding burst looked like, as measured by the receiving side, and, for
-// packet models, where the packet sits in its own burst. Times are in
-// microseconds as float64 because they feed neural networks and
-// distributions; timestamps elsewhere stay integer nanoseconds.
-type Cond struct {
-	OppCount    float64 // packets in the opponent's preceding burst
-	OppBytes    float64 // frame bytes in the opponent's preceding burst
-	OppDurUS    float64 // first to last packet of that burst, microseconds
-	OppMeanDtUS float64 // mean gap between its packets (0 for one packet), microseconds
-	First       float64 // 1 for the first packet of a burst, else 0 (packet models)
-	PrevSize    float64 // size of this side's previous packet in the same burst (0 for the first)
-}
-
-// CondNames lists the condition features by name, in the order of Cond's fields.
+// CondNames lists the original SPATGAN's condition features by name.
+//
+// Deprecated: the condition features, these and more, are defined by the
+// features package; use features.Names for the list. This variable is kept
+// for callers of the old model tables and will be removed.
 var CondNames = []string{"opp_count", "opp_bytes", "opp_dur_us", "opp_mean_dt_us", "first", "prev_size"}
-
-// Value returns the named condition feature, or false for an unknown name.
-func (c Cond) Value(name string) (float64, bool) {
-	switch name {
-	case "opp_count":
-		return c.OppCount, true
-	case "opp_bytes":
-		return c.OppBytes, true
-	case "opp_dur_us":
-		return c.OppDurUS, true
-	case "opp_mean_dt_us":
-		return c.OppMeanDtUS, true
-	case "first":
-		return c.First, true
-	case "prev_size":
-		return c.PrevSize, true
-	}
-	return 0, false
-}

@@ -12,18 +12,19 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/spatgan/spatgan/bundle/layout"
 	"github.com/spatgan/spatgan/graphs"
 	"github.com/spatgan/spatgan/tf"
 )
 
-// LossHeader is the loss log's header (loss log format 2). val_ks and
-// val_c2st are the validation scores, empty on rows without a validation
-// check.
-var LossHeader = []string{"model", "step", "g_loss", "critic_real", "critic_fake", "wasserstein", "penalty", "val_ks", "val_c2st"}
+// LossHeader is the loss log's header (loss log format 2), defined in
+// bundle/layout. val_ks and val_c2st are the validation scores, empty on
+// rows without a validation check.
+var LossHeader = layout.LossHeader
 
 // LossHeaderV1 is the header of format 1 logs, whose validation columns
 // were named heldout_*. A resume reads them and rewrites the log in format 2.
-var LossHeaderV1 = []string{"model", "step", "g_loss", "critic_real", "critic_fake", "wasserstein", "penalty", "heldout_ks", "heldout_c2st"}
+var LossHeaderV1 = layout.LossHeaderV1
 
 type lossRow struct {
 	model     string

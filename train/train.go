@@ -1,33 +1,3 @@
-// Package train trains SPATGAN's four conditional WGAN-GP models (server and
-// client, packet and burst) on a conversation from the trace package and
-// writes a model bundle.
-//
-// Protocol: the conversation is split in time (trace.SplitAt at TrainFrac)
-// into a training part and a held-out test part that training never reads.
-// The training part is split again: its last ValFrac of the whole duration
-// is the validation part, the rest fits the networks and the normalisation
-// statistics. Every EvalEvery generator steps each model generates rows for
-// the validation part's conditions and is scored against its rows (KS per
-// target, classifier two-sample test); the weights with the best validation
-// score are the ones the bundle keeps. Evaluating the bundle on the test part
-// (spatgan bench fidelity) is then free of selection bias.
-//
-// Reproducibility: each model has its own PCG random source derived from the
-// seed, which draws the batch indices, the noise and the interpolation
-// weights; its state is saved in checkpoints, so a resumed run draws what an
-// uninterrupted one would have: a resumed run ends with bit-identical
-// weights (TestResumeBitIdentical).
-//
-// Resume safety: every checkpoint records the checkpoint format, the
-// training data's fingerprint, the configuration hash (ConfigHash) and the
-// seed; Resume refuses a checkpoint that differs in any of them and says
-// which. The kept weights and their validation scores are stored in the
-// checkpoint too, so they survive any number of resumes. A resume with
-// nothing left to train leaves every file as it is.
-//
-// Cancellation: the first model that fails cancels the others; every model
-// checkpoints the state it reached when it stops for a cancellation, so an
-// interrupted run (*InterruptedError) loses nothing.
 package train
 
 import (
@@ -53,6 +23,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/spatgan/spatgan/bundle"
+	"github.com/spatgan/spatgan/bundle/layout"
 	"github.com/spatgan/spatgan/graphs"
 	"github.com/spatgan/spatgan/internal/progress"
 	"github.com/spatgan/spatgan/metrics"
@@ -63,7 +34,7 @@ import (
 // Options configure a training run.
 type Options struct {
 	Conv      *trace.Conversation
-	TrainFrac float64                  // time fraction of the training part; the rest is the test part (default 0.8)
+	TrainFrac float64                  // time fraction of the training part; the rest is the test part (default trace.DefaultTrainFrac)
 	ValFrac   float64                  // time fraction, of the whole, at the end of the training part used for validation (default 0.1)
 	Configs   map[string]graphs.Config // by bundle.ModelIDs
 	Seed      uint64
@@ -84,7 +55,7 @@ type Options struct {
 
 func (o *Options) defaults() {
 	if o.TrainFrac == 0 {
-		o.TrainFrac = 0.8
+		o.TrainFrac = trace.DefaultTrainFrac
 	}
 	if o.ValFrac == 0 {
 		o.ValFrac = 0.1
@@ -273,7 +244,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		m.id0 = id
 		models = append(models, m)
 	}
-	logPath := filepath.Join(o.Out, "loss.csv")
+	logPath := filepath.Join(o.Out, layout.LossLogName)
 	var total, done int64
 	finished := true
 	for _, m := range models {

@@ -16,18 +16,22 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/spatgan/spatgan/bundle/layout"
 )
 
 // LossHeader is the loss log's header, as the training code writes it
-// (loss log format 2: the last two columns are validation scores).
-var LossHeader = []string{"model", "step", "g_loss", "critic_real", "critic_fake", "wasserstein", "penalty", "val_ks", "val_c2st"}
+// (loss log format 2: the last two columns are validation scores; defined
+// in bundle/layout).
+var LossHeader = layout.LossHeader
 
 // LossHeaderV1 is the header of format 1 logs, whose validation columns
 // were misleadingly named heldout_*; ReadLossLog still reads them.
-var LossHeaderV1 = []string{"model", "step", "g_loss", "critic_real", "critic_fake", "wasserstein", "penalty", "heldout_ks", "heldout_c2st"}
+var LossHeaderV1 = layout.LossHeaderV1
 
-// Models lists the four generators in the order their panels are drawn.
-var Models = []string{"server-packet", "client-packet", "server-burst", "client-burst"}
+// Models lists the four generators in the order their panels are drawn
+// (the bundle's model IDs, bundle/layout).
+var Models = layout.ModelIDs
 
 // LossRecord is one row of the loss log. HeldoutKS and HeldoutC2ST hold
 // the val_ks and val_c2st columns (validation scores; the names are kept for

@@ -1,10 +1,5 @@
 //go:build cgo
 
-// Package gan adds the GAN columns to the fidelity protocol of package
-// bench: it opens bundles (or trains a quick one) as comparators, checks
-// them against the split they were trained on, and runs the whole protocol
-// (RunFidelity). It is the part of the fidelity evaluation that needs
-// TensorFlow, hence cgo; package bench itself is pure Go.
 package gan
 
 import (
@@ -41,7 +36,7 @@ type FidelityConfig struct {
 	// on Conv (the "gan-paper" column); empty: no such column.
 	PaperBundle string
 	// TrainFrac is the split when no bundle fixes it (default
-	// bench.DefaultTrainFrac). A bundle's manifest fixes the split; giving a
+	// trace.DefaultTrainFrac). A bundle's manifest fixes the split; giving a
 	// different TrainFrac is an error.
 	TrainFrac float64
 	// QuickSteps is the generator steps per model of the quick bundle
@@ -52,7 +47,7 @@ type FidelityConfig struct {
 	QuickConfigs map[string]graphs.Config
 	QuickOut     string
 	// Baselines are the baselines to fit on the training part (nil:
-	// BaselineNames; empty non-nil: none).
+	// bench.DefaultBaselines(); empty non-nil: none).
 	Baselines []string
 	// Seed seeds training, every sampler (each comparator its own stream
 	// derived from Seed and its name) and the classifier tests.
@@ -77,7 +72,7 @@ func RunFidelity(ctx context.Context, cfg FidelityConfig) (*bench.Report, error)
 	}
 	names := cfg.Baselines
 	if names == nil {
-		names = bench.BaselineNames
+		names = bench.DefaultBaselines()
 	}
 	if err := bench.CheckBaselines(names); err != nil {
 		return nil, err
@@ -102,7 +97,7 @@ func RunFidelity(ctx context.Context, cfg FidelityConfig) (*bench.Report, error)
 		frac, fracFrom = f, dir
 	}
 	if frac == 0 {
-		frac = bench.DefaultTrainFrac
+		frac = trace.DefaultTrainFrac
 	}
 	split, err := bench.NewSplit(cfg.Conv, frac)
 	if err != nil {

@@ -3,7 +3,7 @@
 
 Reads skype_eth_5.csv (CRAWDAD iitkgp/apptraffic, as converted by the SPATGAN
 authors) with the csv module and numpy, builds bursts, burst rows and packet
-rows by the definitions in trace/features.go (written out again here, not
+rows by the definitions in features/replay.go (formerly trace/features.go) (written out again here, not
 imported), and prints per-side mean / std (n-1) / min / max of:
   size   frame sizes of the side's packet rows
   dt_us  in-burst times (packet rows that are not first in their burst)

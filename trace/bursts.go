@@ -20,38 +20,6 @@ type Burst struct {
 // (negative only if the burst contains a clock step).
 func (b *Burst) DurNS() int64 { return b.LastTS - b.FirstTS }
 
-// cond returns the condition that b, as the opponent's preceding burst,
-// gives to the rows that follow it.
-func (b *Burst) cond() Cond {
-	c := Cond{OppCount: float64(b.Count), OppBytes: float64(b.Bytes), OppDurUS: float64(b.DurNS()) / 1e3}
-	if b.Count > 1 {
-		c.OppMeanDtUS = c.OppDurUS / float64(b.Count-1)
-	}
-	return c
-}
-
-// BurstRow is one burst of a side that follows a burst of the opponent
-// (aligned conditioning: Cond describes the opponent burst immediately
-// preceding it in time).
-type BurstRow struct {
-	Count int
-	GapUS float64 // last packet of the opponent burst -> first packet of this burst
-	Bytes int64
-	Cond  Cond
-}
-
-// PacketRow is one packet of a side that comes after at least one opponent
-// burst. DtUS is the merged delta (time since the previous packet of the
-// two-way stream, the original's `times`); for the first packet of a burst
-// it equals the reply gap. Cond: opponent's preceding burst, First (1 for the
-// first packet of its burst), PrevSize (previous packet of this burst, 0 for
-// the first).
-type PacketRow struct {
-	Size int32
-	DtUS float64
-	Cond Cond
-}
-
 // Bursts returns the bursts of the merged stream in file order.
 func (c *Conversation) Bursts() []Burst {
 	return c.BurstsTo(nil)
@@ -75,100 +43,6 @@ func (c *Conversation) BurstsTo(dst []Burst) []Burst {
 		i = j
 	}
 	return dst
-}
-
-// BurstRows returns the burst table of side: one row per burst of side that
-// follows an opponent burst, in time order. Rows whose reply gap is negative
-// or whose opponent burst contains a clock step are left out (see
-// Excluded).
-func (c *Conversation) BurstRows(side Side) []BurstRow {
-	return c.burstRowsFrom(c.Bursts(), side, nil)
-}
-
-// BurstRowsTo is BurstRows appending to dst[:0], given the conversation's
-// bursts (from BurstsTo), so a caller can reuse both buffers.
-func (c *Conversation) BurstRowsTo(dst []BurstRow, bursts []Burst, side Side) []BurstRow {
-	return c.burstRowsFrom(bursts, side, dst[:0])
-}
-
-func (c *Conversation) burstRowsFrom(bursts []Burst, side Side, dst []BurstRow) []BurstRow {
-	for k := 1; k < len(bursts); k++ {
-		b, opp := &bursts[k], &bursts[k-1]
-		if b.From != side {
-			continue
-		}
-		gap := b.FirstTS - opp.LastTS
-		if gap < 0 || opp.ClockSteps > 0 {
-			continue
-		}
-		dst = append(dst, BurstRow{Count: b.Count, GapUS: float64(gap) / 1e3, Bytes: b.Bytes, Cond: opp.cond()})
-	}
-	return dst
-}
-
-// PacketRows returns the packet table of side: one row per packet of side
-// that comes after at least one opponent burst, in time order. Rows whose
-// merged delta is negative, and all rows whose opponent burst contains a
-// clock step, are left out (see Excluded).
-func (c *Conversation) PacketRows(side Side) []PacketRow {
-	return c.packetRowsFrom(c.Bursts(), side, nil)
-}
-
-// PacketRowsTo is PacketRows appending to dst[:0], given the conversation's
-// bursts (from BurstsTo).
-func (c *Conversation) PacketRowsTo(dst []PacketRow, bursts []Burst, side Side) []PacketRow {
-	return c.packetRowsFrom(bursts, side, dst[:0])
-}
-
-func (c *Conversation) packetRowsFrom(bursts []Burst, side Side, dst []PacketRow) []PacketRow {
-	p := c.Packets
-	for k := 1; k < len(bursts); k++ {
-		b, opp := &bursts[k], &bursts[k-1]
-		if b.From != side || opp.ClockSteps > 0 {
-			continue
-		}
-		cond := opp.cond()
-		for i := b.Start; i < b.End; i++ {
-			dt := p[i].TS - p[i-1].TS
-			if dt < 0 {
-				continue
-			}
-			cond.First, cond.PrevSize = 0, float64(p[i-1].Size)
-			if i == b.Start {
-				cond.First, cond.PrevSize = 1, 0
-			}
-			dst = append(dst, PacketRow{Size: p[i].Size, DtUS: float64(dt) / 1e3, Cond: cond})
-		}
-	}
-	return dst
-}
-
-// Excluded returns how many rows of side's burst and packet tables were
-// left out because of clock steps: a negative reply gap or merged delta, or
-// an opponent burst containing a clock step (its duration and mean gap would
-// be meaningless).
-func (c *Conversation) Excluded(side Side) (burstRows, packetRows int) {
-	bursts := c.Bursts()
-	p := c.Packets
-	for k := 1; k < len(bursts); k++ {
-		b, opp := &bursts[k], &bursts[k-1]
-		if b.From != side {
-			continue
-		}
-		if b.FirstTS < opp.LastTS || opp.ClockSteps > 0 {
-			burstRows++
-		}
-		if opp.ClockSteps > 0 {
-			packetRows += b.Count
-			continue
-		}
-		for i := b.Start; i < b.End; i++ {
-			if p[i].TS < p[i-1].TS {
-				packetRows++
-			}
-		}
-	}
-	return burstRows, packetRows
 }
 
 // Sizes returns the frame sizes of side's packets in file order.
@@ -208,6 +82,24 @@ func (c *Conversation) IATs(side Side) (iat []int64, negative int) {
 // the two-way stream. Negative values are left out and counted in negative.
 func (c *Conversation) Deltas() (d []int64, negative int) {
 	for i := 1; i < len(c.Packets); i++ {
+		if v := c.Packets[i].TS - c.Packets[i-1].TS; v >= 0 {
+			d = append(d, v)
+		} else {
+			negative++
+		}
+	}
+	return d, negative
+}
+
+// SideDeltas returns the merged deltas of side's packets in nanoseconds:
+// for each packet of side but the stream's first, the time since the
+// previous packet of the two-way stream. Negative values are left out and
+// counted in negative.
+func (c *Conversation) SideDeltas(side Side) (d []int64, negative int) {
+	for i := 1; i < len(c.Packets); i++ {
+		if c.Packets[i].From != side {
+			continue
+		}
 		if v := c.Packets[i].TS - c.Packets[i-1].TS; v >= 0 {
 			d = append(d, v)
 		} else {
@@ -281,6 +173,12 @@ func (c *Conversation) Duration() int64 {
 	return hi - lo
 }
 
+// DefaultTrainFrac is the time fraction of a conversation that training
+// reads by default (SplitAt): the first 80% of its duration; the rest is
+// the held-out test part the fidelity bench compares against. Training
+// (train.Options), the bench and the command line all default to it.
+const DefaultTrainFrac = 0.8
+
 // SplitAt splits in time: packets before Start+frac*Duration form train,
 // the rest test. The split keeps file order: train is the longest prefix of
 // Packets whose timestamps are all before the cut, test the remaining
@@ -322,19 +220,3 @@ func (c *Conversation) sub(i, j int) *Conversation {
 
 // Clone returns a deep copy.
 func (c *Conversation) Clone() *Conversation { return c.sub(0, len(c.Packets)) }
-
-// RequireRows checks that both sides' burst and packet tables have at least
-// min rows, the least a model can be trained on, and says which is short.
-func (c *Conversation) RequireRows(min int) error {
-	for _, side := range []Side{Server, Client} {
-		if n := len(c.BurstRows(side)); n < min {
-			return fmt.Errorf("trace: %s: too few packets for a model: %d %s bursts answer a %s burst (%d packets in all), need at least %d",
-				c.Source, n, side, side.Other(), len(c.Packets), min)
-		}
-		if n := len(c.PacketRows(side)); n < min {
-			return fmt.Errorf("trace: %s: too few packets for a model: %d %s packet rows (%d packets in all), need at least %d",
-				c.Source, n, side, len(c.Packets), min)
-		}
-	}
-	return nil
-}
