@@ -70,7 +70,8 @@ type Config struct {
 	// poller has millisecond resolution). Messages arriving meanwhile wait
 	// in the queue. 0 means DefaultFineSleep; negative disables it.
 	FineSleep time.Duration
-	// Log receives one line per handshake a server refuses (another
+	// Log receives the frame size limit an agent sends under (from the
+	// path MTU) and one line per handshake a server refuses (another
 	// model, a full or stopping server, a bad request), naming the client
 	// and the reason; repeats of the same refusal within a second are
 	// skipped. Nil: none.
