@@ -449,6 +449,14 @@ func TestLiveUDP(t *testing.T) {
 		}
 		data[pktKey{from, f.h.Seq, f.h.Burst, int32(f.length)}] = f
 	}
+	if len(data) != limit && kernelDrops(tdErr.String()) > 0 {
+		// tcpdump itself says the kernel dropped packets before it read
+		// them (a starved capture on a loaded machine): the capture, not
+		// the agents, is incomplete, and the agents' own recordings were
+		// checked above.
+		t.Logf("tcpdump: %s", tdErr.String())
+		t.Skipf("tcpdump saw %d of %d data packets and reports kernel drops: wire cross-check inconclusive", len(data), limit)
+	}
 	if len(data) != limit {
 		for _, r := range crows {
 			if _, ok := data[pktKey{r.from, r.seq, r.burst, r.size}]; !ok {
@@ -1088,4 +1096,17 @@ func TestInterruptFlushes(t *testing.T) {
 			t.Fatalf("%s: %d rows, %d frames, %d packets", side, len(rows), len(frames), tot.Sent+tot.Received)
 		}
 	}
+}
+
+// kernelDrops returns the count in tcpdump's "N packets dropped by kernel"
+// line, 0 if there is none.
+func kernelDrops(stderr string) int {
+	for _, line := range strings.Split(stderr, "\n") {
+		if f := strings.Fields(line); len(f) >= 4 && strings.HasSuffix(line, "dropped by kernel") {
+			if n, err := strconv.Atoi(f[0]); err == nil {
+				return n
+			}
+		}
+	}
+	return 0
 }
