@@ -35,9 +35,10 @@ row() {
   msg=$(grep -E '^spatgan: ' stderr.txt | tail -1 || true)
   if [ -z "$msg" ] && [ "$rc" = 0 ]; then msg=$(grep -v '^$' stdout.txt | head -1 || true); fi
   [ -n "$msg" ] || msg=$(grep -vE '^$|^[IWE][0-9]{4} |^WARNING: All log' stderr.txt | tail -1 || true)
-  local shown=("$@")
-  shown[0]=spatgan
-  [ "$1" = "$sp" ] || shown[0]=$1
+  local shown=("$@") i
+  for i in "${!shown[@]}"; do
+    [ "${shown[$i]}" != "$sp" ] || shown[$i]=spatgan
+  done
   n=$((n + 1))
   esc() { printf '%s' "$1" | sed 's/|/\\|/g'; }
   rows+=("| $n | $kind | $(esc "$input") | \`$(esc "${shown[*]}")\` | $(esc "$msg") | $rc |")

@@ -117,9 +117,23 @@ func dialOne(ctx context.Context, addr string, cfg *Config, clk clock, drops *dr
 			r := bufio.NewReaderSize(tc, 1<<16)
 			feedTCP(r, make([]byte, LargestFrame), in, fin, fr, clk, drops, uint8(trace.Server))
 			// The peer's end of stream (after its Bye) must not close
-			// the connection under a conversation still sending.
-			<-fin
+			// the connection under a conversation still sending, unless
+			// it is stuck writing to a peer that stopped reading.
+			awaitFin(fin, tc, cfg.PeerTimeout)
 			drainClose(tc, r)
+		}()
+		go func() {
+			// A cancelled conversation says goodbye; one stuck writing
+			// to a peer that stopped reading is cut off after the grace.
+			select {
+			case <-ctx.Done():
+				select {
+				case <-fin:
+				case <-time.After(byeGrace):
+					tc.Close()
+				}
+			case <-fin:
+			}
 		}()
 	default:
 		return nil, Framing{}, fmt.Errorf("simulate: unknown transport %d", cfg.Transport)

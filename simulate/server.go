@@ -468,18 +468,43 @@ func (s *Server) serveTCP(nc *net.TCPConn) {
 	go func() {
 		select {
 		case <-sc.fin:
-			// Half-close and drain briefly, so that our last records are
-			// not cut off by a reset.
-			_ = nc.CloseWrite()
-			_ = nc.SetReadDeadline(time.Now().Add(time.Second))
+		case <-ctx.Done():
+			// The conversation says goodbye; one stuck writing to a
+			// client that stopped reading is cut off after the grace.
+			select {
+			case <-sc.fin:
+			case <-time.After(byeGrace):
+				nc.Close()
+				return
+			}
 		case <-stop:
+			return
 		}
+		// Half-close and drain briefly, so that our last records are
+		// not cut off by a reset.
+		_ = nc.CloseWrite()
+		_ = nc.SetReadDeadline(time.Now().Add(time.Second))
 	}()
 	feedTCP(r, buf, sc.c.in, sc.fin, s.fr, s.clk, &s.drops, uint8(trace.Client))
 	// The client's end of stream (after its Bye) must not close the
-	// connection under a conversation still sending.
-	<-sc.fin
+	// connection under a conversation still sending, unless that
+	// conversation is stuck writing to a client that stopped reading.
+	awaitFin(sc.fin, nc, s.cfg.PeerTimeout)
 	drainClose(nc, r)
+}
+
+// awaitFin waits for a conversation to end; if it has not ended after
+// timeout, it closes the connection (ending a write blocked on a peer that
+// does not read) and waits for the end.
+func awaitFin(fin <-chan struct{}, nc *net.TCPConn, timeout time.Duration) {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-fin:
+	case <-t.C:
+		nc.Close()
+		<-fin
+	}
 }
 
 // drainClose ends a TCP connection in order after the conversation: it

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"io"
 	"math"
@@ -354,9 +355,92 @@ func TestWriteAtomic(t *testing.T) {
 	}
 }
 
-// FuzzDecode: for any input, Decode returns an error or a File that
-// encodes back to exactly the input (the format has one encoding per
-// content). Each input is tried as a whole file and, sealed with a valid
+// oracleEntry is an entry as oracleDecode reads it.
+type oracleEntry struct {
+	name  string
+	shape []int64
+	bits  []uint32
+}
+
+// oracleDecode reads a variable file's layout as the format comment
+// documents it, independently of Decode: magic, version 1, the SHA-256 of
+// the body, the metadata JSON, and each entry's name, shape and value bits
+// (little-endian). ok is false for anything malformed.
+func oracleDecode(b []byte) (meta map[string]string, entries []oracleEntry, ok bool) {
+	if len(b) < 8+4+4+4+32 || string(b[:8]) != "SPATGANW" || binary.LittleEndian.Uint32(b[8:]) != 1 {
+		return nil, nil, false
+	}
+	body := b[:len(b)-32]
+	if sum := sha256.Sum256(body); !bytes.Equal(sum[:], b[len(b)-32:]) {
+		return nil, nil, false
+	}
+	p := body[12:]
+	next := func(n uint64) ([]byte, bool) {
+		if n > uint64(len(p)) {
+			return nil, false
+		}
+		r := p[:n]
+		p = p[n:]
+		return r, true
+	}
+	ml, good := next(4)
+	if !good {
+		return nil, nil, false
+	}
+	mb, good := next(uint64(binary.LittleEndian.Uint32(ml)))
+	if !good || json.Unmarshal(mb, &meta) != nil || meta == nil {
+		return nil, nil, false
+	}
+	cb, good := next(4)
+	if !good {
+		return nil, nil, false
+	}
+	for i := uint32(0); i < binary.LittleEndian.Uint32(cb); i++ {
+		nl, good := next(2)
+		if !good {
+			return nil, nil, false
+		}
+		nb, good := next(uint64(binary.LittleEndian.Uint16(nl)))
+		if !good {
+			return nil, nil, false
+		}
+		rb, good := next(1)
+		if !good {
+			return nil, nil, false
+		}
+		e := oracleEntry{name: string(nb)}
+		count := uint64(1)
+		for j := 0; j < int(rb[0]); j++ {
+			db, good := next(8)
+			if !good {
+				return nil, nil, false
+			}
+			d := binary.LittleEndian.Uint64(db)
+			if d > 1<<28 {
+				return nil, nil, false
+			}
+			count *= d
+			if count > 1<<28 {
+				return nil, nil, false
+			}
+			e.shape = append(e.shape, int64(d))
+		}
+		data, good := next(4 * count)
+		if !good {
+			return nil, nil, false
+		}
+		for j := uint64(0); j < count; j++ {
+			e.bits = append(e.bits, binary.LittleEndian.Uint32(data[4*j:]))
+		}
+		entries = append(entries, e)
+	}
+	return meta, entries, len(p) == 0
+}
+
+// FuzzDecode: for any input, Decode returns an error or a File that agrees
+// with an independent reading of the documented layout (oracleDecode:
+// metadata, names, shapes, little-endian value bits) and encodes back to
+// exactly the input (the format has one encoding per content). Each input is tried as a whole file and, sealed with a valid
 // checksum, as a file body, so that the fuzzer reaches the parser behind
 // the checksum.
 func FuzzDecode(f *testing.F) {
@@ -375,6 +459,21 @@ func FuzzDecode(f *testing.F) {
 					t.Fatalf("error %v is not a *FormatError", err)
 				}
 				continue
+			}
+			meta, entries, ok := oracleDecode(in)
+			if !ok || !reflect.DeepEqual(meta, file.Meta) || len(entries) != len(file.Entries) {
+				t.Fatalf("Decode accepts a file the layout reading refuses or reads otherwise (ok %v)", ok)
+			}
+			for i, e := range entries {
+				fe := file.Entries[i]
+				if fe.Name != e.name || len(fe.Data) != len(e.bits) || (len(e.shape) > 0 || len(fe.Shape) > 0) && !reflect.DeepEqual(fe.Shape, e.shape) {
+					t.Fatalf("entry %d: %s %v, layout says %s %v", i, fe.Name, fe.Shape, e.name, e.shape)
+				}
+				for j, v := range fe.Data {
+					if math.Float32bits(v) != e.bits[j] {
+						t.Fatalf("entry %s value %d: bits %#x, layout says %#x", e.name, j, math.Float32bits(v), e.bits[j])
+					}
+				}
 			}
 			var b bytes.Buffer
 			if err := file.Encode(&b); err != nil {

@@ -136,18 +136,22 @@ type InterruptedError struct {
 func (e *InterruptedError) Error() string {
 	ids := append([]string(nil), bundle.ModelIDs...)
 	sort.Strings(ids)
-	var b strings.Builder
-	for i, id := range ids {
-		if i > 0 {
-			b.WriteString(", ")
-		}
+	var at, idle []string
+	for _, id := range ids {
 		if s, ok := e.Steps[id]; ok {
-			fmt.Fprintf(&b, "%s at step %d", id, s)
+			at = append(at, fmt.Sprintf("%s at step %d", id, s))
 		} else {
-			fmt.Fprintf(&b, "%s not started", id)
+			idle = append(idle, id)
 		}
 	}
-	return fmt.Sprintf("train: interrupted; checkpoints in %s hold %s: run the same command with --resume to continue", e.Dir, b.String())
+	held := "no model"
+	if len(at) > 0 {
+		held = strings.Join(at, ", ")
+	}
+	if len(idle) > 0 {
+		held += " (not started: " + strings.Join(idle, ", ") + ")"
+	}
+	return fmt.Sprintf("train: interrupted; checkpoints in %s hold %s: run the same command with --resume to continue", e.Dir, held)
 }
 
 // Unwrap returns the context's error.

@@ -141,7 +141,7 @@ func csvError(name string, err error) error {
 }
 
 // WriteLossLog writes records in the loss log format (LossHeader, NaN
-// held-out values as empty fields), shortest round-trip float formatting.
+// validation values as empty fields), shortest round-trip float formatting.
 func WriteLossLog(w io.Writer, recs []LossRecord) error {
 	cw := csv.NewWriter(w)
 	cw.Write(LossHeader)
@@ -243,10 +243,10 @@ func lossPanel(recs []LossRecord, model string) *plot.Plot {
 	return p
 }
 
-// heldoutPanel draws the held-out checks of one model: KS and C2ST
+// heldoutPanel draws the validation checks of one model: KS and C2ST
 // accuracy (0.5 = indistinguishable) against the step.
 func heldoutPanel(recs []LossRecord, model string) *plot.Plot {
-	p := newPanel(model+": held-out check", "generator step", "KS distance / C2ST accuracy")
+	p := newPanel(model+": validation check", "generator step", "KS distance / C2ST accuracy")
 	ks := lossSeries(recs, model, func(r LossRecord) float64 { return r.HeldoutKS })
 	c2 := lossSeries(recs, model, func(r LossRecord) float64 { return r.HeldoutC2ST })
 	if len(ks)+len(c2) == 0 {
@@ -258,8 +258,8 @@ func heldoutPanel(recs []LossRecord, model string) *plot.Plot {
 		c     draw.LineStyle
 		shape draw.GlyphDrawer
 	}{
-		{ks, "held-out KS", lineStyle(colSky, 1.2), draw.CircleGlyph{}},
-		{c2, "held-out C2ST accuracy", lineStyle(colSyn, 1.2), draw.TriangleGlyph{}},
+		{ks, "validation KS", lineStyle(colSky, 1.2), draw.CircleGlyph{}},
+		{c2, "validation C2ST accuracy", lineStyle(colSyn, 1.2), draw.TriangleGlyph{}},
 	} {
 		if len(s.xys) == 0 {
 			continue
@@ -293,7 +293,7 @@ func stepRange(recs []LossRecord, model string) (float64, float64, bool) {
 
 // LossFigure draws the training curves of a loss log: one column per
 // model, the losses (generator, critic on real and generated data,
-// Wasserstein estimate, gradient penalty) above, the held-out KS and
+// Wasserstein estimate, gradient penalty) above, the validation KS and
 // C2ST accuracy below.
 func LossFigure(recs []LossRecord, opt Options) (*Figure, error) {
 	if len(recs) == 0 {

@@ -2,9 +2,11 @@ package visualize
 
 import (
 	"bytes"
+	"encoding/csv"
 	"errors"
 	"math"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -100,6 +102,35 @@ func FuzzReadLossLog(f *testing.F) {
 				t.Fatalf("error %v is not a *LossError", err)
 			}
 			return
+		}
+		// Independent reading: encoding/csv and strconv, the headers of
+		// formats 2 and 1 written out here.
+		cr := csv.NewReader(strings.NewReader(in))
+		cr.FieldsPerRecord = -1
+		rows, cerr := cr.ReadAll()
+		if cerr != nil || len(rows) != len(recs)+1 {
+			t.Fatalf("accepted %d records; encoding/csv reads %d rows (%v)", len(recs), len(rows), cerr)
+		}
+		if h := strings.Join(rows[0], ","); h != "model,step,g_loss,critic_real,critic_fake,wasserstein,penalty,val_ks,val_c2st" &&
+			h != "model,step,g_loss,critic_real,critic_fake,wasserstein,penalty,heldout_ks,heldout_c2st" {
+			t.Fatalf("accepted header %q", h)
+		}
+		for i, r := range recs {
+			row := rows[i+1]
+			step, serr := strconv.ParseInt(row[1], 10, 64)
+			if len(row) != 9 || r.Model != row[0] || serr != nil || r.Step != step {
+				t.Fatalf("record %d %+v from row %q", i+1, r, row)
+			}
+			for k, v := range []float64{r.GLoss, r.CriticReal, r.CriticFake, r.Wasserstein, r.Penalty, r.HeldoutKS, r.HeldoutC2ST} {
+				s := row[2+k]
+				want, ferr := strconv.ParseFloat(s, 64)
+				if s == "" && k >= 5 {
+					want, ferr = math.NaN(), nil
+				}
+				if ferr != nil || !(v == want || math.IsNaN(v) && math.IsNaN(want)) || math.IsInf(v, 0) {
+					t.Fatalf("record %d column %d: %v from %q", i+1, 2+k, v, s)
+				}
+			}
 		}
 		var buf bytes.Buffer
 		if err := WriteLossLog(&buf, recs); err != nil {

@@ -20,11 +20,11 @@ const DefaultReportTSNESample = 2000
 
 var modelColours = []color.NRGBA{colReal, colVermilion, colServer, colClient, colSky, colSyn, colGrey}
 
-// lossSummaryPanels draws the Wasserstein estimate and the held-out checks
+// lossSummaryPanels draws the Wasserstein estimate and the validation checks
 // of every model in two panels.
 func lossSummaryPanels(recs []LossRecord) (*plot.Plot, *plot.Plot) {
 	w := newPanel("training: Wasserstein estimate", "generator step", "critic(real) − critic(generated)")
-	h := newPanel("training: held-out C2ST (solid), KS (dashed)", "generator step", "C2ST accuracy / KS distance")
+	h := newPanel("training: validation C2ST (solid), KS (dashed)", "generator step", "C2ST accuracy / KS distance")
 	lo, hi := 0.0, 0.0
 	for i, m := range modelsIn(recs) {
 		c := modelColours[i%len(modelColours)]
