@@ -177,7 +177,8 @@ func (r *FileRecorder) Record(x Rec) error {
 			sink := &skipSink{dst: &r.pcapBuf, skip: pcapHeaderLen}
 			w, err := trace.NewPcapWriter(sink, trace.WriterOptions{Format: trace.FormatPcap,
 				Server: trace.Endpoint{Addr: server.Addr(), Port: server.Port()},
-				Client: trace.Endpoint{Addr: client.Addr(), Port: client.Port()}, Proto: x.Transport.String()})
+				Client: trace.Endpoint{Addr: client.Addr(), Port: client.Port()}, Proto: x.Transport.String(),
+				BufferSize: 256}) // flushed after each record: the buffer only batches a record's writes
 			if err != nil {
 				r.err = fmt.Errorf("simulate: recorder: %w", err)
 				return r.err
