@@ -34,7 +34,9 @@ what they received. Run the server and the client in two terminals (or on
 two hosts: give the server --listen 0.0.0.0:PORT), with the same model:
 --bundle DIR, or --sampler NAME fitted on the same --trace. Each agent
 writes what it sent and received to a pcap and a CSV flow log, and prints
-pacing error and decision latency at the end. SIGINT/SIGTERM stop both
+pacing error and decision latency at the end. With --bundle the process
+loads the model once and all its conversations share it, their decisions
+batched together. SIGINT/SIGTERM stop both
 agents cleanly (the files are complete). Run "spatgan simulate server
 --help" for the flags.
 `
