@@ -449,6 +449,12 @@ func TestLiveUDP(t *testing.T) {
 		}
 		data[pktKey{from, f.h.Seq, f.h.Burst, int32(f.length)}] = f
 	}
+	if m := regexp.MustCompile(`(\d+) packets? dropped by kernel`).FindStringSubmatch(tdErr.String()); len(data) < limit && m != nil && m[1] != "0" {
+		// tcpdump lost packets of its own (its process starved on a busy
+		// machine): the capture cannot tell whether ours went out.
+		t.Logf("tcpdump dropped %s packets and saw %d of our %d: wire check skipped\n%s", m[1], len(data), limit, tdErr.String())
+		return
+	}
 	if len(data) != limit {
 		for _, r := range crows {
 			if _, ok := data[pktKey{r.from, r.seq, r.burst, r.size}]; !ok {
