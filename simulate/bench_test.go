@@ -122,7 +122,7 @@ func BenchmarkDecision(b *testing.B) {
 // own timing sped up 20 times, the pacing error. Each operation is one run
 // of all pairs.
 func BenchmarkLoopback(b *testing.B) {
-	for _, pairs := range []int{1, 10} {
+	for _, pairs := range []int{1, 10, 100} {
 		for _, speed := range []float64{math.Inf(1), 20} {
 			name := fmt.Sprintf("pairs=%d/speedup=%v", pairs, speed)
 			b.Run(name, func(b *testing.B) {

@@ -14,8 +14,7 @@ import (
 
 // Defaults of a Dispatcher.
 const (
-	// DefaultMaxBatch bounds the decisions served by one pair of sampler
-	// calls.
+	// DefaultMaxBatch bounds the decisions of one batch.
 	DefaultMaxBatch = 1024
 )
 
@@ -214,9 +213,9 @@ type dispatchWork struct {
 // answered at once, then those of the longer bursts (one BurstsTo call
 // per side and group). A sampler that draws packets position by position
 // makes as many model calls as the longest burst of its group has
-// packets, so a one-packet burst, the commonest, does not wait for a long
-// one drawn in the same batch; a sampler drawing whole bursts at once
-// pays one more call per batch.
+// packets, so a one-packet burst does not wait for a long one drawn in
+// the same batch; a sampler drawing whole bursts at once pays one more
+// call per side and batch.
 func (d *Dispatcher) serve(batch []*decision, w *dispatchWork) {
 	for s := range w.side {
 		w.side[s], w.short[s], w.long[s] = w.side[s][:0], w.short[s][:0], w.long[s][:0]

@@ -40,28 +40,41 @@ const CSVHeader = "ts_ns,event,conv,from,src,dst,proto,size,seq,burst,last,send_
 // payload starting with the in-band header, via trace.PcapWriter) and a CSV
 // flow log (CSVHeader). Either path may be empty to skip that file.
 //
-// Records are buffered and written whole, at least every FlushEvery, so the
-// files are valid (a complete capture and a complete CSV of everything
-// written so far) at any time during the run; Close writes the rest. It is
-// safe for concurrent use.
+// Record only queues the packet (a copy, under a lock held for an append);
+// a background goroutine turns the queue into pcap and CSV records and
+// writes them, at least every FlushEvery and whenever the queue holds
+// QueueFlush packets, so the packet path neither serialises frames nor
+// waits for the disk, and the files are valid (a complete capture and a
+// complete CSV of everything written so far) at any time during the run;
+// Close writes the rest. An error writing is returned by the next Record,
+// Flush or Close. It is safe for concurrent use.
 //
 // Each conversation gets its own trace.PcapWriter (its own TCP sequence
 // numbers) writing into the shared file; their file headers are dropped
 // after the first.
 type FileRecorder struct {
-	mu      sync.Mutex
+	mu      sync.Mutex // guards pending, spare, err, closed, n
+	pending []Rec      // recorded, not yet serialised
+	spare   []Rec
+	err     error
+	closed  bool
+	n       int64
+	kick    chan struct{}
+
+	wmu     sync.Mutex // guards what follows: serialising and writing
 	pcapF   *os.File
 	csvF    *os.File
 	pcapBuf []byte // whole records not yet written to pcapF
 	csvBuf  []byte
 	convs   map[recKey]*convPcap
 	hdr     []byte
-	err     error
-	closed  bool
 	stop    chan struct{}
 	done    chan struct{}
-	n       int64
 }
+
+// QueueFlush is the number of queued packets at which a FileRecorder's
+// writer goroutine is woken before its FlushEvery tick.
+const QueueFlush = 8192
 
 type recKey struct {
 	conv           uint32
@@ -98,7 +111,7 @@ func NewFileRecorder(pcapPath, csvPath string, flushEvery time.Duration) (*FileR
 	if flushEvery <= 0 {
 		flushEvery = DefaultFlushEvery
 	}
-	r := &FileRecorder{convs: map[recKey]*convPcap{}, stop: make(chan struct{}), done: make(chan struct{})}
+	r := &FileRecorder{convs: map[recKey]*convPcap{}, stop: make(chan struct{}), done: make(chan struct{}), kick: make(chan struct{}, 1)}
 	if pcapPath != "" {
 		var hdr []byte
 		w, err := trace.NewPcapWriter(&skipSink{dst: &hdr}, trace.WriterOptions{Format: trace.FormatPcap})
@@ -146,22 +159,41 @@ func NewFileRecorder(pcapPath, csvPath string, flushEvery time.Duration) (*FileR
 				return
 			case <-t.C:
 				_ = r.Flush()
+			case <-r.kick:
+				_ = r.Flush()
 			}
 		}
 	}()
 	return r, nil
 }
 
-// Record implements Recorder.
+// Record implements Recorder: it queues a copy of x.
 func (r *FileRecorder) Record(x Rec) error {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.err != nil {
-		return r.err
+	if r.err != nil || r.closed {
+		err := r.err
+		r.mu.Unlock()
+		if err == nil {
+			err = errors.New("simulate: recorder: closed")
+		}
+		return err
 	}
-	if r.closed {
-		return errors.New("simulate: recorder: closed")
+	r.pending = append(r.pending, x)
+	r.n++
+	full := len(r.pending) >= QueueFlush
+	r.mu.Unlock()
+	if full {
+		select {
+		case r.kick <- struct{}{}:
+		default:
+		}
 	}
+	return nil
+}
+
+// serialise appends x's pcap and CSV records to the buffers; the caller
+// holds wmu.
+func (r *FileRecorder) serialise(x *Rec) error {
 	server, client := x.Dst, x.Src
 	if x.From == trace.Server {
 		server, client = x.Src, x.Dst
@@ -177,10 +209,10 @@ func (r *FileRecorder) Record(x Rec) error {
 			sink := &skipSink{dst: &r.pcapBuf, skip: pcapHeaderLen}
 			w, err := trace.NewPcapWriter(sink, trace.WriterOptions{Format: trace.FormatPcap,
 				Server: trace.Endpoint{Addr: server.Addr(), Port: server.Port()},
-				Client: trace.Endpoint{Addr: client.Addr(), Port: client.Port()}, Proto: x.Transport.String()})
+				Client: trace.Endpoint{Addr: client.Addr(), Port: client.Port()}, Proto: x.Transport.String(),
+				BufferSize: 256}) // flushed after each record: the buffer only batches a record's writes
 			if err != nil {
-				r.err = fmt.Errorf("simulate: recorder: %w", err)
-				return r.err
+				return fmt.Errorf("simulate: recorder: %w", err)
 			}
 			cp = &convPcap{w: w, sink: sink}
 			r.convs[key] = cp
@@ -202,8 +234,7 @@ func (r *FileRecorder) Record(x Rec) error {
 			err = cp.w.Flush() // one whole record into pcapBuf
 		}
 		if err != nil {
-			r.err = fmt.Errorf("simulate: recorder: %w", err)
-			return r.err
+			return fmt.Errorf("simulate: recorder: %w", err)
 		}
 	}
 	if r.csvF != nil {
@@ -242,10 +273,6 @@ func (r *FileRecorder) Record(x Rec) error {
 		b = append(b, '\n')
 		r.csvBuf = b
 	}
-	r.n++
-	if len(r.pcapBuf) > 1<<18 || len(r.csvBuf) > 1<<18 {
-		return r.flushLocked()
-	}
 	return nil
 }
 
@@ -256,28 +283,58 @@ func (r *FileRecorder) Count() int64 {
 	return r.n
 }
 
-// Flush writes the buffered records to the files.
+// Flush writes the queued records to the files.
 func (r *FileRecorder) Flush() error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
 	return r.flushLocked()
 }
 
+// flushLocked serialises the queue and writes it; the caller holds wmu.
 func (r *FileRecorder) flushLocked() error {
-	if r.err != nil {
-		return r.err
+	r.mu.Lock()
+	batch := r.pending
+	r.pending, r.spare = r.spare[:0], nil
+	err := r.err
+	r.mu.Unlock()
+	if err == nil {
+		err = r.writeOut(batch)
 	}
+	clear(batch) // drop references for the collector
+	r.mu.Lock()
+	r.spare = batch[:0]
+	if err != nil && r.err == nil {
+		r.err = err
+	}
+	err = r.err
+	r.mu.Unlock()
+	return err
+}
+
+func (r *FileRecorder) writeOut(batch []Rec) error {
+	for i := range batch {
+		if err := r.serialise(&batch[i]); err != nil {
+			return err
+		}
+		if len(r.pcapBuf) > 1<<18 || len(r.csvBuf) > 1<<18 {
+			if err := r.writeBufs(); err != nil {
+				return err
+			}
+		}
+	}
+	return r.writeBufs()
+}
+
+func (r *FileRecorder) writeBufs() error {
 	if r.pcapF != nil && len(r.pcapBuf) > 0 {
 		if _, err := r.pcapF.Write(r.pcapBuf); err != nil {
-			r.err = fmt.Errorf("simulate: recorder: %w", err)
-			return r.err
+			return fmt.Errorf("simulate: recorder: %w", err)
 		}
 		r.pcapBuf = r.pcapBuf[:0]
 	}
 	if r.csvF != nil && len(r.csvBuf) > 0 {
 		if _, err := r.csvF.Write(r.csvBuf); err != nil {
-			r.err = fmt.Errorf("simulate: recorder: %w", err)
-			return r.err
+			return fmt.Errorf("simulate: recorder: %w", err)
 		}
 		r.csvBuf = r.csvBuf[:0]
 	}
@@ -296,8 +353,8 @@ func (r *FileRecorder) Close() error {
 	r.mu.Unlock()
 	close(r.stop)
 	<-r.done
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
 	err := r.flushLocked()
 	for _, f := range []*os.File{r.pcapF, r.csvF} {
 		if f == nil {

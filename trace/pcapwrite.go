@@ -50,6 +50,9 @@ type WriterOptions struct {
 	// Proto ("udp", the default, or "tcp") is the transport of packets
 	// whose Packet.Proto is neither 6 (TCP) nor 17 (UDP).
 	Proto string
+	// BufferSize is the output buffer in bytes (0: 64 KiB). A caller that
+	// flushes after every packet, and keeps many writers, wants it small.
+	BufferSize int
 }
 
 // PcapWriter writes conversation packets as Ethernet + IPv4/IPv6 + UDP/TCP
@@ -84,7 +87,11 @@ const writerSnaplen = 262144
 
 // NewPcapWriter writes the capture file header to w and returns a writer.
 func NewPcapWriter(w io.Writer, opt WriterOptions) (*PcapWriter, error) {
-	pw := &PcapWriter{bw: bufio.NewWriterSize(w, 1<<16), buf: gopacket.NewSerializeBuffer()}
+	size := opt.BufferSize
+	if size <= 0 {
+		size = 1 << 16
+	}
+	pw := &PcapWriter{bw: bufio.NewWriterSize(w, size), buf: gopacket.NewSerializeBuffer()}
 	pw.server, pw.client = opt.Server, opt.Client
 	if !pw.server.Addr.IsValid() {
 		pw.server.Addr = DefaultServer.Addr

@@ -24,7 +24,9 @@ two hosts: give the server --listen 0.0.0.0:PORT), with the same model:
 the protocol of the capture the model learnt from unless --net says
 otherwise. With --out each agent records what it sent and received to a
 pcap (and with --csv a CSV flow log next to it); at the end it prints pacing
-error and decision latency. SIGINT/SIGTERM stop both agents cleanly (the
+error and decision latency. With --bundle the process loads the model once
+and all its conversations share it, their decisions batched together.
+SIGINT/SIGTERM stop both agents cleanly (the
 files are complete). The same two sides are the binaries spatgan-server and
 spatgan-client.`
 
