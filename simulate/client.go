@@ -140,7 +140,7 @@ func dialOne(ctx context.Context, addr string, cfg *Config, clk clock, drops *dr
 	}
 	defer closeConn()
 	fr := NewFraming(cfg.Transport, l.local().Addr().Is6() || cfg.IPv6)
-	fr.Max = PathMaxFrame(l.local().Addr())
+	fr.Max = PathMaxFrame(l.local().Addr(), l.remote().Addr())
 	if cfg.Log != nil && index == 0 {
 		fmt.Fprintf(cfg.Log, "simulate: client on %v sends frames of %d to %d bytes (larger draws are clamped to the path MTU and counted)\n",
 			l.local(), fr.MinFrame(), fr.MaxFrame())

@@ -184,8 +184,13 @@ func (f Framing) String() string {
 
 // PathMaxFrame returns the largest frame the interface holding local
 // carries (its MTU plus the Ethernet header, at most LargestFrame), and
-// DefaultMaxFrame when the interface is not found.
-func PathMaxFrame(local netip.Addr) int32 {
+// DefaultMaxFrame when the interface is not found. An unspecified local
+// address (a socket bound to 0.0.0.0) looks up remote instead, the peer
+// address on this host's side of a loopback path.
+func PathMaxFrame(local, remote netip.Addr) int32 {
+	if local.IsUnspecified() || !local.IsValid() {
+		local = remote
+	}
 	ifs, err := net.Interfaces()
 	if err != nil {
 		return DefaultMaxFrame

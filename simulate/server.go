@@ -101,7 +101,7 @@ func Listen(addr string, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("simulate: unknown transport %d", cfg.Transport)
 	}
 	s.fr = NewFraming(cfg.Transport, s.laddr.Addr().Is6() || cfg.IPv6)
-	s.fr.Max = PathMaxFrame(s.laddr.Addr())
+	s.fr.Max = PathMaxFrame(s.laddr.Addr(), netip.Addr{})
 	if cfg.Log != nil {
 		fmt.Fprintf(cfg.Log, "simulate: server on %v sends frames of %d to %d bytes (larger draws are clamped to the path MTU and counted)\n",
 			s.laddr, s.fr.MinFrame(), s.fr.MaxFrame())

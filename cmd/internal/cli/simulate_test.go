@@ -278,7 +278,20 @@ func TestSimulateLocalPairsAndErrors(t *testing.T) {
 func TestSimulateInterrupt(t *testing.T) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(800*time.Millisecond, cancel)
+	defer cancel()
+	// Interrupt once the client has logged a few packets (fitting the
+	// baseline and the handshake take a while on a loaded machine), at the
+	// latest after 20 s.
+	go func() {
+		deadline := time.Now().Add(20 * time.Second)
+		for time.Now().Before(deadline) {
+			if b, err := os.ReadFile(filepath.Join(dir, "c.csv")); err == nil && bytes.Count(b, []byte("\n")) > 5 {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		cancel()
+	}()
 	var out, errb bytes.Buffer
 	err := Run(ctx, &out, &errb, []string{"simulate", "local", "--sampler", "markov", "--speedup", "5",
 		"--server-pcap", "", "--server-csv", filepath.Join(dir, "s.csv"), "--client-pcap", "", "--client-csv", filepath.Join(dir, "c.csv")})
