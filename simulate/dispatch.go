@@ -190,12 +190,14 @@ func (d *Dispatcher) loop() {
 			return
 		}
 		batch = d.collect(append(batch[:0], r))
-		d.serve(batch, &w)
+		// Counted before the answers go out, so that a caller who has its
+		// answer sees it in Stats.
 		d.batches.Add(1)
 		d.decisions.Add(int64(len(batch)))
 		if n := int64(len(batch)); n > d.maxSeen.Load() {
 			d.maxSeen.Store(n)
 		}
+		d.serve(batch, &w)
 	}
 }
 
