@@ -164,31 +164,32 @@ func TestWarmUp(t *testing.T) {
 	}
 }
 
-// slowServer delays the server's turns, as a dispatcher busy with many
-// conversations would.
+// slowServer delays the server's first turn, as a dispatcher busy with
+// many conversations would.
 type slowServer struct {
 	*toySampler
 	delay time.Duration
+	once  *sync.Once
 }
 
 func (s slowServer) TurnsTo(out []sampler.Turn, side trace.Side, convs []*sampler.Conv) error {
 	if side == trace.Server {
-		time.Sleep(s.delay)
+		s.once.Do(func() { time.Sleep(s.delay) })
 	}
 	return s.toySampler.TurnsTo(out, side, convs)
 }
 
-// TestSlowDecisionKeepsPeer: a decision that takes longer than the peer
-// timeout does not end the conversation, because the deciding side answers
-// the waiting peer's Syncs while its request is pending.
+// TestSlowDecisionKeepsPeer: a decision that takes twice the peer timeout
+// does not end the conversation, because the deciding side answers the
+// waiting peer's Syncs while its request is pending.
 func TestSlowDecisionKeepsPeer(t *testing.T) {
-	d := NewDispatcher(slowServer{newToy(1, 1e6, 2e5), 150 * time.Millisecond}, DispatchOptions{})
+	d := NewDispatcher(slowServer{newToy(1, 1e6, 2e5), 800 * time.Millisecond, new(sync.Once)}, DispatchOptions{})
 	defer d.Close()
 	cfg := toyConfig(1, 1e6, 2e5)
 	cfg.NewSampler, cfg.Dispatcher = nil, d
-	cfg.TurnTimeout, cfg.PeerTimeout = 20*time.Millisecond, 100*time.Millisecond
+	cfg.TurnTimeout, cfg.PeerTimeout = 100*time.Millisecond, 400*time.Millisecond
 	o := pairOpts{srv: cfg, cli: cfg}
-	o.cli.MaxPackets = 30
+	o.cli.MaxPackets = 20
 	res := runPair(t, o)
 	if res.srvErr != nil || res.cliErr != nil {
 		t.Fatalf("server: %v; client: %v", res.srvErr, res.cliErr)
