@@ -73,7 +73,8 @@ type FileRecorder struct {
 }
 
 // QueueFlush is the number of queued packets at which a FileRecorder's
-// writer goroutine is woken before its FlushEvery tick.
+// writer goroutine is woken before its FlushEvery tick; at 8 times as many
+// Record writes them itself, which bounds the queue.
 const QueueFlush = 8192
 
 type recKey struct {
@@ -180,9 +181,14 @@ func (r *FileRecorder) Record(x Rec) error {
 	}
 	r.pending = append(r.pending, x)
 	r.n++
-	full := len(r.pending) >= QueueFlush
+	queued := len(r.pending)
 	r.mu.Unlock()
-	if full {
+	switch {
+	case queued >= 8*QueueFlush:
+		// The writer falls behind (offline generation outpacing it):
+		// write here rather than let the queue grow.
+		return r.Flush()
+	case queued >= QueueFlush:
 		select {
 		case r.kick <- struct{}{}:
 		default:

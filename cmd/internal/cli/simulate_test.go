@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/spatgan/spatgan/trace"
 )
 
 func freeUDPPort(t *testing.T) string {
@@ -319,5 +321,23 @@ func TestSimulateInterrupt(t *testing.T) {
 	}
 	if sent == 0 || lines(t, filepath.Join(dir, "c.csv")) != sent+recv+1 {
 		t.Fatalf("client sent %d received %d, flow log %d lines\n%s", sent, recv, lines(t, filepath.Join(dir, "c.csv")), s)
+	}
+}
+
+func TestClientEndpoint(t *testing.T) {
+	base := trace.DefaultClient // 192.0.2.2:50000
+	for _, c := range []struct {
+		conv int
+		want string
+	}{
+		{0, "192.0.2.2:50000"},
+		{1, "192.0.2.2:50001"},
+		{15535, "192.0.2.2:65535"}, // the last port
+		{15536, "192.0.2.3:50000"}, // then the next address
+		{65535, "192.0.2.6:53391"}, // 65535 = 4*15536 + 3391
+	} {
+		if got := clientEndpoint(base, c.conv).String(); got != c.want {
+			t.Errorf("conversation %d: %s, want %s", c.conv, got, c.want)
+		}
 	}
 }
