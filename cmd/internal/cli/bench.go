@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -14,6 +15,7 @@ import (
 	"github.com/spatgan/spatgan/bench/gan"
 	"github.com/spatgan/spatgan/internal/progress"
 	"github.com/spatgan/spatgan/simulate"
+	"github.com/spatgan/spatgan/trace"
 )
 
 func benchCmd() *cobra.Command {
@@ -37,12 +39,12 @@ func benchFidelityCmd() *cobra.Command {
 	steps := fs.Int("steps", gan.DefaultQuickSteps, "generator steps per model of the quick bundle trained without --bundle")
 	quickOut := fs.String("quick-out", "", "keep the quick bundle in this directory (default: a temporary directory, removed)")
 	upto := fs.Float64("upto", 1, "use only the first FRAC of the conversation's duration (model selection: train and evaluate inside the training part, never reading the held-out rest)")
-	frac := fs.Float64("train-frac", 0, "training fraction of the duration when no bundle fixes it (0: the bundle's, else 0.8)")
+	frac := fs.Float64("train-frac", 0, "training fraction of the duration when no bundle fixes it (0: the bundle's, else "+strconv.FormatFloat(trace.DefaultTrainFrac, 'g', -1, 64)+")")
 	out := fs.String("out", "", "write the Markdown report to this file (default: standard output)")
 	jsonOut := fs.String("json", "", "also write the report as JSON to this file")
 	seed := fs.Uint64("seed", 1, "random seed (quick training, samplers, classifier tests)")
 	window := fs.Int("window", bench.DefaultWindowK, "window length of the windowed classifier test")
-	baselines := fs.String("baselines", strings.Join(bench.BaselineNames, ","), "comma-separated baselines to fit on the training part (empty: none)")
+	baselines := fs.String("baselines", strings.Join(bench.DefaultBaselines(), ","), "comma-separated baselines to fit on the training part (empty: none)")
 	quiet := fs.Bool("quiet", false, "no progress output")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		ctx, stdout, stderr := cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr()

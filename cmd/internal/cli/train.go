@@ -15,6 +15,7 @@ import (
 	"github.com/spatgan/spatgan/bundle"
 	"github.com/spatgan/spatgan/features"
 	"github.com/spatgan/spatgan/graphs"
+	"github.com/spatgan/spatgan/trace"
 	"github.com/spatgan/spatgan/train"
 )
 
@@ -30,7 +31,7 @@ func trainCmd() *cobra.Command {
 	steps := fs.Int("steps", 0, "generator steps per model (0: the configuration's, 8000 default / 25000 paper)")
 	seed := fs.Uint64("seed", 1, "random seed (weights, batches, noise)")
 	upto := fs.Float64("upto", 1, "use only the first FRAC of the conversation's duration (model selection: train and evaluate inside the training part, never reading the held-out rest)")
-	frac := fs.Float64("train-frac", 0.8, "fraction of the conversation's duration used for training; the rest is held out for testing and never read")
+	frac := fs.Float64("train-frac", trace.DefaultTrainFrac, "fraction of the conversation's duration used for training; the rest is held out for testing and never read")
 	valFrac := fs.Float64("val-frac", 0.1, "fraction of the conversation's duration, at the end of the training part, used to pick the kept weights")
 	resume := fs.Bool("resume", false, "continue from the checkpoints in OUT/checkpoints")
 	parallel := fs.Int("parallel", 0, "models trained at once (0: number of CPUs, at most 4)")
@@ -42,7 +43,7 @@ func trainCmd() *cobra.Command {
 	genWidths := fs.String("gen-widths", "", "generator hidden widths, e.g. 128,256,512 (default: the configuration's)")
 	criticWidths := fs.String("critic-widths", "", "critic hidden widths, e.g. 512,256,128 (default: the configuration's)")
 	lr := fs.Float64("lr", 0, "Adam learning rate (0: the configuration's, 1e-4)")
-	emaDecay := fs.Float64("ema", -1, "per-step decay of the moving average of generator weights, 0 for none (default: the configuration's)")
+	emaDecay := fs.String("ema", "", "per-step decay of the moving average of generator weights, e.g. 0.999; 0 for none (default: the configuration's)")
 	joint := fs.String("joint", "", "with the quantile transform, map times through their distribution given the size or count: true or false (default: the configuration's)")
 	batch := fs.Int("batch", 0, "rows per training batch (0: the configuration's, 64)")
 	transform := fs.String("transform", "", "feature transform: quantile, or zscore (log/z-score) (default: the configuration's)")
@@ -62,13 +63,21 @@ func trainCmd() *cobra.Command {
 		if !(*upto > 0 && *upto <= 1) {
 			return fmt.Errorf("train: --upto %g: want a fraction in (0, 1]", *upto)
 		}
-		if *emaDecay >= 1 || *batch < 0 {
-			return fmt.Errorf("train: --ema %g, --batch %d: want a decay below 1 and a batch >= 0 (0 for the configuration's)", *emaDecay, *batch)
+		ema := -1.0
+		if *emaDecay != "" {
+			v, err := strconv.ParseFloat(*emaDecay, 64)
+			if err != nil || !(v >= 0 && v < 1) {
+				return fmt.Errorf("train: --ema %q: want a decay in [0, 1), e.g. 0.999 (0: none)", *emaDecay)
+			}
+			ema = v
+		}
+		if *batch < 0 {
+			return fmt.Errorf("train: --batch %d: want a batch >= 2 (0 for the configuration's)", *batch)
 		}
 		return runTrain(ctx, stdout, stderr, trainArgs{tr: tr, out: *out, config: *config, steps: *steps, seed: *seed, frac: *frac, valFrac: *valFrac,
 			resume: *resume, parallel: *parallel, evalEvery: *evalEvery, ckEvery: *ckEvery, quiet: *quiet, packetCond: *packetCond,
 			burstCond: *burstCond, genWidths: *genWidths, criticWidths: *criticWidths, lr: *lr, logTimes: *logTimes,
-			upto: *upto, ema: *emaDecay, joint: *joint, batch: *batch, transform: *transform})
+			upto: *upto, ema: ema, joint: *joint, batch: *batch, transform: *transform})
 	}
 	return cmd
 }
