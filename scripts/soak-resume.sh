@@ -11,7 +11,7 @@
 # weights SHA-256, kept steps and validation scores as the reference, no
 # temporary file may be left, and the loss log must be whole.
 #
-# Cheap on purpose (16-unit layers, 6,000 steps, the embedded trace unless
+# Cheap on purpose (16-unit layers, 12,000 steps, the embedded trace unless
 # TRACE is set): about 3 minutes on two cores. Run it niced on a shared
 # machine: nice -n 15 scripts/soak-resume.sh 20
 set -euo pipefail
@@ -22,7 +22,7 @@ make -s build >/dev/null
 export TF_CPP_MIN_LOG_LEVEL=2
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-flags=(--steps 6000 --gen-widths 16,16 --critic-widths 16,16 --eval-every 200 --checkpoint-every 20 --quiet)
+flags=(--steps 12000 --gen-widths 16,16 --critic-widths 16,16 --eval-every 200 --checkpoint-every 20 --quiet)
 if [ -n "${TRACE:-}" ]; then flags+=(--trace "$TRACE"); fi
 echo "soak: reference run: bin/spatgan train ${flags[*]}"
 bin/spatgan train "${flags[@]}" --out "$work/ref" >"$work/ref.log" 2>&1
