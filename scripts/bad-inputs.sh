@@ -121,7 +121,7 @@ row bundle "weights file cut to 100 bytes" -- "$sp" "${gen[@]}" --bundle cut
 row bundle "directory without a manifest" -- "$sp" "${gen[@]}" --bundle nomanifest
 
 # --- datagrams: a misbehaving server answers the client's handshake ----------
-cli=(simulate client --connect 127.0.0.1:7499 --packets 10 --connect-timeout 1s --pcap "" --csv "")
+cli=(simulate client --connect 127.0.0.1:7499 --packets 10 --connect-timeout 1s)
 for mode in version fingerprint limit time magic; do
   "$repo/bin/badpeer" -listen 127.0.0.1:7499 -mode "$mode" &
   peer=$!
