@@ -158,59 +158,50 @@ func avgLogGap(h *History, side trace.Side) float64 {
 }
 
 func init() {
-	// The opponent's preceding burst (the original's condition family).
-	Register(Feature{"opp_count", Both, "packets in the opponent's preceding burst", func(c *Ctx) float64 {
-		b, _ := opp(c)
-		return float64(b.Count)
-	}})
-	Register(Feature{"opp_bytes", Both, "frame bytes in the opponent's preceding burst", func(c *Ctx) float64 {
-		b, _ := opp(c)
-		return float64(b.Bytes)
-	}})
+	// A side's latest completed burst: the opponent's preceding burst (the
+	// original's condition family) and this side's own previous burst and
+	// recent rhythm (autoregressive context across turns). Sides are
+	// relative to the side drawing.
+	for _, w := range []struct {
+		prefix, what string
+		side         func(*Ctx) trace.Side
+	}{
+		{"opp", "the opponent's preceding burst", func(c *Ctx) trace.Side { return c.Side.Other() }},
+		{"own", "this side's previous burst", func(c *Ctx) trace.Side { return c.Side }},
+	} {
+		last := func(c *Ctx) Burst {
+			b, _ := c.H.Last(w.side(c), 0)
+			return b
+		}
+		Register(Feature{w.prefix + "_count", Both, "packets in " + w.what, func(c *Ctx) float64 {
+			return float64(last(c).Count)
+		}})
+		Register(Feature{w.prefix + "_bytes", Both, "frame bytes in " + w.what, func(c *Ctx) float64 {
+			return float64(last(c).Bytes)
+		}})
+		Register(Feature{w.prefix + "_gap_us", Both, "the reply gap before " + w.what + ", µs (0 if none)", func(c *Ctx) float64 {
+			return us(max(last(c).GapNS, 0))
+		}})
+		Register(Feature{w.prefix + "_mean_dt_us", Both, "mean packet spacing of " + w.what + ", µs (0 for one packet or none)", func(c *Ctx) float64 {
+			b := last(c)
+			if b.Count < 2 {
+				return 0
+			}
+			return us(b.DurNS) / float64(b.Count-1)
+		}})
+		Register(Feature{w.prefix + "_last_size", Both, "size of the last packet of " + w.what + " (0 if none or not measured)", func(c *Ctx) float64 {
+			return float64(last(c).LastSize)
+		}})
+		Register(Feature{w.prefix + "_count_avg", Both, "mean length of the same side's last bursts (up to 8), counting " + w.what, func(c *Ctx) float64 {
+			return avgCount(c.H, w.side(c))
+		}})
+		Register(Feature{w.prefix + "_gap_avg_us", Both, "log-mean of the same side's last reply gaps (up to 8), µs, counting " + w.what, func(c *Ctx) float64 {
+			return avgLogGap(c.H, w.side(c))
+		}})
+	}
 	Register(Feature{"opp_dur_us", Both, "first to last packet of the opponent's preceding burst, µs", func(c *Ctx) float64 {
 		b, _ := opp(c)
 		return us(b.DurNS)
-	}})
-	Register(Feature{"opp_mean_dt_us", Both, "mean spacing of the opponent's preceding burst (0 for one packet), µs", func(c *Ctx) float64 {
-		b, _ := opp(c)
-		if b.Count < 2 {
-			return 0
-		}
-		return us(b.DurNS) / float64(b.Count-1)
-	}})
-	Register(Feature{"opp_gap_us", Both, "the opponent's reply gap before its preceding burst, µs (0 if none)", func(c *Ctx) float64 {
-		b, _ := opp(c)
-		return us(max(b.GapNS, 0))
-	}})
-	// This side's own previous burst and recent rhythm (autoregressive
-	// context across turns).
-	Register(Feature{"own_count", Both, "packets in this side's previous burst", func(c *Ctx) float64 {
-		b, _ := own(c)
-		return float64(b.Count)
-	}})
-	Register(Feature{"own_bytes", Both, "frame bytes in this side's previous burst", func(c *Ctx) float64 {
-		b, _ := own(c)
-		return float64(b.Bytes)
-	}})
-	Register(Feature{"own_gap_us", Both, "this side's previous reply gap, µs (0 if none)", func(c *Ctx) float64 {
-		b, _ := own(c)
-		return us(max(b.GapNS, 0))
-	}})
-	Register(Feature{"own_count_avg", Both, "mean length of this side's last bursts (up to 8)", func(c *Ctx) float64 {
-		return avgCount(c.H, c.Side)
-	}})
-	Register(Feature{"opp_count_avg", Both, "mean length of the opponent's last bursts (up to 8)", func(c *Ctx) float64 {
-		return avgCount(c.H, c.Side.Other())
-	}})
-	Register(Feature{"own_gap_avg_us", Both, "log-mean of this side's last reply gaps (up to 8), µs", func(c *Ctx) float64 {
-		return avgLogGap(c.H, c.Side)
-	}})
-	Register(Feature{"opp_gap_avg_us", Both, "log-mean of the opponent's last reply gaps (up to 8), µs", func(c *Ctx) float64 {
-		return avgLogGap(c.H, c.Side.Other())
-	}})
-	Register(Feature{"own_last_size", Both, "size of the last packet of this side's previous burst (0 if none)", func(c *Ctx) float64 {
-		b, _ := own(c)
-		return float64(b.LastSize)
 	}})
 	Register(Feature{"own_mean_size", Both, "mean packet size of this side's previous burst (0 if none)", func(c *Ctx) float64 {
 		b, _ := own(c)
@@ -218,17 +209,6 @@ func init() {
 			return 0
 		}
 		return float64(b.Bytes) / float64(b.Count)
-	}})
-	Register(Feature{"own_mean_dt_us", Both, "mean packet spacing of this side's previous burst, µs (0 for one packet or none)", func(c *Ctx) float64 {
-		b, _ := own(c)
-		if b.Count < 2 {
-			return 0
-		}
-		return us(b.DurNS) / float64(b.Count-1)
-	}})
-	Register(Feature{"opp_last_size", Both, "size of the last packet of the opponent's preceding burst, as received (0 if none)", func(c *Ctx) float64 {
-		b, _ := opp(c)
-		return float64(b.LastSize)
 	}})
 	// Inside the burst being drawn.
 	Register(Feature{"first", PacketDecision, "1 for the first packet of a burst, else 0", func(c *Ctx) float64 {
