@@ -178,7 +178,7 @@ func (b *Bundle) BurstsTo(out [][]sampler.Pkt, side trace.Side, convs []*sampler
 		b.raw = grow(b.raw, len(rows)*k)
 		for r, cp := range rows {
 			c, pos := convs[cp[0]], cp[1]
-			_, turn, _, _ := c.H.Open()
+			_, turn, _ := c.H.Open()
 			ctx := features.Ctx{H: &c.H, Side: side, Turn: turn, Drawn: out[cp[0]][:pos]}
 			set.To(b.raw[r*k:(r+1)*k], &ctx)
 		}

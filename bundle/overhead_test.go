@@ -59,7 +59,7 @@ func stages(b *testing.B, dir string, rows int, opt tf.SessionOptions) {
 	for b.Loop() {
 		t0 := time.Now()
 		for i, cv := range convs {
-			_, turn, _, _ := cv.H.Open()
+			_, turn, _ := cv.H.Open()
 			set.To(raw[i*k:(i+1)*k], &features.Ctx{H: &cv.H, Side: side, Turn: turn})
 		}
 		t1 := time.Now()

@@ -54,11 +54,11 @@ type History struct {
 	ring [2][Depth]Burst
 	n    [2]int // bursts completed per side
 
-	// The burst being drawn (after Begin, until End).
-	open  bool
-	side  trace.Side
-	turn  Turn
-	drawn []Pkt // packets of the open burst drawn so far (may alias caller memory; see Begin)
+	// The burst being drawn (after Begin, until End). Its packets live in
+	// the sampler's output while it draws them (Ctx.Drawn), not here.
+	open bool
+	side trace.Side
+	turn Turn
 }
 
 // Bursts returns how many bursts side completed.
@@ -76,16 +76,13 @@ func (h *History) Last(side trace.Side, k int) (Burst, bool) {
 // Begin opens side's next burst with the drawn turn (its count already
 // clamped by the caller).
 func (h *History) Begin(side trace.Side, t Turn) {
-	h.open, h.side, h.turn, h.drawn = true, side, t, h.drawn[:0]
+	h.open, h.side, h.turn = true, side, t
 }
 
-// Add appends a packet to the open burst.
-func (h *History) Add(p Pkt) { h.drawn = append(h.drawn, p) }
-
-// Open returns the open burst's side, turn and packets so far, and whether
+// Open returns the open burst's side and turn, and whether
 // a burst is open.
-func (h *History) Open() (trace.Side, Turn, []Pkt, bool) {
-	return h.side, h.turn, h.drawn, h.open
+func (h *History) Open() (trace.Side, Turn, bool) {
+	return h.side, h.turn, h.open
 }
 
 // End closes the open burst as it was sent (count and sizes as actually
@@ -93,7 +90,6 @@ func (h *History) Open() (trace.Side, Turn, []Pkt, bool) {
 func (h *History) End(sent Burst) {
 	h.open = false
 	h.push(h.side, sent)
-	h.drawn = h.drawn[:0]
 }
 
 // Observe records a completed burst of side that this party did not draw:

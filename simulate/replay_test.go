@@ -33,7 +33,7 @@ func (p *playback) TurnsTo(out []sampler.Turn, side trace.Side, convs []*sampler
 }
 func (p *playback) BurstsTo(out [][]sampler.Pkt, side trace.Side, convs []*sampler.Conv) error {
 	b := p.bursts[p.k]
-	_, turn, _, _ := convs[0].H.Open()
+	_, turn, _ := convs[0].H.Open()
 	for i := range out[0] {
 		v := make([]float64, p.pset.Len())
 		p.pset.To(v, &features.Ctx{H: &convs[0].H, Side: side, Turn: turn, Drawn: out[0][:i]})
