@@ -118,43 +118,40 @@ func us(ns int64) float64 { return float64(ns) / 1e3 }
 func opp(c *Ctx) (Burst, bool) { return c.H.Last(c.Side.Other(), 0) }
 func own(c *Ctx) (Burst, bool) { return c.H.Last(c.Side, 0) }
 
-// avgCount is the mean burst length of side's remembered bursts (0 if none).
-func avgCount(h *History, side trace.Side) float64 {
-	var s float64
-	n := 0
+// recent calls f with each of side's remembered bursts, latest first.
+func recent(h *History, side trace.Side, f func(Burst)) {
 	for k := 0; k < Depth; k++ {
 		b, ok := h.Last(side, k)
 		if !ok {
-			break
+			return
 		}
-		s += float64(b.Count)
-		n++
+		f(b)
 	}
+}
+
+// avgCount is the mean burst length of side's remembered bursts (0 if none).
+func avgCount(h *History, side trace.Side) float64 {
+	var s, n float64
+	recent(h, side, func(b Burst) { s, n = s+float64(b.Count), n+1 })
 	if n == 0 {
 		return 0
 	}
-	return s / float64(n)
+	return s / n
 }
 
 // avgLogGap is the mean log1p of side's remembered reply gaps in µs, back
 // in µs (a geometric-style mean, robust to one long pause).
 func avgLogGap(h *History, side trace.Side) float64 {
-	var s float64
-	n := 0
-	for k := 0; k < Depth; k++ {
-		b, ok := h.Last(side, k)
-		if !ok {
-			break
-		}
+	var s, n float64
+	recent(h, side, func(b Burst) {
 		if b.GapNS >= 0 {
-			s += math.Log1p(us(b.GapNS))
-			n++
+			s, n = s+math.Log1p(us(b.GapNS)), n+1
 		}
-	}
+	})
 	if n == 0 {
 		return 0
 	}
-	return math.Expm1(s / float64(n))
+	return math.Expm1(s / n)
 }
 
 func init() {
