@@ -30,10 +30,15 @@ import (
 //	3  the configuration's transform and ema, the scalers' quantile
 //	   transforms; condition features from the features package
 //	   (conversation state)
+//	4  the configuration's calibrate, the target scaler's calibration
+//	   (graphs.Calib); version 3 bundles are read as they are (no
+//	   calibration)
 const (
 	Format        = "spatgan-bundle"
-	FormatVersion = 3
-	ManifestName  = "manifest.json"
+	FormatVersion = 4
+	// MinFormatVersion is the oldest version this program reads.
+	MinFormatVersion = 3
+	ManifestName     = "manifest.json"
 )
 
 // Bounds on what a manifest may declare, so that a damaged or hostile one
@@ -149,8 +154,8 @@ func (m *Manifest) validate() error {
 	if m.Format != Format {
 		return fmt.Errorf("bundle: format %q, want %q", m.Format, Format)
 	}
-	if m.FormatVersion != FormatVersion {
-		return fmt.Errorf("bundle: format version %d, this program reads version %d", m.FormatVersion, FormatVersion)
+	if m.FormatVersion < MinFormatVersion || m.FormatVersion > FormatVersion {
+		return fmt.Errorf("bundle: format version %d, this program reads versions %d to %d", m.FormatVersion, MinFormatVersion, FormatVersion)
 	}
 	for _, id := range ModelIDs {
 		mm, ok := m.Models[id]
@@ -172,6 +177,17 @@ func (m *Manifest) validate() error {
 		}
 		if tg := mm.Config.Targets(); !slices.Equal(mm.Target.Names, tg[:]) {
 			return fmt.Errorf("bundle: model %s: target scaler names %q, want %q", id, mm.Target.Names, tg[:])
+		}
+		if mm.Config.Calibrate && m.FormatVersion < 4 {
+			return fmt.Errorf("bundle: model %s: calibrate in a version %d manifest (calibration came with version 4)", id, m.FormatVersion)
+		}
+		if mm.Config.Calibrate != (mm.Target.Calib != nil) || mm.Cond.Calib != nil {
+			return fmt.Errorf("bundle: model %s: the calibration does not match the configuration's calibrate (%v)", id, mm.Config.Calibrate)
+		}
+		if mm.Target.Calib != nil {
+			if err := mm.Target.Calib.Check(); err != nil {
+				return fmt.Errorf("bundle: model %s: %w", id, err)
+			}
 		}
 		for _, s := range []graphs.Scaler{mm.Target, mm.Cond} {
 			n := len(s.Names)
@@ -247,7 +263,7 @@ func checkBounds(c graphs.Config) error {
 
 // DecodeManifest parses and validates a manifest held in b; name (the
 // file) is used in errors. Decoding is strict: unknown fields, trailing
-// data and a format version other than FormatVersion are errors; a bundle
+// data and a format version outside MinFormatVersion..FormatVersion are errors; a bundle
 // of an older version gets a message that says to re-train or convert it.
 func DecodeManifest(name string, b []byte) (*Manifest, error) {
 	var head struct {
@@ -260,8 +276,8 @@ func DecodeManifest(name string, b []byte) (*Manifest, error) {
 	if head.Format != Format {
 		return nil, fmt.Errorf("bundle: %s: format %q, want %q", name, head.Format, Format)
 	}
-	if head.FormatVersion != FormatVersion {
-		if head.FormatVersion < FormatVersion {
+	if head.FormatVersion < MinFormatVersion || head.FormatVersion > FormatVersion {
+		if head.FormatVersion < MinFormatVersion {
 			return nil, fmt.Errorf("bundle: %s: format version %d is older than this program's %d: re-train the bundle (spatgan train) or convert it", name, head.FormatVersion, FormatVersion)
 		}
 		return nil, fmt.Errorf("bundle: %s: format version %d is newer than this program's %d: use a newer spatgan", name, head.FormatVersion, FormatVersion)

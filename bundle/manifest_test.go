@@ -62,10 +62,40 @@ func TestDecodeManifestQuantile(t *testing.T) {
 		}
 		m.Models[id] = mm
 	}
+	cal, err := graphs.FitCalib([]float32{0, 0, 1, 1, 2, 2}, []float32{0, 0, 1, 1, 2, 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := DecodeManifest("m.json", marshal(t, m)); err == nil || !strings.Contains(err.Error(), "calibration does not match") {
+		t.Fatalf("calibrate without a calibration: %v", err)
+	}
+	for id, mm := range m.Models {
+		mm.Target.Calib = cal
+		m.Models[id] = mm
+	}
 	if _, err := DecodeManifest("m.json", marshal(t, m)); err != nil {
 		t.Fatal(err)
 	}
+	// Version 3 had no calibration: read as it is, refused if it claims one.
+	m.FormatVersion = 3
+	if _, err := DecodeManifest("m.json", marshal(t, m)); err == nil || !strings.Contains(err.Error(), "version 3 manifest") {
+		t.Fatalf("calibrate in version 3: %v", err)
+	}
+	for id, mm := range m.Models {
+		mm.Config.Calibrate, mm.Target.Calib = false, nil
+		m.Models[id] = mm
+	}
+	if _, err := DecodeManifest("m.json", marshal(t, m)); err != nil {
+		t.Fatalf("version 3 manifest refused: %v", err)
+	}
+	m.FormatVersion = 4
 	mm := m.Models["server-packet"]
+	mm.Target.Calib = cal
+	m.Models["server-packet"] = mm
+	if _, err := DecodeManifest("m.json", marshal(t, m)); err == nil || !strings.Contains(err.Error(), "calibration does not match") {
+		t.Fatalf("calibration without calibrate: %v", err)
+	}
+	mm.Target.Calib = nil
 	mm.Cond.Quant[1] = &graphs.Quantile{Values: []float64{2, 1}, CDF: []float64{0.5, 1}, Discrete: true, N: 10}
 	m.Models["server-packet"] = mm
 	if _, err := DecodeManifest("m.json", marshal(t, m)); err == nil || !strings.Contains(err.Error(), "out of order") {
@@ -152,9 +182,9 @@ func TestSchemaPinned(t *testing.T) {
 	}
 	walk("", reflect.TypeOf(Manifest{}))
 	got := strings.Join(keys, " ")
-	// Version 3's schema, written out when the version was bumped.
-	const v3 = "format:string format_version:int tf_version:string created:string seed:uint64 config_sha256:string trace:bundle.TraceInfo trace.source:string trace.server:string trace.client:string trace.proto:string trace.packets:int trace.train_frac:float64 trace.val_frac:float64 trace.train_sha256:string trace.min_size:int32 trace.max_size:int32 trace.first_side:string models:map[string]bundle.Model models.config:graphs.Config models.config.kind:graphs.Kind models.config.cond:[]string models.config.log_times:bool models.config.transform:string models.config.joint:bool models.config.z_dim:int models.config.gen_widths:[]int models.config.critic_widths:[]int models.config.activation:string models.config.lambda:float64 models.config.gp_whole_batch:bool models.config.lr:float64 models.config.beta1:float64 models.config.beta2:float64 models.config.epsilon:float64 models.config.batch:int models.config.critic_iters:int models.config.pretrain:int models.config.steps:int models.config.ema:float64 models.target_scaler:graphs.Scaler models.target_scaler.names:[]string models.target_scaler.quantile:[]*graphs.Quantile models.target_scaler.quantile.values:[]float64 models.target_scaler.quantile.cdf:[]float64 models.target_scaler.quantile.discrete:bool models.target_scaler.quantile.n:int models.target_scaler.given:*graphs.Given models.target_scaler.given.values:[]float64 models.target_scaler.given.tables:[]*graphs.Quantile models.target_scaler.given.tables.values:[]float64 models.target_scaler.given.tables.cdf:[]float64 models.target_scaler.given.tables.discrete:bool models.target_scaler.given.tables.n:int models.target_scaler.log:[]bool models.target_scaler.mean:[]float64 models.target_scaler.std:[]float64 models.target_scaler.min:[]float64 models.target_scaler.max:[]float64 models.cond_scaler:graphs.Scaler models.cond_scaler.names:[]string models.cond_scaler.quantile:[]*graphs.Quantile models.cond_scaler.quantile.values:[]float64 models.cond_scaler.quantile.cdf:[]float64 models.cond_scaler.quantile.discrete:bool models.cond_scaler.quantile.n:int models.cond_scaler.given:*graphs.Given models.cond_scaler.given.values:[]float64 models.cond_scaler.given.tables:[]*graphs.Quantile models.cond_scaler.given.tables.values:[]float64 models.cond_scaler.given.tables.cdf:[]float64 models.cond_scaler.given.tables.discrete:bool models.cond_scaler.given.tables.n:int models.cond_scaler.log:[]bool models.cond_scaler.mean:[]float64 models.cond_scaler.std:[]float64 models.cond_scaler.min:[]float64 models.cond_scaler.max:[]float64 models.weights:string models.weights_sha256:string models.steps:int64 models.selected_step:int64 models.validation:*bundle.Validation models.validation.step:int64 models.validation.ks_mean:float64 models.validation.c2st_accuracy:float64 models.validation.score:float64"
-	if FormatVersion != 3 || got != v3 {
+	// Version 4's schema, written out when the version was bumped.
+	const v4 = "format:string format_version:int tf_version:string created:string seed:uint64 config_sha256:string trace:bundle.TraceInfo trace.source:string trace.server:string trace.client:string trace.proto:string trace.packets:int trace.train_frac:float64 trace.val_frac:float64 trace.train_sha256:string trace.min_size:int32 trace.max_size:int32 trace.first_side:string models:map[string]bundle.Model models.config:graphs.Config models.config.kind:graphs.Kind models.config.cond:[]string models.config.log_times:bool models.config.transform:string models.config.joint:bool models.config.z_dim:int models.config.gen_widths:[]int models.config.critic_widths:[]int models.config.activation:string models.config.lambda:float64 models.config.gp_whole_batch:bool models.config.lr:float64 models.config.beta1:float64 models.config.beta2:float64 models.config.epsilon:float64 models.config.batch:int models.config.critic_iters:int models.config.pretrain:int models.config.steps:int models.config.ema:float64 models.config.calibrate:bool models.target_scaler:graphs.Scaler models.target_scaler.names:[]string models.target_scaler.quantile:[]*graphs.Quantile models.target_scaler.quantile.values:[]float64 models.target_scaler.quantile.cdf:[]float64 models.target_scaler.quantile.discrete:bool models.target_scaler.quantile.n:int models.target_scaler.given:*graphs.Given models.target_scaler.given.values:[]float64 models.target_scaler.given.tables:[]*graphs.Quantile models.target_scaler.given.tables.values:[]float64 models.target_scaler.given.tables.cdf:[]float64 models.target_scaler.given.tables.discrete:bool models.target_scaler.given.tables.n:int models.target_scaler.calib:*graphs.Calib models.target_scaler.calib.gen:[2][]float64 models.target_scaler.calib.target:[2][]float64 models.target_scaler.log:[]bool models.target_scaler.mean:[]float64 models.target_scaler.std:[]float64 models.target_scaler.min:[]float64 models.target_scaler.max:[]float64 models.cond_scaler:graphs.Scaler models.cond_scaler.names:[]string models.cond_scaler.quantile:[]*graphs.Quantile models.cond_scaler.quantile.values:[]float64 models.cond_scaler.quantile.cdf:[]float64 models.cond_scaler.quantile.discrete:bool models.cond_scaler.quantile.n:int models.cond_scaler.given:*graphs.Given models.cond_scaler.given.values:[]float64 models.cond_scaler.given.tables:[]*graphs.Quantile models.cond_scaler.given.tables.values:[]float64 models.cond_scaler.given.tables.cdf:[]float64 models.cond_scaler.given.tables.discrete:bool models.cond_scaler.given.tables.n:int models.cond_scaler.calib:*graphs.Calib models.cond_scaler.calib.gen:[2][]float64 models.cond_scaler.calib.target:[2][]float64 models.cond_scaler.log:[]bool models.cond_scaler.mean:[]float64 models.cond_scaler.std:[]float64 models.cond_scaler.min:[]float64 models.cond_scaler.max:[]float64 models.weights:string models.weights_sha256:string models.steps:int64 models.selected_step:int64 models.validation:*bundle.Validation models.validation.step:int64 models.validation.ks_mean:float64 models.validation.c2st_accuracy:float64 models.validation.score:float64"
+	if FormatVersion != 4 || got != v4 {
 		t.Fatalf("manifest schema or FormatVersion changed: bump FormatVersion and pin the new schema here.\nschema: %s", got)
 	}
 }
@@ -182,7 +212,7 @@ func FuzzManifest(f *testing.F) {
 		if err := json.Unmarshal(in, &raw); err != nil {
 			t.Fatalf("accepted input is not a JSON object: %v", err)
 		}
-		if raw["format"] != "spatgan-bundle" || raw["format_version"] != float64(3) {
+		if raw["format"] != "spatgan-bundle" || (raw["format_version"] != float64(3) && raw["format_version"] != float64(4)) {
 			t.Fatalf("accepted format %v version %v", raw["format"], raw["format_version"])
 		}
 		models, _ := raw["models"].(map[string]any)

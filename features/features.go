@@ -139,6 +139,17 @@ func avgCount(h *History, side trace.Side) float64 {
 	return s / n
 }
 
+// avgSize is the mean packet size over side's remembered bursts (0 if
+// none): a longer memory of the side's size regime than its last packet.
+func avgSize(h *History, side trace.Side) float64 {
+	var b, n float64
+	recent(h, side, func(x Burst) { b, n = b+float64(x.Bytes), n+float64(x.Count) })
+	if n == 0 {
+		return 0
+	}
+	return b / n
+}
+
 // avgLogGap is the mean log1p of side's remembered reply gaps in µs, back
 // in µs (a geometric-style mean, robust to one long pause).
 func avgLogGap(h *History, side trace.Side) float64 {
@@ -191,6 +202,9 @@ func init() {
 		}})
 		Register(Feature{w.prefix + "_count_avg", Both, "mean length of the same side's last bursts (up to 8), counting " + w.what, func(c *Ctx) float64 {
 			return avgCount(c.H, w.side(c))
+		}})
+		Register(Feature{w.prefix + "_size_avg", Both, "mean packet size over the same side's last bursts (up to 8), counting " + w.what, func(c *Ctx) float64 {
+			return avgSize(c.H, w.side(c))
 		}})
 		Register(Feature{w.prefix + "_gap_avg_us", Both, "log-mean of the same side's last reply gaps (up to 8), µs, counting " + w.what, func(c *Ctx) float64 {
 			return avgLogGap(c.H, w.side(c))

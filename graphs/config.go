@@ -56,6 +56,10 @@ type Config struct {
 	// generator's weights, which validation and the bundle use instead of
 	// the last weights (0: off).
 	EMA float64 `json:"ema,omitempty"`
+	// Calibrate maps the trained generator's outputs onto the training
+	// targets' distribution (see Calib), fitted once after training from
+	// the kept weights; it does not change the weights.
+	Calibrate bool `json:"calibrate,omitempty"`
 }
 
 // Targets returns the names of the two generated features.
@@ -107,7 +111,9 @@ func V1(kind Kind) Config {
 // empirical-quantile transform (so sizes and burst lengths come out as
 // values the capture used), the time mapped through its distribution given
 // the size or count (Joint), a moving average of the generator's weights
-// (EMA 0.999, which smooths adversarial training's oscillation), and a
+// (EMA 0.999, which smooths adversarial training's oscillation), a
+// calibration of the trained generator's outputs onto the training
+// marginals (Calibrate; fitted on the bundle's own closed-loop draws), and a
 // condition that carries the conversation's state: the opponent's
 // preceding burst and reply gap, this side's own previous burst, the
 // recent rhythm of both sides (means over the last bursts), and for
@@ -119,6 +125,7 @@ func Default(kind Kind) Config {
 	c.Transform = TransformQuantile
 	c.Joint = true
 	c.EMA = 0.999
+	c.Calibrate = true
 	if kind == Burst {
 		c.Cond = []string{"opp_count", "opp_bytes", "opp_dur_us", "opp_mean_dt_us", "opp_gap_us",
 			"own_count", "own_bytes", "own_gap_us", "own_count_avg", "opp_count_avg", "own_gap_avg_us", "opp_gap_avg_us"}

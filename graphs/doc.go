@@ -20,7 +20,9 @@
 // (the table scaled into network space, with its Scaler) and a WGAN, a
 // TensorFlow session holding generator and critic, that takes training
 // steps (CriticStep, GenStep) and generates (Generate); a Generator is the
-// inference-only half that bundle loads. This package never
+// inference-only half that bundle loads. After training, a Calib (fitted
+// by train) maps a generator's outputs onto the training targets'
+// distribution before the inverse transform (Scaler.Valid). This package never
 // reads a capture, decides when to stop or which weights to keep (train),
 // or writes files (bundle, tf checkpoints). It needs cgo (package tf).
 //

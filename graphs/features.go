@@ -22,7 +22,11 @@ type Scaler struct {
 	Quant []*Quantile `json:"quantile,omitempty"`
 	// Given holds, for a target scaler under Config.Joint, the second
 	// target's quantile transform per value of the first (see Given).
-	Given *Given    `json:"given,omitempty"`
+	Given *Given `json:"given,omitempty"`
+	// Calib, for a target scaler under Config.Calibrate, maps the
+	// generator's outputs onto the training targets' distribution before
+	// the inverse transform (see Calib); fitted after training.
+	Calib *Calib    `json:"calib,omitempty"`
 	Log   []bool    `json:"log"`
 	Mean  []float64 `json:"mean"`
 	Std   []float64 `json:"std"`
@@ -193,6 +197,13 @@ func (d *Dataset) Apply(raw *Raw) (*Dataset, error) {
 	return out, out.fill(raw, false)
 }
 
+// ApplyJitter is Apply with discrete targets spread over their steps of
+// network space as in the training table (for calibration targets).
+func (d *Dataset) ApplyJitter(raw *Raw) (*Dataset, error) {
+	out := &Dataset{Target: d.Target, Cond: d.Cond}
+	return out, out.fill(raw, true)
+}
+
 // fill scales raw rows. With jitter, discrete quantile-transformed targets
 // are spread uniformly over their step of network space (Quantile.Jitter),
 // with a fixed seed so that a dataset is the same on every run.
@@ -268,7 +279,11 @@ func (s *Scaler) Valid(kind Kind, x0, x1 float32) (float64, float64) {
 			}
 			return s.Inverse(j, z)
 		}
-		v := inv(float64(x))
+		z := float64(x)
+		if s.Calib != nil {
+			z = s.Calib.Map(j, z)
+		}
+		v := inv(z)
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			v = inv(0)
 		}

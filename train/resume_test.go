@@ -168,3 +168,53 @@ func TestResumeRefusesAnotherRun(t *testing.T) {
 		}
 	}
 }
+
+// TestCalibrateRefitOnResume: the calibration is fitted after training and
+// does not change the weights, so a finished run resumed with calibration
+// switched on trains nothing, keeps every weight file and writes a valid
+// calibration per model; the bundle is then up to date.
+func TestCalibrateRefitOnResume(t *testing.T) {
+	dir := t.TempDir()
+	o := resumeOpts(dir)
+	for id, c := range o.Configs {
+		c.Calibrate = false
+		o.Configs[id] = c
+	}
+	plain, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, mm := range plain.Manifest.Models {
+		if mm.Target.Calib != nil {
+			t.Fatalf("%s: calibration written with calibrate off", id)
+		}
+	}
+	o = resumeOpts(dir)
+	o.Resume = true
+	res, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.UpToDate || res.GenSteps != 0 {
+		t.Fatalf("resume with calibrate: up to date %v, %d steps trained; want a rewrite and no training", res.UpToDate, res.GenSteps)
+	}
+	for id, mm := range res.Manifest.Models {
+		if mm.Target.Calib == nil || !mm.Config.Calibrate {
+			t.Errorf("%s: no calibration after the resume", id)
+		}
+		if err := mm.Target.Calib.Check(); err != nil {
+			t.Errorf("%s: %v", id, err)
+		}
+		if p := plain.Manifest.Models[id]; p.WeightsSHA256 != mm.WeightsSHA256 || p.SelectedStep != mm.SelectedStep {
+			t.Errorf("%s: weights changed by the calibration (%s step %d -> %s step %d)", id, p.WeightsSHA256[:8], p.SelectedStep, mm.WeightsSHA256[:8], mm.SelectedStep)
+		}
+	}
+	if _, _, err := bundle.ReadManifest(dir); err != nil {
+		t.Fatal(err)
+	}
+	o.Resume = true
+	again, err := Run(context.Background(), o)
+	if err != nil || !again.UpToDate {
+		t.Fatalf("second resume: %+v, %v; want up to date", again, err)
+	}
+}

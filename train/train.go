@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -104,7 +105,8 @@ type identity struct {
 
 // ConfigHash returns the SHA-256 (hex) of everything besides the data and
 // the seed that determines the trained weights: the four configurations
-// (except Steps, so that a resume may extend training), the split
+// (except Steps, so that a resume may extend training, and Calibrate,
+// which is fitted after training and does not change the weights), the split
 // fractions and the validation settings. o's zero fields count as their
 // defaults.
 func ConfigHash(o Options) string {
@@ -116,7 +118,7 @@ func ConfigHash(o Options) string {
 	}
 	for _, id := range bundle.ModelIDs {
 		c := o.Configs[id]
-		c.Steps = 0
+		c.Steps, c.Calibrate = 0, false
 		v.Models = append(v.Models, c)
 	}
 	v.TrainFrac, v.ValFrac, v.EvalEvery, v.EvalRows = o.TrainFrac, o.ValFrac, o.EvalEvery, o.EvalRows
@@ -341,7 +343,7 @@ func upToDate(dir string, models []*model, id identity) (*bundle.Manifest, bool)
 	for _, m := range models {
 		mm, ok := man.Models[m.id]
 		gen, _ := m.wgan.Steps()
-		if !ok || mm.Steps != gen || (m.bestFile != nil && mm.SelectedStep != m.bestStep) {
+		if !ok || mm.Steps != gen || (m.bestFile != nil && mm.SelectedStep != m.bestStep) || mm.Config.Calibrate != m.cfg.Calibrate {
 			return nil, false
 		}
 	}
@@ -695,7 +697,7 @@ func writeBundle(o Options, models []*model, trainConv *trace.Conversation, id i
 		},
 		Models: map[string]bundle.Model{},
 	}
-	for _, m := range models {
+	for i, m := range models {
 		f := m.bestFile
 		sel := m.bestStep
 		gen, _ := m.wgan.Steps()
@@ -712,11 +714,90 @@ func writeBundle(o Options, models []*model, trainConv *trace.Conversation, id i
 		if err != nil {
 			return nil, err
 		}
-		man.Models[m.id] = bundle.Model{Config: m.cfg, Target: m.train.Target, Cond: m.train.Cond,
+		target := m.train.Target
+		if m.cfg.Calibrate {
+			if target.Calib, err = m.calibrate(f, o.Seed, uint64(i)); err != nil {
+				return nil, fmt.Errorf("train: model %s: %w", m.id, err)
+			}
+		}
+		man.Models[m.id] = bundle.Model{Config: m.cfg, Target: target, Cond: m.train.Cond,
 			Weights: name, WeightsSHA256: sum, Steps: gen, SelectedStep: sel, Validation: m.lastEval}
 	}
 	if err := bundle.WriteManifest(o.Out, man); err != nil {
 		return nil, err
 	}
 	return man, nil
+}
+
+// CalibRows is the least number of generated rows a calibration is fitted
+// on: the training conditions are repeated until they reach it.
+const CalibRows = 20000
+
+// calibrate fits the kept weights' calibration (graphs.Calib): the
+// generator, restored from f, draws for every training condition (repeated
+// up to CalibRows) with noise seeded by the run's seed and the model's
+// index, and its outputs are matched to the training targets
+// (calibTargets). The conditions are the real ones (teacher forcing);
+// refits on the bundle's own closed-loop draws, and a closed-loop check
+// that drops the calibration when it does not help, were tried and
+// rejected (BENCHMARKS.md, "Model selection").
+func (m *model) calibrate(f *tf.File, seed, index uint64) (*graphs.Calib, error) {
+	k := m.train.CondDim()
+	g, err := graphs.NewGenerator(m.cfg, k, f, tf.SessionOptions{IntraOpThreads: max(1, runtime.NumCPU()), InterOpThreads: 1})
+	if err != nil {
+		return nil, err
+	}
+	defer g.Close()
+	reps := (CalibRows + m.train.N - 1) / m.train.N
+	rng := rand.New(rand.NewPCG(seed, 3000+index))
+	const chunk = 4096
+	out := make([]float32, 0, 2*reps*m.train.N)
+	c := make([]float32, 0, chunk*k)
+	z := make([]float32, 0, chunk*m.cfg.ZDim)
+	var buf []float32
+	flush := func() error {
+		if len(z) == 0 {
+			return nil
+		}
+		var err error
+		if buf, err = g.Generate(buf, c, z); err != nil {
+			return err
+		}
+		out = append(out, buf...)
+		c, z = c[:0], z[:0]
+		return nil
+	}
+	for r := 0; r < reps; r++ {
+		for i := 0; i < m.train.N; i++ {
+			c = append(c, m.train.C[i*k:i*k+k]...)
+			for j := 0; j < m.cfg.ZDim; j++ {
+				z = append(z, float32(rng.NormFloat64()))
+			}
+			if len(z) == chunk*m.cfg.ZDim {
+				if err := flush(); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return nil, err
+	}
+	target, err := m.calibTargets()
+	if err != nil {
+		return nil, err
+	}
+	return graphs.FitCalib(out, target)
+}
+
+// calibTargets returns the training targets a calibration matches, in
+// network space: the fit part's rows and the validation part's (both in
+// the training part; the validation rows are its most recent data), with
+// discrete targets spread over their steps as in the training table.
+func (m *model) calibTargets() ([]float32, error) {
+	v, err := m.train.ApplyJitter(m.valRaw)
+	if err != nil {
+		return nil, err
+	}
+	return append(slices.Clone(m.train.X), v.X...), nil
 }

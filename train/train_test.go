@@ -170,7 +170,12 @@ func TestBundleRejectsDamage(t *testing.T) {
 		{"other format version", "format version", func(d string) {
 			p := filepath.Join(d, bundle.ManifestName)
 			b, _ := os.ReadFile(p)
-			os.WriteFile(p, []byte(strings.Replace(string(b), `"format_version": 3`, `"format_version": 99`, 1)), 0o644)
+			os.WriteFile(p, []byte(strings.Replace(string(b), fmt.Sprintf(`"format_version": %d`, bundle.FormatVersion), `"format_version": 99`, 1)), 0o644)
+		}},
+		{"damaged calibration", "calibration", func(d string) {
+			p := filepath.Join(d, bundle.ManifestName)
+			b, _ := os.ReadFile(p)
+			os.WriteFile(p, []byte(strings.Replace(string(b), `"gen": [`, `"gen": [[1, 0], `, 1)), 0o644)
 		}},
 		{"garbage manifest", "manifest.json", func(d string) { os.WriteFile(filepath.Join(d, bundle.ManifestName), []byte("{not json"), 0o644) }},
 		{"model missing", "server-burst", func(d string) {

@@ -45,6 +45,7 @@ func trainCmd() *cobra.Command {
 	lr := fs.Float64("lr", 0, "Adam learning rate (0: the configuration's, 1e-4)")
 	emaDecay := fs.String("ema", "", "per-step decay of the moving average of generator weights, e.g. 0.999; 0 for none (default: the configuration's)")
 	joint := fs.String("joint", "", "with the quantile transform, map times through their distribution given the size or count: true or false (default: the configuration's)")
+	calibrate := fs.String("calibrate", "", "map the trained generators' outputs onto the training marginals (fitted after training; a --resume of a finished run only refits it): true or false (default: the configuration's)")
 	batch := fs.Int("batch", 0, "rows per training batch (0: the configuration's, 64)")
 	transform := fs.String("transform", "", "feature transform: quantile, or zscore (log/z-score) (default: the configuration's)")
 	logTimes := fs.String("log-times", "", "model times, counts and byte totals as log1p: true or false (default: the configuration's)")
@@ -77,7 +78,7 @@ func trainCmd() *cobra.Command {
 		return runTrain(ctx, stdout, stderr, trainArgs{tr: tr, out: *out, config: *config, steps: *steps, seed: *seed, frac: *frac, valFrac: *valFrac,
 			resume: *resume, parallel: *parallel, evalEvery: *evalEvery, ckEvery: *ckEvery, quiet: *quiet, packetCond: *packetCond,
 			burstCond: *burstCond, genWidths: *genWidths, criticWidths: *criticWidths, lr: *lr, logTimes: *logTimes,
-			upto: *upto, ema: ema, joint: *joint, batch: *batch, transform: *transform})
+			upto: *upto, ema: ema, joint: *joint, calibrate: *calibrate, batch: *batch, transform: *transform})
 	}
 	return cmd
 }
@@ -95,7 +96,7 @@ type trainArgs struct {
 	lr                                             float64
 	logTimes                                       string
 	upto, ema                                      float64
-	joint, transform                               string
+	joint, calibrate, transform                    string
 	batch                                          int
 }
 
@@ -144,6 +145,11 @@ func runTrain(ctx context.Context, stdout, stderr io.Writer, a trainArgs) error 
 		if a.joint != "" {
 			if c.Joint, err = strconv.ParseBool(a.joint); err != nil {
 				return fmt.Errorf("train: --joint %q: want true or false", a.joint)
+			}
+		}
+		if a.calibrate != "" {
+			if c.Calibrate, err = strconv.ParseBool(a.calibrate); err != nil {
+				return fmt.Errorf("train: --calibrate %q: want true or false", a.calibrate)
 			}
 		}
 		switch a.transform {

@@ -1,0 +1,154 @@
+package graphs
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// normalRows returns n rows of two columns, column j drawn from
+// N(mean[j], sd[j]²).
+func normalRows(rng *rand.Rand, n int, mean, sd [2]float64) []float32 {
+	out := make([]float32, 2*n)
+	for i := 0; i < n; i++ {
+		for j := 0; j < 2; j++ {
+			out[2*i+j] = float32(mean[j] + sd[j]*rng.NormFloat64())
+		}
+	}
+	return out
+}
+
+// ksNormal is the KS distance of xs from N(0, 1), with the normal CDF
+// written from math.Erfc (independent of the code under test).
+func ksNormal(xs []float64) float64 {
+	xs = slices.Clone(xs)
+	slices.Sort(xs)
+	n := float64(len(xs))
+	d := 0.0
+	for i, x := range xs {
+		f := 0.5 * math.Erfc(-x/math.Sqrt2)
+		d = math.Max(d, math.Max(math.Abs(f-float64(i)/n), math.Abs(float64(i+1)/n-f)))
+	}
+	return d
+}
+
+// A generator whose outputs are too narrow and shifted (N(0.3, 0.5²) and
+// N(-1, 2²)) is mapped onto N(0, 1) training targets: fresh outputs of the
+// same generator come out N(0, 1) (KS below 0.025, the 1% critical value
+// of a 5,000-sample test allowing for the two 200,000-row tables' own
+// sampling error), in the same order as they went in.
+func TestCalibMapsOntoTrainingMarginal(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	mean, sd := [2]float64{0.3, -1}, [2]float64{0.5, 2}
+	c, err := FitCalib(normalRows(rng, 200000, mean, sd), normalRows(rng, 200000, [2]float64{}, [2]float64{1, 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Check(); err != nil {
+		t.Fatal(err)
+	}
+	fresh := normalRows(rng, 5000, mean, sd)
+	for j := 0; j < 2; j++ {
+		var before, after []float64
+		for i := 0; i < 5000; i++ {
+			z := float64(fresh[2*i+j])
+			before = append(before, z)
+			after = append(after, c.Map(j, z))
+		}
+		if d := ksNormal(before); d < 0.1 {
+			t.Fatalf("target %d: the uncalibrated outputs are already N(0,1) (KS %.3f): the test shows nothing", j, d)
+		}
+		if d := ksNormal(after); d > 0.025 {
+			t.Errorf("target %d: calibrated outputs KS %.4f from N(0,1), want <= 0.025", j, d)
+		}
+		for i := 1; i < len(before); i++ {
+			if (before[i] < before[i-1]) && after[i] > after[i-1] || (before[i] > before[i-1]) && after[i] < after[i-1] {
+				t.Fatalf("target %d: map not monotone: %v -> %v, %v -> %v", j, before[i-1], after[i-1], before[i], after[i])
+			}
+		}
+	}
+}
+
+// A generator that already matches the training distribution maps to
+// itself (up to the sampling error of the tables), and outputs beyond its
+// observed range map to the training extremes.
+func TestCalibIdentityAndEnds(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	one := [2]float64{1, 1}
+	c, err := FitCalib(normalRows(rng, 50000, [2]float64{}, one), normalRows(rng, 50000, [2]float64{}, one))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, z := range []float64{-2, -1, -0.3, 0, 0.5, 1.5, 2} {
+		if got := c.Map(0, z); math.Abs(got-z) > 0.06 {
+			t.Errorf("Map(%v) = %v, want about %v", z, got, z)
+		}
+	}
+	lo, hi := c.Target[1][0], c.Target[1][len(c.Target[1])-1]
+	if got := c.Map(1, -50); got != lo {
+		t.Errorf("Map(-50) = %v, want the training minimum %v", got, lo)
+	}
+	if got := c.Map(1, 50); got != hi {
+		t.Errorf("Map(50) = %v, want the training maximum %v", got, hi)
+	}
+	if got := c.Map(1, math.NaN()); !math.IsNaN(got) {
+		t.Errorf("Map(NaN) = %v, want NaN (Valid replaces it)", got)
+	}
+}
+
+// A generator that piles a third of its outputs onto one value sends that
+// value to the middle of the training quantiles it covers, and the rest
+// stays monotone.
+func TestCalibTies(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	gen := normalRows(rng, 30000, [2]float64{}, [2]float64{1, 1})
+	for i := 0; i < 10000; i++ {
+		gen[2*i] = 0.25
+	}
+	target := normalRows(rng, 30000, [2]float64{}, [2]float64{1, 1})
+	c, err := FitCalib(gen, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 0.25 holds the levels from Φ(0.25)·(2/3) ≈ 0.40 to that plus 1/3 ≈
+	// 0.73: the middle level ≈ 0.57, whose N(0,1) quantile is ≈ 0.17.
+	lvlLo := 0.5 * math.Erfc(-0.25/math.Sqrt2) * 2 / 3
+	mid := lvlLo + 1.0/6
+	want := -math.Sqrt2 * math.Erfcinv(2*mid)
+	if got := c.Map(0, 0.25); math.Abs(got-want) > 0.05 {
+		t.Errorf("Map(tied value) = %v, want about %v", got, want)
+	}
+	if !(c.Map(0, 0.2) <= c.Map(0, 0.25) && c.Map(0, 0.25) <= c.Map(0, 0.3)) {
+		t.Errorf("not monotone around the tied value: %v %v %v", c.Map(0, 0.2), c.Map(0, 0.25), c.Map(0, 0.3))
+	}
+}
+
+func TestCalibRejectsBadInput(t *testing.T) {
+	if _, err := FitCalib([]float32{1, 2}, []float32{1, 2, 3, 4}); err == nil {
+		t.Error("one generated row accepted")
+	}
+	if _, err := FitCalib([]float32{1, 2, float32(math.NaN()), 4}, []float32{1, 2, 3, 4}); err == nil || !strings.Contains(err.Error(), "row 1") {
+		t.Errorf("NaN output: %v, want an error naming row 1", err)
+	}
+	good, err := FitCalib([]float32{0, 0, 1, 1, 2, 2}, []float32{0, 0, 1, 1, 2, 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, damage := range map[string]func(c *Calib){
+		"unequal lengths": func(c *Calib) { c.Target[0] = c.Target[0][:3] },
+		"out of order":    func(c *Calib) { c.Gen[1][5] = 100 },
+		"not finite":      func(c *Calib) { c.Target[1][0] = math.Inf(-1) },
+		"too short":       func(c *Calib) { c.Gen[0], c.Target[0] = c.Gen[0][:1], c.Target[0][:1] },
+	} {
+		c := &Calib{}
+		for j := 0; j < 2; j++ {
+			c.Gen[j], c.Target[j] = slices.Clone(good.Gen[j]), slices.Clone(good.Target[j])
+		}
+		damage(c)
+		if err := c.Check(); err == nil {
+			t.Errorf("%s: Check accepted it", name)
+		}
+	}
+}
