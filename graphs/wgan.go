@@ -194,10 +194,16 @@ type Generator struct {
 }
 
 // NewGenerator builds the generator of cfg and restores its weights from f.
+// Its session runs every op in the calling thread (opt.CallerThread is
+// set): at the small batches of live decisions that is 2-3x faster than
+// handing ops to TensorFlow's inter-op pool, whose threads have gone to
+// sleep between decisions, and large batches keep opt's intra-op threads
+// (BENCHMARKS.md, "Scale").
 func NewGenerator(cfg Config, condDim int, f *tf.File, opt tf.SessionOptions) (*Generator, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	opt.CallerThread = true
 	g := tf.NewGraph()
 	m := &Generator{Cfg: cfg, CondDim: condDim, g: g}
 	m.cond = g.Placeholder("cond", condDim)

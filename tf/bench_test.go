@@ -43,6 +43,7 @@ type netBench struct {
 	act    Activation // hidden layers; the last is linear
 	batch  int
 	mode   benchMode
+	caller bool // SessionOptions.CallerThread
 }
 
 // flops returns the counted FLOPs of one run (see the comment above); 0
@@ -69,7 +70,11 @@ func (nb netBench) name() string {
 	for i, v := range nb.widths {
 		w[i] = fmt.Sprint(v)
 	}
-	return fmt.Sprintf("%dx%d-%s/%s", nb.batch, nb.in, strings.Join(w, "-"), nb.mode)
+	name := fmt.Sprintf("%dx%d-%s/%s", nb.batch, nb.in, strings.Join(w, "-"), nb.mode)
+	if nb.caller {
+		name += "/caller-thread"
+	}
+	return name
 }
 
 func benchNet(b *testing.B, nb netBench) {
@@ -103,7 +108,7 @@ func benchNet(b *testing.B, nb netBench) {
 		}
 		fetches = []Node{loss}
 	}
-	s, err := NewSession(g, SessionOptions{})
+	s, err := NewSession(g, SessionOptions{CallerThread: nb.caller})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -161,11 +166,15 @@ func BenchmarkCritic(b *testing.B) {
 
 // BenchmarkGenerator: a generator 33 -> 128 -> 256 -> 512 -> 2 (ReLU)
 // forward at batch 1 (per-packet generation), 64 (training) and 4096
-// (offline generation).
+// (offline generation), with TensorFlow's default thread pools and with
+// every op run in the calling thread (SessionOptions.CallerThread, what a
+// bundle's generators use).
 func BenchmarkGenerator(b *testing.B) {
-	for _, batch := range []int{1, 64, 4096} {
-		nb := netBench{in: 33, widths: []int{128, 256, 512, 2}, act: ReLU, batch: batch, mode: forward}
-		b.Run(nb.name(), func(b *testing.B) { benchNet(b, nb) })
+	for _, caller := range []bool{false, true} {
+		for _, batch := range []int{1, 64, 4096} {
+			nb := netBench{in: 33, widths: []int{128, 256, 512, 2}, act: ReLU, batch: batch, mode: forward, caller: caller}
+			b.Run(nb.name(), func(b *testing.B) { benchNet(b, nb) })
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package tf
 
 import (
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -179,5 +180,51 @@ func TestRunReusesDst(t *testing.T) {
 	// (W is row-major [3, 2]).
 	if !equalValues(out[0], out[1][:4]) {
 		t.Errorf("y = %v, want the first rows of W %v", out[0], out[1])
+	}
+}
+
+// The session options are a tensorflow.ConfigProto written by hand:
+// field 2 (intra_op_parallelism_threads) and 5 (inter_op_parallelism_threads)
+// as varints; the caller-thread setting is inter-op -1, an int32 whose
+// varint is the ten-byte two's complement (0xff x 9, 0x01).
+func TestConfigProto(t *testing.T) {
+	for _, c := range []struct {
+		opt  SessionOptions
+		want []byte
+	}{
+		{SessionOptions{}, nil},
+		{SessionOptions{IntraOpThreads: 2, InterOpThreads: 1}, []byte{0x10, 2, 0x28, 1}},
+		{SessionOptions{IntraOpThreads: 300}, []byte{0x10, 0xac, 0x02}},
+		{SessionOptions{IntraOpThreads: 1, InterOpThreads: 4, CallerThread: true}, []byte{0x10, 1, 0x28, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}},
+		{SessionOptions{IntraOpThreads: -3, InterOpThreads: -1}, nil},
+	} {
+		if got := c.opt.configProto(); string(got) != string(c.want) {
+			t.Errorf("%+v: % x, want % x", c.opt, got, c.want)
+		}
+	}
+}
+
+// A caller-thread session computes what a pooled one does.
+func TestCallerThreadSession(t *testing.T) {
+	g, x, y, _ := smallGraph()
+	in := []float32{1, 2, 3, -1, 0.5, 4}
+	var outs [2][]float32
+	for i, opt := range []SessionOptions{{}, {CallerThread: true, IntraOpThreads: 1}} {
+		s, err := NewSession(g, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Init(); err != nil {
+			t.Fatal(err)
+		}
+		out, err := s.Run([]Feed{{Node: x, Data: in, Rows: 2}}, []Node{y}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		outs[i] = out[0]
+		s.Close()
+	}
+	if len(outs[0]) != 4 || fmt.Sprint(outs[0]) != fmt.Sprint(outs[1]) {
+		t.Errorf("pooled %v, caller thread %v", outs[0], outs[1])
 	}
 }

@@ -251,8 +251,19 @@ func DescribeManifest(m *bundle.Manifest) string {
 	for _, kind := range []graphs.Kind{graphs.Burst, graphs.Packet} {
 		c := m.Models[bundle.ModelID(trace.Client, kind)].Config
 		tr := "raw times"
-		if c.LogTimes {
+		switch {
+		case c.Transform == graphs.TransformQuantile && c.Joint:
+			tr = "quantile transform, time given the first target"
+		case c.Transform == graphs.TransformQuantile:
+			tr = "quantile transform"
+		case c.LogTimes:
 			tr = "log-times"
+		}
+		if c.EMA > 0 {
+			tr += fmt.Sprintf(", EMA %g", c.EMA)
+		}
+		if c.Calibrate {
+			tr += ", calibrated"
 		}
 		kinds = append(kinds, fmt.Sprintf("%s models %s, cond %s, G %s", kind, tr, strings.Join(c.Cond, "+"), widths(c.GenWidths)))
 	}
