@@ -88,6 +88,7 @@ row flag "zero layer width" -- "$sp" train --gen-widths 0 --out x
 row flag "training fraction above 1" -- "$sp" train --train-frac 1.5 --out x
 row flag "validation part as large as the training part" -- "$sp" train --val-frac 0.9 --out x
 row flag "unknown condition feature" -- "$sp" train --packet-cond opp_colour --out x
+row flag "calibrate neither true nor false" -- "$sp" train --calibrate maybe --out x
 row flag "unknown transport" -- "$sp" simulate client --net sctp
 
 # --- resume ----------------------------------------------------------------
