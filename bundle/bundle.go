@@ -278,9 +278,9 @@ func DecodeManifest(name string, b []byte) (*Manifest, error) {
 	}
 	if head.FormatVersion < MinFormatVersion || head.FormatVersion > FormatVersion {
 		if head.FormatVersion < MinFormatVersion {
-			return nil, fmt.Errorf("bundle: %s: format version %d is older than this program's %d: re-train the bundle (spatgan train) or convert it", name, head.FormatVersion, FormatVersion)
+			return nil, fmt.Errorf("bundle: %s: format version %d is older than this program reads (versions %d to %d): re-train the bundle (spatgan train) or convert it", name, head.FormatVersion, MinFormatVersion, FormatVersion)
 		}
-		return nil, fmt.Errorf("bundle: %s: format version %d is newer than this program's %d: use a newer spatgan", name, head.FormatVersion, FormatVersion)
+		return nil, fmt.Errorf("bundle: %s: format version %d is newer than this program reads (versions %d to %d): use a newer spatgan", name, head.FormatVersion, MinFormatVersion, FormatVersion)
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()

@@ -137,7 +137,7 @@ func TestDecodeManifestBad(t *testing.T) {
 		want string
 	}{
 		{"old version", edit(func(m map[string]any) { m["format_version"] = 1 }), "re-train the bundle (spatgan train) or convert it"},
-		{"newer version", edit(func(m map[string]any) { m["format_version"] = 99 }), "newer than this program's"},
+		{"newer version", edit(func(m map[string]any) { m["format_version"] = 99 }), "newer than this program reads (versions 3 to 4)"},
 		{"not a bundle", edit(func(m map[string]any) { m["format"] = "other" }), `format "other"`},
 		{"unknown field", edit(func(m map[string]any) { m["extra"] = 1 }), `unknown field "extra"`},
 		{"unknown model field", edit(func(m map[string]any) { model(m, "server-burst")["foo"] = true }), `unknown field "foo"`},
