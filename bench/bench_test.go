@@ -21,8 +21,10 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/spatgan/spatgan/bundle"
 	feat "github.com/spatgan/spatgan/features"
@@ -238,6 +240,42 @@ func BenchmarkDecision(b *testing.B) {
 		b.ReportMetric(b.Elapsed().Seconds()/float64(packets)*1e6, "us/packet")
 	}
 	b.Run("sampler=gan", func(b *testing.B) { run(b, openBench(b)) })
+	// A live decision follows a wait for the opponent's burst: the same
+	// decision after 10 ms of sleep, timing the decision only.
+	b.Run("sampler=gan/idle=10ms", func(b *testing.B) {
+		s := openBench(b)
+		turn := make([]sampler.Turn, 1)
+		convs := benchConvs(1, trace.Server, 1)
+		c := convs[0]
+		start := c.H
+		out := make([][]sampler.Pkt, 1)
+		pkts := make([]sampler.Pkt, simulate.DefaultMaxCount)
+		const work = 50
+		var busy time.Duration
+		var lat []float64
+		for b.Loop() {
+			for i := 0; i < work; i++ {
+				time.Sleep(10 * time.Millisecond)
+				t0 := time.Now()
+				c.H = start
+				if err := s.TurnsTo(turn, trace.Server, convs); err != nil {
+					b.Fatal(err)
+				}
+				n := min(max(turn[0].Count, 1), simulate.DefaultMaxCount)
+				c.H.Begin(trace.Server, sampler.Turn{Count: n, GapNS: turn[0].GapNS})
+				out[0] = pkts[:n]
+				if err := s.BurstsTo(out, trace.Server, convs); err != nil {
+					b.Fatal(err)
+				}
+				d := time.Since(t0)
+				busy += d
+				lat = append(lat, float64(d.Microseconds()))
+			}
+		}
+		slices.Sort(lat)
+		b.ReportMetric(busy.Seconds()/float64(len(lat))*1e6, "us/decision")
+		b.ReportMetric(lat[len(lat)/2], "p50-us")
+	})
 	b.Run("sampler=bootstrap", func(b *testing.B) {
 		_, tr := benchBundle(b)
 		s, err := sampler.New("bootstrap", tr, 1)
