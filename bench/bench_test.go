@@ -204,34 +204,12 @@ func BenchmarkGenerate(b *testing.B) {
 func BenchmarkDecision(b *testing.B) {
 	const work = 500
 	run := func(b *testing.B, s sampler.Sampler) {
-		turn := make([]sampler.Turn, 1)
-		convs := benchConvs(1, trace.Server, 1)
-		c := convs[0]
-		start := c.H
-		out := make([][]sampler.Pkt, 1)
-		var pkts []sampler.Pkt
-		var packets int
-		decide := func() {
-			c.H = start
-			if err := s.TurnsTo(turn, trace.Server, convs); err != nil {
-				b.Fatal(err)
-			}
-			n := min(max(turn[0].Count, 1), simulate.DefaultMaxCount)
-			c.H.Begin(trace.Server, sampler.Turn{Count: n, GapNS: turn[0].GapNS})
-			if cap(pkts) < n {
-				pkts = make([]sampler.Pkt, n)
-			}
-			out[0] = pkts[:n]
-			if err := s.BurstsTo(out, trace.Server, convs); err != nil {
-				b.Fatal(err)
-			}
-			packets += n
-		}
+		decide := decider(b, s)
 		decide() // warm-up
-		packets = 0
+		packets := 0
 		for b.Loop() {
 			for i := 0; i < work; i++ {
-				decide()
+				packets += decide()
 			}
 		}
 		d := float64(work) * float64(b.N)
@@ -243,13 +221,7 @@ func BenchmarkDecision(b *testing.B) {
 	// A live decision follows a wait for the opponent's burst: the same
 	// decision after 10 ms of sleep, timing the decision only.
 	b.Run("sampler=gan/idle=10ms", func(b *testing.B) {
-		s := openBench(b)
-		turn := make([]sampler.Turn, 1)
-		convs := benchConvs(1, trace.Server, 1)
-		c := convs[0]
-		start := c.H
-		out := make([][]sampler.Pkt, 1)
-		pkts := make([]sampler.Pkt, simulate.DefaultMaxCount)
+		decide := decider(b, openBench(b))
 		const work = 50
 		var busy time.Duration
 		var lat []float64
@@ -257,16 +229,7 @@ func BenchmarkDecision(b *testing.B) {
 			for i := 0; i < work; i++ {
 				time.Sleep(10 * time.Millisecond)
 				t0 := time.Now()
-				c.H = start
-				if err := s.TurnsTo(turn, trace.Server, convs); err != nil {
-					b.Fatal(err)
-				}
-				n := min(max(turn[0].Count, 1), simulate.DefaultMaxCount)
-				c.H.Begin(trace.Server, sampler.Turn{Count: n, GapNS: turn[0].GapNS})
-				out[0] = pkts[:n]
-				if err := s.BurstsTo(out, trace.Server, convs); err != nil {
-					b.Fatal(err)
-				}
+				decide()
 				d := time.Since(t0)
 				busy += d
 				lat = append(lat, float64(d.Microseconds()))
@@ -284,6 +247,31 @@ func BenchmarkDecision(b *testing.B) {
 		}
 		run(b, s)
 	})
+}
+
+// decider returns one server decision of s, made again and again from the
+// same history: one TurnsTo (1 row), then one BurstsTo for the drawn burst;
+// it returns the packets decided.
+func decider(b *testing.B, s sampler.Sampler) func() int {
+	turn := make([]sampler.Turn, 1)
+	convs := benchConvs(1, trace.Server, 1)
+	c := convs[0]
+	start := c.H
+	out := make([][]sampler.Pkt, 1)
+	pkts := make([]sampler.Pkt, simulate.DefaultMaxCount)
+	return func() int {
+		c.H = start
+		if err := s.TurnsTo(turn, trace.Server, convs); err != nil {
+			b.Fatal(err)
+		}
+		n := min(max(turn[0].Count, 1), simulate.DefaultMaxCount)
+		c.H.Begin(trace.Server, sampler.Turn{Count: n, GapNS: turn[0].GapNS})
+		out[0] = pkts[:n]
+		if err := s.BurstsTo(out, trace.Server, convs); err != nil {
+			b.Fatal(err)
+		}
+		return n
+	}
 }
 
 // paperWGAN builds the paper configuration's packet model (condition width

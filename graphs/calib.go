@@ -5,6 +5,8 @@ import (
 	"math"
 	"slices"
 	"sort"
+
+	"github.com/spatgan/spatgan/internal/stat"
 )
 
 // CalibKnots bounds a calibration table: each target keeps CalibKnots+1
@@ -50,10 +52,9 @@ func FitCalib(gen, target []float32) (*Calib, error) {
 }
 
 // quantiles returns CalibKnots+1 quantiles of column j of rows (linear
-// interpolation between order statistics).
+// interpolation between order statistics, stat.QuantileSorted).
 func quantiles(rows []float32, j int) ([]float64, error) {
-	n := len(rows) / 2
-	v := make([]float64, n)
+	v := make([]float64, len(rows)/2)
 	for i := range v {
 		x := float64(rows[2*i+j])
 		if math.IsNaN(x) || math.IsInf(x, 0) {
@@ -64,13 +65,7 @@ func quantiles(rows []float32, j int) ([]float64, error) {
 	slices.Sort(v)
 	q := make([]float64, CalibKnots+1)
 	for k := range q {
-		pos := float64(k) / CalibKnots * float64(n-1)
-		i := int(pos)
-		x := v[i]
-		if i+1 < n {
-			x += (pos - float64(i)) * (v[i+1] - v[i])
-		}
-		q[k] = x
+		q[k] = stat.QuantileSorted(v, float64(k)/CalibKnots)
 	}
 	return q, nil
 }

@@ -192,16 +192,15 @@ func NewDataset(cfg Config, raw *Raw) (*Dataset, error) {
 }
 
 // Apply scales raw rows with this dataset's statistics (for held-out rows).
-func (d *Dataset) Apply(raw *Raw) (*Dataset, error) {
-	out := &Dataset{Target: d.Target, Cond: d.Cond}
-	return out, out.fill(raw, false)
-}
+func (d *Dataset) Apply(raw *Raw) (*Dataset, error) { return d.apply(raw, false) }
 
 // ApplyJitter is Apply with discrete targets spread over their steps of
 // network space as in the training table (for calibration targets).
-func (d *Dataset) ApplyJitter(raw *Raw) (*Dataset, error) {
+func (d *Dataset) ApplyJitter(raw *Raw) (*Dataset, error) { return d.apply(raw, true) }
+
+func (d *Dataset) apply(raw *Raw, jitter bool) (*Dataset, error) {
 	out := &Dataset{Target: d.Target, Cond: d.Cond}
-	return out, out.fill(raw, true)
+	return out, out.fill(raw, jitter)
 }
 
 // fill scales raw rows. With jitter, discrete quantile-transformed targets

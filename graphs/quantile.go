@@ -6,6 +6,8 @@ import (
 	"math"
 	"slices"
 	"sort"
+
+	"github.com/spatgan/spatgan/internal/stat"
 )
 
 // MaxKnots bounds a quantile transform's table: a feature with at most
@@ -62,13 +64,7 @@ func fitQuantile(col []float64, maxKnots int) (*Quantile, error) {
 	}
 	for k := 0; k <= maxKnots; k++ {
 		lvl := float64(k) / float64(maxKnots)
-		pos := lvl * float64(n-1) // linear interpolation, numpy's default
-		i := int(pos)
-		x := v[i]
-		if i+1 < n {
-			x += (pos - float64(i)) * (v[i+1] - v[i])
-		}
-		q.Values = append(q.Values, x)
+		q.Values = append(q.Values, stat.QuantileSorted(v, lvl))
 		q.CDF = append(q.CDF, lvl)
 	}
 	return q, nil

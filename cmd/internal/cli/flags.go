@@ -166,9 +166,14 @@ type traceFlags struct {
 }
 
 func (t *traceFlags) register(fs *pflag.FlagSet) {
-	fs.StringVar(&t.path, "trace", "default", "capture to read (pcap, pcapng or CSV), or \"default\" for the embedded Skype call")
-	fs.StringVar(&t.server, "server", "", "the server of the conversation to read in --trace, ADDR[:PORT] (default: chosen automatically)")
-	fs.StringVar(&t.client, "client", "", "the client of the conversation to read in --trace, ADDR[:PORT] (default: chosen automatically)")
+	t.registerTrace(fs, "default", "capture to read (pcap, pcapng or CSV), or \"default\" for the embedded Skype call")
+}
+
+// registerTrace registers the flags with --trace's default and usage.
+func (t *traceFlags) registerTrace(fs *pflag.FlagSet, def, usage string) {
+	fs.StringVar(&t.path, "trace", def, usage)
+	fs.StringVar(&t.server, "server", "", "the server of the conversation to read in --trace, ADDR, ADDR:PORT or [V6ADDR]:PORT (default: chosen automatically)")
+	fs.StringVar(&t.client, "client", "", "the client of the conversation to read in --trace, in the forms of --server (default: chosen automatically)")
 	fs.StringVar(&t.proto, "proto", "any", "protocol of the conversation to read in --trace: udp, tcp or any")
 	fs.BoolVar(&t.strict, "strict", false, "refuse a capture cut short (default: read it up to its last whole record, with a warning)")
 }

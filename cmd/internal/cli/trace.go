@@ -26,31 +26,23 @@ func traceCmd() *cobra.Command {
 }
 
 // selFlags are the capture and conversation selection flags of both
-// subcommands. The capture may also be given as the one argument (the
-// older form).
-type selFlags struct {
-	file, server, client, proto string
-	strict                      bool
-}
+// subcommands: traceFlags with no default capture. The capture may also be
+// given as the one argument (the older form).
+type selFlags struct{ traceFlags }
 
 func (s *selFlags) register(fs *pflag.FlagSet) {
-	fs.StringVar(&s.file, "trace", "", "capture to read (pcap, pcapng or CSV), or \"default\" for the embedded Skype call (required)")
-	fs.StringVar(&s.server, "server", "", "server endpoint ADDR, ADDR:PORT or [V6ADDR]:PORT (default: chosen automatically)")
-	fs.StringVar(&s.client, "client", "", "client endpoint, same forms (default: chosen automatically)")
-	fs.StringVar(&s.proto, "proto", "any", "protocol of the conversation: udp, tcp or any")
-	fs.BoolVar(&s.strict, "strict", false, "refuse a capture cut short (default: read it up to its last whole record, with a warning)")
+	s.registerTrace(fs, "", "capture to read (pcap, pcapng or CSV), or \"default\" for the embedded Skype call (required)")
 }
 
-// resolveFile takes the capture from --trace or the one argument.
 func (s *selFlags) resolveFile(cmd string, args []string) error {
 	switch {
 	case len(args) > 1:
 		return fmt.Errorf("%s: unexpected arguments %q", cmd, args[1:])
-	case len(args) == 1 && s.file != "":
-		return fmt.Errorf("%s: the capture is given twice (--trace %s and %s)", cmd, s.file, args[0])
+	case len(args) == 1 && s.path != "":
+		return fmt.Errorf("%s: the capture is given twice (--trace %s and %s)", cmd, s.path, args[0])
 	case len(args) == 1:
-		s.file = args[0]
-	case s.file == "":
+		s.path = args[0]
+	case s.path == "":
 		return fmt.Errorf("%s: --trace FILE is required (a capture, or \"default\")", cmd)
 	}
 	return nil
@@ -59,7 +51,7 @@ func (s *selFlags) resolveFile(cmd string, args []string) error {
 // loadListed lists the capture's conversations and loads the chosen one:
 // two passes over the file. For "default" the listing is nil.
 func loadListed(sel selFlags, ports bool) (*trace.Listing, *trace.Conversation, string, error) {
-	file := sel.file
+	file := sel.path
 	if file == "default" {
 		if sel.server != "" || sel.client != "" {
 			return nil, nil, "", errors.New("trace: --server and --client apply to a capture FILE, not to the embedded trace")

@@ -142,15 +142,11 @@ func runTrain(ctx context.Context, stdout, stderr io.Writer, a trainArgs) error 
 		if a.batch > 0 {
 			c.Batch = a.batch
 		}
-		if a.joint != "" {
-			if c.Joint, err = strconv.ParseBool(a.joint); err != nil {
-				return fmt.Errorf("train: --joint %q: want true or false", a.joint)
-			}
+		if err := optionalBool("joint", a.joint, &c.Joint); err != nil {
+			return err
 		}
-		if a.calibrate != "" {
-			if c.Calibrate, err = strconv.ParseBool(a.calibrate); err != nil {
-				return fmt.Errorf("train: --calibrate %q: want true or false", a.calibrate)
-			}
+		if err := optionalBool("calibrate", a.calibrate, &c.Calibrate); err != nil {
+			return err
 		}
 		switch a.transform {
 		case "":
@@ -241,13 +237,25 @@ func overrideConfig(c *graphs.Config, kind graphs.Kind, packetCond, burstCond, g
 	if lr > 0 {
 		c.LR = lr
 	}
-	if logTimes != "" {
-		if c.LogTimes, err = strconv.ParseBool(logTimes); err != nil {
-			return fmt.Errorf("--log-times: %q is not true or false", logTimes)
-		}
+	if err := optionalBool("log-times", logTimes, &c.LogTimes); err != nil {
+		return err
 	}
 	if err := c.Validate(); err != nil {
 		return fmt.Errorf("model configuration: %w", err)
 	}
+	return nil
+}
+
+// optionalBool sets *dst from the value of a true-or-false flag given as a
+// string, empty for "the configuration's".
+func optionalBool(flag, v string, dst *bool) error {
+	if v == "" {
+		return nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return fmt.Errorf("train: --%s %q: want true or false", flag, v)
+	}
+	*dst = b
 	return nil
 }
