@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/spatgan/spatgan/features"
 	"io"
 	"math"
 	"time"
@@ -119,6 +120,13 @@ type Options struct {
 	Gen simulate.GenOptions
 	// Log receives one line per comparator as it is evaluated (nil: none).
 	Log io.Writer
+	// Prime makes every generator continue the conversation: each starts
+	// from the training part's History (features.Prime: its last bursts
+	// per side, what a party that saw the training part remembers) and
+	// draws the side that comes next, as the held-out part does. Without
+	// it every generator starts a conversation from nothing. Generators
+	// that keep no state (the i.i.d. baselines) draw the same either way.
+	Prime bool
 }
 
 // BySide holds one value per direction, named by the side that sends.
@@ -234,12 +242,15 @@ type TraceInfo struct {
 
 // Report is the outcome of the fidelity protocol.
 type Report struct {
-	Trace    TraceInfo `json:"trace"`
-	Seed     uint64    `json:"seed"`
-	WindowK  int       `json:"window_k"`
-	ACFLags  int       `json:"acf_lags"`
-	Framing  string    `json:"framing"`
-	MinFrame int32     `json:"min_frame"`
+	Trace   TraceInfo `json:"trace"`
+	Seed    uint64    `json:"seed"`
+	WindowK int       `json:"window_k"`
+	ACFLags int       `json:"acf_lags"`
+	Framing string    `json:"framing"`
+	// Primed says the generators continued the training part's
+	// conversation (Options.Prime) rather than starting from nothing.
+	Primed   bool  `json:"primed"`
+	MinFrame int32 `json:"min_frame"`
 	// RealDependence is the held-out part's cross-direction dependence.
 	RealDependence BySide[metrics.Dependence] `json:"real_dependence"`
 	Comparators    []Result                   `json:"comparators"`
@@ -299,6 +310,10 @@ func Evaluate(ctx context.Context, s *Split, comps []Comparator, opt Options) (*
 	if s.Conv.Proto == "tcp" {
 		gen.Framing.Transport = simulate.TCP
 	}
+	if opt.Prime {
+		h := features.Prime(s.Train)
+		gen.Prime = &h
+	}
 
 	real, err := metrics.Extract(s.Test.Packets)
 	if err != nil {
@@ -308,7 +323,7 @@ func Evaluate(ctx context.Context, s *Split, comps []Comparator, opt Options) (*
 	if err != nil {
 		return nil, fmt.Errorf("bench: held-out part: %w", err)
 	}
-	rep := &Report{Seed: opt.Seed, WindowK: opt.WindowK, ACFLags: metrics.ACFLags,
+	rep := &Report{Seed: opt.Seed, WindowK: opt.WindowK, ACFLags: metrics.ACFLags, Primed: opt.Prime,
 		Framing: gen.Framing.String(), MinFrame: gen.Framing.MinFrame()}
 	rep.Trace = TraceInfo{
 		Source: s.Conv.Source, Server: s.Conv.Server.String(), Client: s.Conv.Client.String(), Proto: s.Conv.Proto,

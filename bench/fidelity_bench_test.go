@@ -176,7 +176,7 @@ func benchFidelity(b *testing.B, name string, conv *trace.Conversation) {
 					b.Fatal(err)
 				}
 				b.StartTimer()
-				rep, err := bench.Evaluate(ctx, split, []bench.Comparator{c}, bench.Options{Seed: fidelitySeed})
+				rep, err := bench.Evaluate(ctx, split, []bench.Comparator{c}, bench.Options{Seed: fidelitySeed, Prime: true})
 				b.StopTimer()
 				if bu, ok := c.Sampler.(*bundle.Bundle); ok {
 					bu.Close()

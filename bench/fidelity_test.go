@@ -354,3 +354,30 @@ func TestSplitCheck(t *testing.T) {
 		}
 	}
 }
+
+// TestEvaluatePrimed: the report says which protocol it ran, in JSON and
+// in the Markdown's protocol paragraph.
+func TestEvaluatePrimed(t *testing.T) {
+	s, err := NewSplit(synthConv(2, 1500), 0.8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bl, err := FitBaselines(s, []string{"markov"}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, prime := range []bool{false, true} {
+		rep, err := Evaluate(context.Background(), s, bl, Options{Seed: 3, Prime: prime})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var md bytes.Buffer
+		if err := rep.WriteMarkdown(&md); err != nil {
+			t.Fatal(err)
+		}
+		said := strings.Contains(md.String(), "Every generator continues the conversation")
+		if rep.Primed != prime || said != prime {
+			t.Errorf("Prime %v: report Primed %v, Markdown says it continues: %v", prime, rep.Primed, said)
+		}
+	}
+}

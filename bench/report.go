@@ -127,6 +127,12 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		"and is compared with the held-out part (%d packets, %.1f s) only, never with training rows. "+
 		"The column `real` is the noise floor: the real training part itself compared with the held-out part.\n\n",
 		t.TrainFrac, t.TrainPackets, t.TestPackets, t.TestPackets, t.TestS)
+	if r.Primed {
+		p("Every generator continues the conversation: it starts from what a party that saw the training part remembers " +
+			"(its last bursts per side) and draws the side that comes next, as the held-out part does.\n\n")
+	} else {
+		p("Every generator starts a conversation from nothing (no earlier bursts), with the client's burst.\n\n")
+	}
 	p("Seed %d. Generation framing %s: generated sizes are clamped to at least %d B, and %.1f%% of the held-out packets are smaller than that.\n\n",
 		r.Seed, r.Framing, r.MinFrame, 100*t.BelowMinFrame)
 	p("Comparators:\n\n")

@@ -210,6 +210,27 @@ func init() {
 			return avgLogGap(c.H, w.side(c))
 		}})
 	}
+	// Earlier bursts, one feature per lag: the k-th most recent burst of a
+	// side (k = 2..Depth; k = 1 is own_count / own_bytes above), 0 when
+	// there is none. A memory of the conversation's cycle (a transaction's
+	// statements, a codec's frame pattern) that one burst cannot give.
+	for k := 2; k <= Depth; k++ {
+		for _, w := range []struct {
+			prefix string
+			side   func(*Ctx) trace.Side
+		}{{"own", func(c *Ctx) trace.Side { return c.Side }}, {"opp", func(c *Ctx) trace.Side { return c.Side.Other() }}} {
+			nth := func(c *Ctx) Burst {
+				b, _ := c.H.Last(w.side(c), k-1)
+				return b
+			}
+			Register(Feature{fmt.Sprintf("%s_count_%d", w.prefix, k), Both, fmt.Sprintf("packets in the %s side's burst %d back (0 if none)", w.prefix, k), func(c *Ctx) float64 {
+				return float64(nth(c).Count)
+			}})
+			Register(Feature{fmt.Sprintf("%s_bytes_%d", w.prefix, k), Both, fmt.Sprintf("frame bytes in the %s side's burst %d back (0 if none)", w.prefix, k), func(c *Ctx) float64 {
+				return float64(nth(c).Bytes)
+			}})
+		}
+	}
 	Register(Feature{"opp_dur_us", Both, "first to last packet of the opponent's preceding burst, µs", func(c *Ctx) float64 {
 		b, _ := opp(c)
 		return us(b.DurNS)

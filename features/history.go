@@ -53,6 +53,9 @@ type Pkt struct {
 type History struct {
 	ring [2][Depth]Burst
 	n    [2]int // bursts completed per side
+	// last is the side of the most recently completed burst (valid when
+	// any side completed one).
+	last trace.Side
 
 	// The burst being drawn (after Begin, until End). Its packets live in
 	// the sampler's output while it draws them (Ctx.Drawn), not here.
@@ -104,6 +107,23 @@ func (h *History) Observe(side trace.Side, b Burst) {
 func (h *History) push(side trace.Side, b Burst) {
 	h.ring[side][h.n[side]%Depth] = b
 	h.n[side]++
+	h.last = side
+}
+
+// Next returns the side whose burst comes next (the other side of the
+// most recently completed burst), and false for an empty conversation.
+func (h *History) Next() (trace.Side, bool) {
+	if h.n[0]+h.n[1] == 0 {
+		return 0, false
+	}
+	return h.last.Other(), true
+}
+
+// Prime returns the History of a party that has seen all of conv: the
+// state from which a generator continues that conversation (its last
+// Depth bursts per side), built by the same replay as the training tables.
+func Prime(conv *trace.Conversation) History {
+	return replay(conv, func(*Event) {})
 }
 
 // SentBurst summarises packets as a Burst for End: sizes and the times

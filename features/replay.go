@@ -88,6 +88,11 @@ type Event struct {
 // merged delta) is negative, or when the opponent burst it answers contains
 // a clock step (that burst's duration and spacing would be wrong).
 func Replay(conv *trace.Conversation, visit func(*Event)) {
+	replay(conv, visit)
+}
+
+// replay is Replay, returning the History after the last burst.
+func replay(conv *trace.Conversation, visit func(*Event)) History {
 	var h History
 	p := conv.Packets
 	bursts := conv.Bursts()
@@ -121,4 +126,5 @@ func Replay(conv *trace.Conversation, visit func(*Event)) {
 		}
 		h.push(b.From, SentBurst(gap, drawn))
 	}
+	return h
 }

@@ -195,3 +195,50 @@ func TestFeaturesByHand(t *testing.T) {
 		t.Error("an unknown feature was accepted")
 	}
 }
+
+// TestPrimeByHand checks the History a generator continues a conversation
+// from, and the per-lag burst features, against values worked out by hand.
+func TestPrimeByHand(t *testing.T) {
+	ms := int64(1e6)
+	conv := &trace.Conversation{Source: "hand", Packets: []trace.Packet{
+		{TS: 0, Size: 100, From: trace.Client},
+		{TS: 2 * ms, Size: 120, From: trace.Client},
+		{TS: 10 * ms, Size: 500, From: trace.Server},
+		{TS: 15 * ms, Size: 60, From: trace.Client},
+		{TS: 16 * ms, Size: 70, From: trace.Client},
+		{TS: 18 * ms, Size: 80, From: trace.Client},
+		{TS: 30 * ms, Size: 900, From: trace.Server},
+		{TS: 31 * ms, Size: 40, From: trace.Server},
+	}}
+	h := Prime(conv)
+	if got := [2]int{h.Bursts(trace.Server), h.Bursts(trace.Client)}; got != [2]int{2, 2} {
+		t.Fatalf("bursts per side (server, client) %v, want [2 2]", got)
+	}
+	if next, ok := h.Next(); !ok || next != trace.Client {
+		t.Errorf("next side %v (%v), want the client: the server's burst was the last", next, ok)
+	}
+	last, _ := h.Last(trace.Server, 0)
+	if want := (Burst{Count: 2, Bytes: 940, DurNS: 1 * ms, GapNS: 12 * ms, LastSize: 40, LastDtNS: 1 * ms}); last != want {
+		t.Errorf("server's last burst %+v, want %+v", last, want)
+	}
+	if _, _, open := h.Open(); open {
+		t.Error("a primed History has an open burst")
+	}
+	if _, ok := (&History{}).Next(); ok {
+		t.Error("an empty History names a next side")
+	}
+	// The lag features, for the client's next turn: its bursts back are
+	// 3 packets / 210 B (1 back) and 2 / 220 B (2 back); the server has 2.
+	set, err := Resolve([]string{"own_count", "own_count_2", "own_bytes_2", "own_count_3", "opp_bytes", "opp_bytes_2"}, TurnDecision)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make([]float64, set.Len())
+	set.To(got, &Ctx{H: &h, Side: trace.Client})
+	want := []float64{3, 2, 220, 0, 940, 500}
+	for j := range want {
+		if got[j] != want[j] {
+			t.Errorf("%s = %v, want %v", set.Names[j], got[j], want[j])
+		}
+	}
+}

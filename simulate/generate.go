@@ -3,6 +3,7 @@ package simulate
 import (
 	"context"
 	"errors"
+	"github.com/spatgan/spatgan/features"
 	"time"
 
 	"github.com/spatgan/spatgan/sampler"
@@ -41,6 +42,12 @@ type GenOptions struct {
 	// clock has passed them, so memory grows with the spread of the
 	// conversations' clocks (a few bursts each in practice).
 	Ordered bool
+	// Prime, when set, is the History every conversation starts from
+	// instead of an empty one (features.Prime of a real conversation: the
+	// generators continue it), and the first burst is the side that comes
+	// next in it. Nil starts every conversation from nothing, with the
+	// client's burst.
+	Prime *features.History
 }
 
 // Event is one synthetic data packet of a conversation: the packet and the

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spatgan/spatgan/features"
 	"github.com/spatgan/spatgan/sampler"
 	"github.com/spatgan/spatgan/trace"
 )
@@ -369,5 +370,49 @@ func TestGenerateManyOrdered(t *testing.T) {
 		if first[c] < from || last[c] > from+int64(opt.Duration) {
 			t.Fatalf("conversation %d spans %d..%d, want within %d..%d", c, first[c], last[c], from, from+int64(opt.Duration))
 		}
+	}
+}
+
+// TestGeneratePrimed checks that a primed generation continues the
+// conversation it was primed with: its first burst is the side that comes
+// next, drawn from the primed History (the echo server answers the
+// client's last real burst), in every conversation of GenerateMany.
+func TestGeneratePrimed(t *testing.T) {
+	ms := int64(1e6)
+	real := &trace.Conversation{Source: "hand", Packets: []trace.Packet{
+		{TS: 0, Size: 500, From: trace.Server},
+		{TS: 5 * ms, Size: 60, From: trace.Client},
+		{TS: 6 * ms, Size: 70, From: trace.Client},
+		{TS: 7 * ms, Size: 80, From: trace.Client},
+		{TS: 8 * ms, Size: 90, From: trace.Client},
+	}}
+	h := features.Prime(real)
+	const dt = 250_000
+	var first [3][]Event
+	_, err := GenerateMany(context.Background(), newEcho(3, 2e6, dt), 3, GenOptions{Packets: 50, Prime: &h}, func(c int, e Event) error {
+		first[c] = append(first[c], e)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for c, evs := range first {
+		b := splitBursts(evs)[0]
+		if len(b) != 4 || b[0].Packet.From != trace.Server {
+			t.Fatalf("conversation %d: first burst %d packets from %v, want the server answering the client's 4", c, len(b), b[0].Packet.From)
+		}
+		for i, e := range b {
+			if e.Packet.Size != 75 {
+				t.Errorf("conversation %d packet %d: size %d, want the client's mean 75", c, i, e.Packet.Size)
+			}
+		}
+		if gap := b[0].Packet.TS - DefaultStartNS; gap != 3*ms {
+			t.Errorf("conversation %d: first gap %d ns, want the client burst's duration %d", c, gap, 3*ms)
+		}
+	}
+	// Unprimed, the same sampler opens with the client.
+	cold := collect(t, newEcho(3, 2e6, dt), GenOptions{Packets: 50})
+	if cold[0].Packet.From != trace.Client {
+		t.Errorf("an unprimed generation opens with %v, want the client", cold[0].Packet.From)
 	}
 }

@@ -55,6 +55,9 @@ func GenerateMany(ctx context.Context, s sampler.Sampler, k int, opt GenOptions,
 	active := make([]int, k) // indices of running conversations
 	for i := range cs {
 		cs[i].sc = sampler.NewConv(uint64(i + 1))
+		if opt.Prime != nil {
+			cs[i].sc.H = *opt.Prime
+		}
 		cs[i].ref = start + int64(i)*int64(opt.Stagger)
 		if end > 0 {
 			cs[i].end = end + int64(i)*int64(opt.Stagger)
@@ -74,6 +77,11 @@ func GenerateMany(ctx context.Context, s sampler.Sampler, k int, opt GenOptions,
 		calls int64
 	)
 	side := trace.Client
+	if opt.Prime != nil {
+		if next, ok := opt.Prime.Next(); ok {
+			side = next
+		}
+	}
 	for burst := uint32(0); len(active) > 0; burst++ {
 		if burst%64 == 0 {
 			if err := ctx.Err(); err != nil {

@@ -171,3 +171,30 @@ func TestPlotAlone(t *testing.T) {
 		}
 	}
 }
+
+// TestGenerateContinue: --continue starts from the end of --trace's
+// conversation, so the first packet is from the side that did not send the
+// capture's last burst.
+func TestGenerateContinue(t *testing.T) {
+	dir := t.TempDir()
+	src := writePcap(t, dir, "src.pcap", "udp")
+	conv, err := trace.Load(src, trace.Select{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := conv.Packets[len(conv.Packets)-1].From.Other()
+	out := filepath.Join(dir, "cont.pcap")
+	var o, e bytes.Buffer
+	if err := Run(context.Background(), &o, &e, []string{"generate", "--sampler", "markov", "--trace", src, "--continue",
+		"--packets", "50", "--out", out, "--csv", "--quiet"}); err != nil {
+		t.Fatalf("%v\n%s", err, e.String())
+	}
+	b, err := os.ReadFile(csvNextTo(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := strings.Split(string(b), "\n")
+	if len(rows) < 2 || !strings.Contains(rows[1], ","+want.String()+",") {
+		t.Errorf("continued generation opens with %q, want a packet from the %v", rows[1], want)
+	}
+}

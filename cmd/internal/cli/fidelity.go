@@ -37,7 +37,7 @@ func fidelitySummary(ctx context.Context, stdout, stderr io.Writer, dir string, 
 		{Name: bench.NameReal, Kind: bench.KindReal, Note: "noise floor", Packets: res.Train.Packets},
 		{Name: bench.NameGAN, Kind: bench.KindModel, Note: dir, Fingerprint: b.Fingerprint(), Sampler: b},
 		{Name: "markov", Kind: bench.KindBaseline, Note: "Markov baseline", Sampler: markov},
-	}, bench.Options{Seed: 1, Gen: simulate.GenOptions{Framing: simulate.NewFraming(t, res.Train.Server.Addr.Is6())}})
+	}, bench.Options{Seed: 1, Prime: true, Gen: simulate.GenOptions{Framing: simulate.NewFraming(t, res.Train.Server.Addr.Is6())}})
 	if err != nil {
 		return err
 	}

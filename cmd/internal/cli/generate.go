@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/spatgan/spatgan/features"
 	"io"
 	"net/netip"
 	"time"
@@ -36,6 +37,7 @@ func generateCmd() *cobra.Command {
 	convs := fs.Int("conversations", 1, "number of concurrent conversations in the capture (limits apply to each); conversation i uses client port 50000+i")
 	stagger := fs.Duration("stagger", 10*time.Millisecond, "with --conversations: conversation i starts i times this after --start")
 	quiet := fs.Bool("quiet", false, "no progress bar")
+	cont := fs.Bool("continue", false, "continue the conversation of --trace: every conversation starts from its last bursts per side (what a party that saw it remembers), with the side that comes next")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		ctx, stdout, stderr := cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr()
 		if *out == "" {
@@ -63,6 +65,17 @@ func generateCmd() *cobra.Command {
 			if opt.StartNS <= 0 {
 				return fmt.Errorf("generate: --start %q: must be after 1970", *start)
 			}
+		}
+		if *cont {
+			conv, err := mf.tr.load(stderr)
+			if err != nil {
+				return fmt.Errorf("generate: --continue: %w", err)
+			}
+			h := features.Prime(conv)
+			if _, ok := h.Next(); !ok {
+				return fmt.Errorf("generate: --continue: %s has no burst to continue from", conv.Source)
+			}
+			opt.Prime = &h
 		}
 		csvPath := ""
 		if *csvOut {
