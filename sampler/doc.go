@@ -41,6 +41,12 @@
 // autoregressive model) draws BurstsTo position by position internally,
 // still batched across the conversations.
 //
+// A conversation need not start empty: a caller may set conv.H to the
+// History of a real conversation (features.Prime) so that the generators
+// continue it (generate --continue; the fidelity bench continues the
+// training part, as the held-out part does), and draws the side that comes
+// next (History.Next).
+//
 // Samplers never change a History; callers never read a sampler's State.
 // Two samplers with equal Fingerprint (the optional Fingerprinter) draw
 // from the same distributions: the live agents compare them at the

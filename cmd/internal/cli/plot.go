@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/spatgan/spatgan/features"
 	"io"
 	"os"
 	"path/filepath"
@@ -206,8 +207,14 @@ func runPlot(ctx context.Context, stdout, stderr io.Writer, kind string, f plotF
 			return fmt.Errorf("%s: a report compares synthetic with real traffic: give --syn FILE or --bundle DIR (flow, dist, pca and tsne draw a capture alone)", name)
 		}
 		var real, syn *trace.Conversation
+		var prime *features.History // the bundle continues the training part, as in bench fidelity
 		if f.bundle != "" {
-			real, err = bundleReal(&f, &opt, traceGiven, synNameGiven, stderr)
+			var split *bench.Split
+			if split, err = bundleReal(&f, &opt, traceGiven, synNameGiven, stderr); err == nil {
+				real = split.Test
+				h := features.Prime(split.Train)
+				prime = &h
+			}
 		} else {
 			real, err = loadReal(f, traceGiven, stderr)
 		}
@@ -217,7 +224,7 @@ func runPlot(ctx context.Context, stdout, stderr io.Writer, kind string, f plotF
 		var synPkts []trace.Packet // nil: the capture alone
 		switch {
 		case f.bundle != "":
-			syn, err = generateFromBundle(ctx, f.bundle, f.seed, len(real.Packets), f.quiet, stderr)
+			syn, err = generateFromBundle(ctx, f.bundle, f.seed, len(real.Packets), prime, f.quiet, stderr)
 		case f.syn != "":
 			syn, err = loadSynthetic(f, stderr)
 		default:
@@ -287,7 +294,7 @@ func (t *traceFlags) loadQuiet() (*trace.Conversation, error) {
 // it, as bench fidelity does), else the capture its manifest names. It also
 // fills what a bundle implies: its loss log for the report and the legend
 // name.
-func bundleReal(f *plotFlags, opt *visualize.Options, traceGiven, synNameGiven bool, stderr io.Writer) (*trace.Conversation, error) {
+func bundleReal(f *plotFlags, opt *visualize.Options, traceGiven, synNameGiven bool, stderr io.Writer) (*bench.Split, error) {
 	m, _, err := bundle.ReadManifest(f.bundle)
 	if err != nil {
 		return nil, err
@@ -334,12 +341,12 @@ func bundleReal(f *plotFlags, opt *visualize.Options, traceGiven, synNameGiven b
 			opt.Loss = recs
 		}
 	}
-	return split.Test, nil
+	return split, nil
 }
 
 // generateFromBundle runs the offline closed-loop generator of a bundle for
-// n packets, with a progress bar.
-func generateFromBundle(ctx context.Context, dir string, seed uint64, n int, quiet bool, stderr io.Writer) (*trace.Conversation, error) {
+// n packets, with a progress bar, continuing prime when it is not nil.
+func generateFromBundle(ctx context.Context, dir string, seed uint64, n int, prime *features.History, quiet bool, stderr io.Writer) (*trace.Conversation, error) {
 	s, _, err := openBundleSampler(dir, seed)
 	if err != nil {
 		return nil, err
@@ -347,7 +354,7 @@ func generateFromBundle(ctx context.Context, dir string, seed uint64, n int, qui
 	if c, ok := s.(io.Closer); ok {
 		defer c.Close()
 	}
-	opt := simulate.GenOptions{Packets: int64(n)}
+	opt := simulate.GenOptions{Packets: int64(n), Prime: prime}
 	var bar *genBar
 	if !quiet {
 		bar = newGenBar(stderr, "generate", opt, 1)
