@@ -416,3 +416,66 @@ func TestGeneratePrimed(t *testing.T) {
 		t.Errorf("an unprimed generation opens with %v, want the client", cold[0].Packet.From)
 	}
 }
+
+// TestGenerateManyStepped checks the stepped driver (a sampler.Stepper):
+// one conversation gets exactly the packets of the lockstep driver; many
+// conversations each follow the closed-loop rules, with every packet
+// call serving conversations at their own positions; Ordered output is
+// in time order.
+func TestGenerateManyStepped(t *testing.T) {
+	const dt = 250_000
+	opt := GenOptions{Packets: 3000}
+	stepped := collect(t, newStepEcho(4, 2e6, dt), opt)
+	plain := collect(t, plainSampler{newEcho(4, 2e6, dt)}, opt)
+	if !slices.Equal(stepped, plain) {
+		t.Fatal("one conversation: the stepped driver's packets differ from the lockstep driver's")
+	}
+
+	const k = 40
+	s := newStepEcho(5, 2e6, dt)
+	per := make([][]Event, k)
+	var all []Event
+	st, err := GenerateMany(context.Background(), s, k, GenOptions{Packets: 500, Ordered: true, Stagger: time.Millisecond}, func(c int, e Event) error {
+		per[c] = append(per[c], e)
+		all = append(all, e)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Packets != k*500 {
+		t.Fatalf("%d packets, want %d", st.Packets, k*500)
+	}
+	for i := 1; i < len(all); i++ {
+		if all[i].Packet.TS < all[i-1].Packet.TS {
+			t.Fatalf("ordered output goes back in time at packet %d", i)
+		}
+	}
+	for c, evs := range per {
+		bursts := splitBursts(evs)
+		for j := 1; j+1 < len(bursts); j++ {
+			b, prev := bursts[j], bursts[j-1]
+			if b[0].Packet.From == trace.Client {
+				for i := 1; i < len(b); i++ {
+					if b[i].Packet.Size != min(b[i-1].Packet.Size+7, 1514) {
+						t.Fatalf("conversation %d burst %d packet %d: size %d after %d", c, j, i, b[i].Packet.Size, b[i-1].Packet.Size)
+					}
+				}
+				continue
+			}
+			if len(b) != len(prev) {
+				t.Fatalf("conversation %d: server burst %d has %d packets, the client's had %d", c, j, len(b), len(prev))
+			}
+			if b[0].Header.Burst != prev[0].Header.Burst+1 {
+				t.Fatalf("conversation %d: burst numbers %d then %d", c, prev[0].Header.Burst, b[0].Header.Burst)
+			}
+		}
+	}
+	// Client bursts are 1-5 packets: per step, one packet call serves every
+	// conversation drawing a client packet, whatever its position, so the
+	// calls are far fewer than the rows (lockstep would make one call per
+	// position of the longest burst).
+	if s.rows < 10*s.calls {
+		t.Errorf("%d client packet rows in %d StepTo calls: want at least 10 rows a call", s.rows, s.calls)
+	}
+}

@@ -102,3 +102,41 @@ var (
 	_ sampler.Sampler       = (*toySampler)(nil)
 	_ sampler.Fingerprinter = (*echoSampler)(nil)
 )
+
+// stepEcho is echoSampler drawing the client's bursts a position at a
+// time (a sampler.Stepper): packet j of a client burst is packet j-1 plus
+// 7 bytes, as in BurstsTo, and the randomness is drawn in the same order
+// for one conversation. It counts the packet rows it is asked for per
+// call.
+type stepEcho struct {
+	*echoSampler
+	calls, rows int
+}
+
+func newStepEcho(seed uint64, gap, dt int64) *stepEcho {
+	return &stepEcho{echoSampler: newEcho(seed, gap, dt)}
+}
+
+func (e *stepEcho) Stepwise(side trace.Side) bool { return side == trace.Client }
+
+func (e *stepEcho) StepTo(out [][]sampler.Pkt, pos []int, side trace.Side, convs []*sampler.Conv) error {
+	if side != trace.Client {
+		return errors.New("stepEcho: the server's bursts are drawn whole")
+	}
+	e.calls++
+	e.rows += len(convs)
+	for i := range convs {
+		j := pos[i]
+		if j == 0 {
+			out[i][j] = sampler.Pkt{Size: int32(100 + e.r.IntN(1000)), DtNS: e.dt}
+		} else {
+			out[i][j] = sampler.Pkt{Size: out[i][j-1].Size + 7, DtNS: e.dt}
+		}
+	}
+	return nil
+}
+
+// plainSampler hides every method but the Sampler interface's.
+type plainSampler struct{ sampler.Sampler }
+
+var _ sampler.Stepper = (*stepEcho)(nil)
