@@ -42,7 +42,7 @@ func fidelitySummary(ctx context.Context, stdout, stderr io.Writer, dir string, 
 		return err
 	}
 	gan, floor, mk := rep.Result(bench.NameGAN), rep.Result(bench.NameReal), rep.Result("markov")
-	fmt.Fprintf(stdout, "\nfidelity against the held-out %d real packets: KS distance per sending direction, generated closed loop (%d packets)\n\n",
+	fmt.Fprintf(stdout, "\nfidelity against the held-out %d real packets: KS distance per sending direction, generated closed loop continuing the training part (%d packets)\n\n",
 		len(res.Test.Packets), gan.Packets)
 	fmt.Fprintf(stdout, "| series | direction | SPATGAN | Markov baseline | noise floor |\n|---|---|---|---|---|\n")
 	rows := []struct {
