@@ -66,8 +66,7 @@ func genRateWith(b *testing.B, batch int, d time.Duration, opt tf.SessionOptions
 
 // BenchmarkOffline: closed-loop offline generation through the bundle,
 // one conversation (simulate.Generate, 5,000 packets per iteration) and
-// 1,000 conversations batched across (the stepped driver, since the
-// default packet model is autoregressive) written as one time-ordered pcap
+// 1,000 conversations in lockstep written as one time-ordered pcap
 // (simulate.GenerateMany, 50 packets each per iteration), each set
 // against the reference generator's rate at batch 1 and 4,096 measured in
 // the same benchmark (half a second each, before the generation):

@@ -32,10 +32,7 @@ type Bundle struct {
 	rows     [][2]int
 }
 
-var (
-	_ sampler.Sampler = (*Bundle)(nil)
-	_ sampler.Stepper = (*Bundle)(nil)
-)
+var _ sampler.Sampler = (*Bundle)(nil)
 
 // Open loads and checks a bundle; seed seeds the generators' noise.
 func Open(dir string, seed uint64, opt tf.SessionOptions) (*Bundle, error) {
@@ -166,6 +163,8 @@ func (b *Bundle) BurstsTo(out [][]sampler.Pkt, side trace.Side, convs []*sampler
 		return err
 	}
 	id := ModelID(side, graphs.Packet)
+	set := b.sets[id]
+	k := set.Len()
 	maxN, total := 0, 0
 	for _, o := range out {
 		maxN = max(maxN, len(o))
@@ -174,14 +173,33 @@ func (b *Bundle) BurstsTo(out [][]sampler.Pkt, side trace.Side, convs []*sampler
 	if total == 0 {
 		return nil
 	}
+	// rows collects (conversation, position) pairs drawn in one call.
+	draw := func(rows [][2]int) error {
+		b.raw = grow(b.raw, len(rows)*k)
+		for r, cp := range rows {
+			c, pos := convs[cp[0]], cp[1]
+			_, turn, _ := c.H.Open()
+			ctx := features.Ctx{H: &c.H, Side: side, Turn: turn, Drawn: out[cp[0]][:pos]}
+			set.To(b.raw[r*k:(r+1)*k], &ctx)
+		}
+		gen, m, err := b.generate(id, b.raw, len(rows))
+		if err != nil {
+			return err
+		}
+		for r, cp := range rows {
+			size, dt := m.Target.Valid(graphs.Packet, gen[2*r], gen[2*r+1])
+			out[cp[0]][cp[1]] = sampler.Pkt{Size: int32(size), DtNS: int64(dt * 1000)}
+		}
+		return nil
+	}
 	b.rows = b.rows[:0]
-	if !b.sets[id].Sequential() {
+	if !set.Sequential() {
 		for i, o := range out {
 			for pos := range o {
 				b.rows = append(b.rows, [2]int{i, pos})
 			}
 		}
-		return b.drawPackets(id, side, out, convs, b.rows)
+		return draw(b.rows)
 	}
 	for pos := 0; pos < maxN; pos++ {
 		b.rows = b.rows[:0]
@@ -190,61 +208,9 @@ func (b *Bundle) BurstsTo(out [][]sampler.Pkt, side trace.Side, convs []*sampler
 				b.rows = append(b.rows, [2]int{i, pos})
 			}
 		}
-		if err := b.drawPackets(id, side, out, convs, b.rows); err != nil {
+		if err := draw(b.rows); err != nil {
 			return err
 		}
-	}
-	return nil
-}
-
-// Stepwise implements sampler.Stepper: whether side's packet model reads
-// the earlier packets of its burst.
-func (b *Bundle) Stepwise(side trace.Side) bool {
-	set, ok := b.sets[ModelID(side, graphs.Packet)]
-	return ok && set.Sequential()
-}
-
-// StepTo implements sampler.Stepper: one generator call draws packet
-// pos[i] of every conversation's open burst.
-func (b *Bundle) StepTo(out [][]sampler.Pkt, pos []int, side trace.Side, convs []*sampler.Conv) error {
-	if err := sampler.CheckBatch(len(out), len(convs), side); err != nil {
-		return err
-	}
-	if len(pos) != len(out) {
-		return fmt.Errorf("bundle: %d positions for %d conversations", len(pos), len(out))
-	}
-	b.rows = b.rows[:0]
-	for i, p := range pos {
-		if p < 0 || p >= len(out[i]) {
-			return fmt.Errorf("bundle: conversation %d: position %d outside its burst of %d packets", i, p, len(out[i]))
-		}
-		b.rows = append(b.rows, [2]int{i, p})
-	}
-	if len(b.rows) == 0 {
-		return nil
-	}
-	return b.drawPackets(ModelID(side, graphs.Packet), side, out, convs, b.rows)
-}
-
-// drawPackets draws, in one generator call, the packets named by rows
-// ((conversation, position) pairs) of side's open bursts.
-func (b *Bundle) drawPackets(id string, side trace.Side, out [][]sampler.Pkt, convs []*sampler.Conv, rows [][2]int) error {
-	set := b.sets[id]
-	k := set.Len()
-	b.raw = grow(b.raw, len(rows)*k)
-	for r, cp := range rows {
-		c, pos := convs[cp[0]], cp[1]
-		_, turn, _ := c.H.Open()
-		ctx := features.Ctx{H: &c.H, Side: side, Turn: turn, Drawn: out[cp[0]][:pos]}
-		set.To(b.raw[r*k:(r+1)*k], &ctx)
-	}
-	gen, m, err := b.generate(id, b.raw, len(rows))
-	if err != nil {
-		return err
-	}
-	for r, cp := range rows {
-		size, dt := m.Target.Valid(graphs.Packet, gen[2*r], gen[2*r+1])
-		out[cp[0]][cp[1]] = sampler.Pkt{Size: int32(size), DtNS: int64(dt * 1000)}
 	}
 	return nil
 }

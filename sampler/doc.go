@@ -41,12 +41,6 @@
 // autoregressive model) draws BurstsTo position by position internally,
 // still batched across the conversations.
 //
-// A sampler that draws packets position by position may also implement
-// Stepper (one position of many conversations' bursts per call), which
-// lets a driver of many conversations batch conversations at different
-// positions, and at different decisions, instead of waiting for the
-// longest burst (GenerateMany).
-//
 // A conversation need not start empty: a caller may set conv.H to the
 // History of a real conversation (features.Prime) so that the generators
 // continue it (generate --continue; the fidelity bench continues the

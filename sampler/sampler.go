@@ -71,27 +71,6 @@ type Fingerprinter interface {
 	Fingerprint() string
 }
 
-// Stepper is an optional interface of a Sampler whose packets depend on
-// the earlier packets of their burst (an autoregressive model), which
-// BurstsTo therefore draws one position at a time. StepTo exposes one such
-// position so that a caller running many conversations can batch
-// conversations at different positions, and conversations drawing turns,
-// into few calls instead of waiting for the longest burst (GenerateMany
-// does). For every i, out[i] is convs[i]'s open burst as BurstsTo would
-// receive it; out[i][:pos[i]] are the packets drawn so far, and StepTo
-// draws out[i][pos[i]]. Drawing positions 0..n-1 one call at a time for
-// one conversation consumes the sampler's randomness exactly as one
-// BurstsTo call does, so a single conversation gets the same packets
-// either way.
-type Stepper interface {
-	// Stepwise reports whether side's packets depend on earlier packets
-	// of the burst; when false, BurstsTo draws a whole burst in one call
-	// and stepping gains nothing.
-	Stepwise(side trace.Side) bool
-	// StepTo draws one packet of side's open burst in each conversation.
-	StepTo(out [][]Pkt, pos []int, side trace.Side, convs []*Conv) error
-}
-
 // CheckBatch returns an error unless out and convs have the same length and
 // side is a side; implementations call it first.
 func CheckBatch(nOut, nConvs int, side trace.Side) error {

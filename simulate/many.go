@@ -10,331 +10,159 @@ import (
 	"github.com/spatgan/spatgan/trace"
 )
 
-// GenerateMany generates k independent conversations offline, batching
-// the sampler's draws across them so that a sampler whose draws depend on
-// their history (the GAN) still gets large batches. Each conversation is a
-// sampler.Conv with ID c+1 and follows exactly the rules of Generate, with
-// its own limits (opt.Packets, opt.Duration apply to each) and virtual
-// clock starting at opt.StartNS.
-//
-// A sampler that draws its packets position by position (a
-// sampler.Stepper whose Stepwise is true) is driven by steps: at each step
-// every conversation is at one decision (a side's turn, or the next packet
-// of its open burst), and each of the four kinds of decision is one call
-// across every conversation at it, so that a long burst in one
-// conversation does not hold the others (the others draw their next turns
-// and bursts meanwhile). Any other sampler is driven in lockstep: every
-// running conversation draws the same side's burst, with one TurnsTo and
-// one BurstsTo call across them. With one conversation both ways make the
-// same calls in the same order, so Generate's output does not depend on
-// the driver.
+// GenerateMany generates k independent conversations offline in lockstep,
+// so that a sampler whose draws depend on their history (the GAN) still
+// gets large batches: at each step every conversation still running needs
+// the same side's next burst, and all of them are drawn with one TurnsTo
+// and one BurstsTo call across the conversations (the sampler batches the
+// packet positions inside). Each conversation is a sampler.Conv with ID
+// c+1 and follows exactly the rules of Generate, with its own limits
+// (opt.Packets, opt.Duration apply to each) and virtual clock starting at
+// opt.StartNS.
 //
 // emit receives conversation c's packets (c in 0..k-1) in time order per
 // conversation; the conversations are interleaved step by step. The output
 // is deterministic for a given sampler, seed, k and options. The returned
 // statistics sum all conversations (FirstNS and LastNS span them).
 func GenerateMany(ctx context.Context, s sampler.Sampler, k int, opt GenOptions, emit func(conv int, e Event) error) (GenStats, error) {
+	var st GenStats
 	if k < 1 {
-		return GenStats{}, fmt.Errorf("simulate: generate: %d conversations, want at least 1", k)
+		return st, fmt.Errorf("simulate: generate: %d conversations, want at least 1", k)
 	}
 	start, end, proto, err := opt.check(s)
 	if err != nil {
-		return GenStats{}, err
+		return st, err
 	}
-	if opt.Stagger < 0 {
-		return GenStats{}, fmt.Errorf("simulate: generate: negative stagger %v", opt.Stagger)
-	}
-	g := &many{s: s, opt: opt, proto: proto, wall: time.Now(), emit: emit}
+	wall := time.Now()
 	// The planners hold the clamping rules and counters; the sampler is
 	// called here, across conversations.
-	g.pl = [2]*planner{
+	pl := [2]*planner{
 		newPlanner(s, trace.Server, opt.Framing, 1, opt.MaxCount, opt.MaxGap),
 		newPlanner(s, trace.Client, opt.Framing, 1, opt.MaxCount, opt.MaxGap),
 	}
-	first := trace.Client
+	type convState struct {
+		sc      *sampler.Conv
+		ref     int64
+		end     int64
+		carried int64
+		seq     [2]uint32
+		plan    burstPlan
+	}
+	if opt.Stagger < 0 {
+		return st, fmt.Errorf("simulate: generate: negative stagger %v", opt.Stagger)
+	}
+	cs := make([]convState, k)
+	active := make([]int, k) // indices of running conversations
+	for i := range cs {
+		cs[i].sc = sampler.NewConv(uint64(i + 1))
+		if opt.Prime != nil {
+			cs[i].sc.H = *opt.Prime
+		}
+		cs[i].ref = start + int64(i)*int64(opt.Stagger)
+		if end > 0 {
+			cs[i].end = end + int64(i)*int64(opt.Stagger)
+		}
+		active[i] = i
+	}
+	var ord *timeOrder
+	if opt.Ordered {
+		ord = newTimeOrder(k, emit)
+		emit = ord.push
+	}
+	var (
+		turns []sampler.Turn
+		convs []*sampler.Conv
+		outs  [][]sampler.Pkt
+		times []int64
+		calls int64
+	)
+	side := trace.Client
 	if opt.Prime != nil {
 		if next, ok := opt.Prime.Next(); ok {
-			first = next
+			side = next
 		}
 	}
-	g.cs = make([]manyConv, k)
-	for i := range g.cs {
-		c := &g.cs[i]
-		c.sc = sampler.NewConv(uint64(i + 1))
-		if opt.Prime != nil {
-			c.sc.H = *opt.Prime
-		}
-		c.ref = start + int64(i)*int64(opt.Stagger)
-		if end > 0 {
-			c.end = end + int64(i)*int64(opt.Stagger)
-		}
-		c.side, c.pos = first, -1
-	}
-	if opt.Ordered {
-		g.ord = newTimeOrder(k, emit)
-		g.emit = g.ord.push
-	}
-	if st, ok := s.(sampler.Stepper); ok && (st.Stepwise(trace.Server) || st.Stepwise(trace.Client)) {
-		err = g.stepped(ctx, st)
-	} else {
-		err = g.lockstep(ctx)
-	}
-	if err != nil {
-		return g.st, err
-	}
-	for _, p := range g.pl {
-		g.st.Clamps.add(p.clamps)
-	}
-	g.st.Elapsed = time.Since(g.wall)
-	return g.st, nil
-}
-
-// many is one GenerateMany run.
-type many struct {
-	s     sampler.Sampler
-	opt   GenOptions
-	proto uint8
-	wall  time.Time
-	emit  func(conv int, e Event) error
-	ord   *timeOrder
-	pl    [2]*planner
-	cs    []manyConv
-	st    GenStats
-	times []int64
-}
-
-// manyConv is one conversation of a GenerateMany run.
-type manyConv struct {
-	sc      *sampler.Conv
-	ref     int64 // time of its last packet (its start before any)
-	end     int64
-	carried int64
-	seq     [2]uint32
-	burst   uint32     // bursts sent
-	side    trace.Side // whose burst is next, or open
-	pos     int        // stepped driver: -1 before the turn, else packets drawn
-	done    bool       // stepped driver: the conversation is over
-	plan    burstPlan
-	out     []sampler.Pkt // the open burst's packets (plan.raw)
-}
-
-// lockstep drives every running conversation through the same side's
-// burst at once: one TurnsTo and one BurstsTo call per burst.
-func (g *many) lockstep(ctx context.Context) error {
-	active := make([]int, len(g.cs))
-	for i := range active {
-		active[i] = i
-	}
-	var (
-		turns []sampler.Turn
-		convs []*sampler.Conv
-		outs  [][]sampler.Pkt
-	)
-	for step := 0; len(active) > 0; step++ {
-		if step%64 == 0 {
+	for burst := uint32(0); len(active) > 0; burst++ {
+		if burst%64 == 0 {
 			if err := ctx.Err(); err != nil {
-				return err
+				return st, err
 			}
 		}
-		side := g.cs[active[0]].side // every running conversation is at the same side
-		p := g.pl[side]
+		p := pl[side]
 		n := len(active)
-		turns, convs, outs = grow(turns, n), grow(convs, n), grow(outs, n)
+		turns = grow(turns, n)
+		convs = grow(convs, n)
+		outs = grow(outs, n)
 		for a, c := range active {
-			convs[a] = g.cs[c].sc
+			convs[a] = cs[c].sc
 		}
-		if err := g.s.TurnsTo(turns, side, convs); err != nil {
-			return fmt.Errorf("simulate: %s sampler, %s turns: %w", g.s.Name(), side, err)
+		if err := s.TurnsTo(turns, side, convs); err != nil {
+			return st, fmt.Errorf("simulate: %s sampler, %s turns: %w", s.Name(), side, err)
 		}
 		for a, c := range active {
-			outs[a] = p.open(g.cs[c].sc, turns[a], &g.cs[c].plan)
+			outs[a] = p.open(cs[c].sc, turns[a], &cs[c].plan)
 		}
-		if err := g.s.BurstsTo(outs, side, convs); err != nil {
-			return fmt.Errorf("simulate: %s sampler, %s bursts: %w", g.s.Name(), side, err)
+		if err := s.BurstsTo(outs, side, convs); err != nil {
+			return st, fmt.Errorf("simulate: %s sampler, %s bursts: %w", s.Name(), side, err)
 		}
-		g.st.SamplerCalls += 2
+		calls += 2
+		// Send each conversation's burst; the opponent answers it next.
 		next := active[:0]
 		for _, c := range active {
-			on, err := g.send(c)
-			if err != nil {
-				return err
+			st1 := &cs[c]
+			p.fill(&st1.plan)
+			times = schedule(times[:0], st1.ref, &st1.plan)
+			n, why := truncate(times, st1.carried, opt.Packets, st1.end)
+			for i := 0; i < n; i++ {
+				size := st1.plan.sizes[i]
+				h := Header{Side: uint8(side), Conv: uint32(c + 1), Seq: st1.seq[side], Burst: burst, SendNS: times[i],
+					Length: uint16(opt.Framing.MessageLen(size))}
+				if i == n-1 {
+					h.Flags = FlagLast
+				}
+				st1.seq[side]++
+				if err := emit(c, Event{Packet: trace.Packet{TS: times[i], Size: size, From: side, Proto: proto}, Header: h}); err != nil {
+					return st, err
+				}
+				if st.Packets == 0 || times[i] < st.FirstNS {
+					st.FirstNS = times[i]
+				}
+				st.LastNS = max(st.LastNS, times[i])
+				st.Packets++
+				st.Bytes += int64(size)
+				st.PerSide[side]++
 			}
-			if on {
-				next = append(next, c)
+			sent(st1.sc, &st1.plan, n)
+			st1.carried += int64(n)
+			if n > 0 {
+				st.Bursts++
 			}
+			if n == 0 || why != goOn {
+				continue // this conversation is over
+			}
+			st1.ref = times[n-1]
+			next = append(next, c)
 		}
 		active = next
-		if err := g.flush(active); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// stepped drives each conversation through its own decisions: per step, a
-// turn call and a packet call per side, each across every conversation at
-// that decision.
-func (g *many) stepped(ctx context.Context, st sampler.Stepper) error {
-	active := make([]int, len(g.cs))
-	for i := range active {
-		active[i] = i
-	}
-	var (
-		idx   []int
-		turns []sampler.Turn
-		convs []*sampler.Conv
-		outs  [][]sampler.Pkt
-		pos   []int
-	)
-	for step := 0; len(active) > 0; step++ {
-		if step%64 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
-		ended := false
-		for _, side := range [2]trace.Side{trace.Client, trace.Server} {
-			p := g.pl[side]
-			// Turns: the conversations whose next burst is side's.
-			idx = idx[:0]
+		side = side.Other()
+		if ord != nil {
+			// A running conversation's later packets come after its
+			// reference time: everything up to the smallest is final.
+			wm := int64(math.MaxInt64)
 			for _, c := range active {
-				if cv := &g.cs[c]; cv.side == side && cv.pos < 0 && !cv.done {
-					idx = append(idx, c)
-				}
+				wm = min(wm, cs[c].ref)
 			}
-			if len(idx) > 0 {
-				turns, convs = grow(turns, len(idx)), grow(convs, len(idx))
-				for a, c := range idx {
-					convs[a] = g.cs[c].sc
-				}
-				if err := g.s.TurnsTo(turns, side, convs); err != nil {
-					return fmt.Errorf("simulate: %s sampler, %s turns: %w", g.s.Name(), side, err)
-				}
-				g.st.SamplerCalls++
-				for a, c := range idx {
-					cv := &g.cs[c]
-					cv.out = p.open(cv.sc, turns[a], &cv.plan)
-					cv.pos = 0
-				}
-			}
-			// Packets: every conversation with side's burst open, at its
-			// own position (a whole burst at once if side's packets do
-			// not depend on each other).
-			idx = idx[:0]
-			for _, c := range active {
-				if cv := &g.cs[c]; cv.side == side && cv.pos >= 0 && !cv.done {
-					idx = append(idx, c)
-				}
-			}
-			if len(idx) == 0 {
-				continue
-			}
-			convs, outs, pos = grow(convs, len(idx)), grow(outs, len(idx)), grow(pos, len(idx))
-			for a, c := range idx {
-				convs[a], outs[a], pos[a] = g.cs[c].sc, g.cs[c].out, g.cs[c].pos
-			}
-			whole := !st.Stepwise(side)
-			var err error
-			if whole {
-				err = g.s.BurstsTo(outs, side, convs)
-			} else {
-				err = st.StepTo(outs, pos, side, convs)
-			}
-			if err != nil {
-				return fmt.Errorf("simulate: %s sampler, %s bursts: %w", g.s.Name(), side, err)
-			}
-			g.st.SamplerCalls++
-			for _, c := range idx {
-				cv := &g.cs[c]
-				if whole {
-					cv.pos = len(cv.out)
-				} else {
-					cv.pos++
-				}
-				if cv.pos < len(cv.out) {
-					continue
-				}
-				on, err := g.send(c)
-				if err != nil {
-					return err
-				}
-				cv.pos = -1
-				if !on {
-					cv.done, ended = true, true
-				}
+			if err := ord.flush(wm); err != nil {
+				return st, err
 			}
 		}
-		if ended {
-			next := active[:0]
-			for _, c := range active {
-				if !g.cs[c].done {
-					next = append(next, c)
-				}
-			}
-			active = next
-		}
-		if err := g.flush(active); err != nil {
-			return err
-		}
 	}
-	return nil
-}
-
-// send sends conversation c's drawn burst: sizes and times from the plan,
-// cut by the limits, each packet emitted, the burst closed in the history.
-// It reports whether the conversation goes on.
-func (g *many) send(c int) (bool, error) {
-	cv := &g.cs[c]
-	side := cv.side
-	g.pl[side].fill(&cv.plan)
-	g.times = schedule(g.times[:0], cv.ref, &cv.plan)
-	n, why := truncate(g.times, cv.carried, g.opt.Packets, cv.end)
-	for i := 0; i < n; i++ {
-		size := cv.plan.sizes[i]
-		t := g.times[i]
-		h := Header{Side: uint8(side), Conv: uint32(c + 1), Seq: cv.seq[side], Burst: cv.burst, SendNS: t,
-			Length: uint16(g.opt.Framing.MessageLen(size))}
-		if i == n-1 {
-			h.Flags = FlagLast
-		}
-		cv.seq[side]++
-		if err := g.emit(c, Event{Packet: trace.Packet{TS: t, Size: size, From: side, Proto: g.proto}, Header: h}); err != nil {
-			return false, err
-		}
-		if g.st.Packets == 0 || t < g.st.FirstNS {
-			g.st.FirstNS = t
-		}
-		g.st.LastNS = max(g.st.LastNS, t)
-		g.st.Packets++
-		g.st.Bytes += int64(size)
-		g.st.PerSide[side]++
+	st.SamplerCalls = calls
+	for _, p := range pl {
+		st.Clamps.add(p.clamps)
 	}
-	sent(cv.sc, &cv.plan, n)
-	cv.carried += int64(n)
-	cv.burst++
-	cv.side = side.Other()
-	if n > 0 {
-		g.st.Bursts++
-	}
-	if n == 0 || why != goOn {
-		return false, nil
-	}
-	cv.ref = g.times[n-1]
-	return true, nil
-}
-
-// flush emits, in Ordered mode, every held packet no running conversation
-// can still precede: a running conversation's later packets come after its
-// reference time.
-func (g *many) flush(active []int) error {
-	if g.ord == nil {
-		return nil
-	}
-	wm := int64(math.MaxInt64)
-	for _, c := range active {
-		wm = min(wm, g.cs[c].ref)
-	}
-	return g.ord.flush(wm)
+	st.Elapsed = time.Since(wall)
+	return st, nil
 }
 
 // grow returns s resized to n, reallocating only when needed.

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -127,41 +126,6 @@ func TestRunWritesLoadableBundle(t *testing.T) {
 		if a[i].Size < 100 || a[i].Size > 1200 || a[i].DtNS < 0 {
 			t.Fatalf("packet %+v outside the training range", a[i])
 		}
-	}
-	// Stepping a burst one position at a time (sampler.Stepper) draws, for
-	// one conversation, the packets BurstsTo draws, from the same noise.
-	burst := func(step bool) []sampler.Pkt {
-		b, err := bundle.Open(dir, 11, tf.SessionOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer b.Close()
-		if !b.Stepwise(trace.Server) {
-			t.Fatal("the default packet model reads its burst's earlier packets, but the bundle says it does not")
-		}
-		c := sampler.NewConv(1)
-		c.H.Observe(trace.Client, features.Burst{Count: 3, Bytes: 900, DurNS: 200e3, GapNS: -1})
-		c.H.Begin(trace.Server, sampler.Turn{Count: 5, GapNS: 1e6})
-		out := [][]sampler.Pkt{make([]sampler.Pkt, 5)}
-		convs := []*sampler.Conv{c}
-		if !step {
-			if err := b.BurstsTo(out, trace.Server, convs); err != nil {
-				t.Fatal(err)
-			}
-			return out[0]
-		}
-		for p := range 5 {
-			if err := b.StepTo(out, []int{p}, trace.Server, convs); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := b.StepTo(out, []int{5}, trace.Server, convs); err == nil {
-			t.Error("StepTo drew a position past the end of the burst")
-		}
-		return out[0]
-	}
-	if whole, stepped := burst(false), burst(true); !slices.Equal(whole, stepped) {
-		t.Errorf("a burst drawn whole %v and stepped %v differ", whole, stepped)
 	}
 	w, err := tf.ReadFile(filepath.Join(dir, "server-packet.weights"))
 	if err != nil {
