@@ -148,16 +148,22 @@ func close(a, b float64) bool {
 
 // A hand-built conversation: client sends 2 packets, server answers 1, the
 // client 3. Features derived by hand.
-func TestFeaturesByHand(t *testing.T) {
+// handPackets is a small conversation worked through by hand: a client
+// burst of 2, a server burst of 1, a client burst of 3.
+func handPackets() []trace.Packet {
 	ms := int64(1e6)
-	conv := &trace.Conversation{Source: "hand", Packets: []trace.Packet{
+	return []trace.Packet{
 		{TS: 0, Size: 100, From: trace.Client},
 		{TS: 2 * ms, Size: 120, From: trace.Client},
 		{TS: 10 * ms, Size: 500, From: trace.Server},
 		{TS: 15 * ms, Size: 60, From: trace.Client},
 		{TS: 16 * ms, Size: 70, From: trace.Client},
 		{TS: 18 * ms, Size: 80, From: trace.Client},
-	}}
+	}
+}
+
+func TestFeaturesByHand(t *testing.T) {
+	conv := &trace.Conversation{Source: "hand", Packets: handPackets()}
 	names := []string{"opp_count", "opp_gap_us", "own_count", "own_bytes", "own_gap_us", "own_count_avg", "pos", "count", "left", "gap_us", "last_size", "last_dt_us"}
 	set, err := Resolve(names, PacketDecision)
 	if err != nil {
@@ -200,16 +206,10 @@ func TestFeaturesByHand(t *testing.T) {
 // from, and the per-lag burst features, against values worked out by hand.
 func TestPrimeByHand(t *testing.T) {
 	ms := int64(1e6)
-	conv := &trace.Conversation{Source: "hand", Packets: []trace.Packet{
-		{TS: 0, Size: 100, From: trace.Client},
-		{TS: 2 * ms, Size: 120, From: trace.Client},
-		{TS: 10 * ms, Size: 500, From: trace.Server},
-		{TS: 15 * ms, Size: 60, From: trace.Client},
-		{TS: 16 * ms, Size: 70, From: trace.Client},
-		{TS: 18 * ms, Size: 80, From: trace.Client},
-		{TS: 30 * ms, Size: 900, From: trace.Server},
-		{TS: 31 * ms, Size: 40, From: trace.Server},
-	}}
+	// handPackets, then a server burst of 2.
+	conv := &trace.Conversation{Source: "hand", Packets: append(handPackets(),
+		trace.Packet{TS: 30 * ms, Size: 900, From: trace.Server},
+		trace.Packet{TS: 31 * ms, Size: 40, From: trace.Server})}
 	h := Prime(conv)
 	if got := [2]int{h.Bursts(trace.Server), h.Bursts(trace.Client)}; got != [2]int{2, 2} {
 		t.Fatalf("bursts per side (server, client) %v, want [2 2]", got)
