@@ -66,6 +66,27 @@ func Names() []string {
 	return out
 }
 
+// Known returns the registered feature names for a message, sorted, with
+// each per-lag family written once: own_bytes_2 ... own_bytes_8 as
+// "own_bytes_2..8".
+func Known() string {
+	names := Names()
+	out := make([]string, 0, len(names))
+	for i := 0; i < len(names); i++ {
+		n := names[i]
+		if base, ok := strings.CutSuffix(n, "_2"); ok && Depth > 2 {
+			last := fmt.Sprintf("%s_%d", base, Depth)
+			if j := i + Depth - 2; j < len(names) && names[j] == last {
+				out = append(out, fmt.Sprintf("%s_2..%d", base, Depth))
+				i = j
+				continue
+			}
+		}
+		out = append(out, n)
+	}
+	return strings.Join(out, ", ")
+}
+
 // Set is a resolved, ordered list of features, ready to fill vectors.
 type Set struct {
 	Names []string
@@ -78,7 +99,7 @@ func Resolve(names []string, kind Kind) (*Set, error) {
 	for _, n := range names {
 		f, ok := registry[n]
 		if !ok {
-			return nil, fmt.Errorf("features: unknown feature %q (known: %s)", n, strings.Join(Names(), ", "))
+			return nil, fmt.Errorf("features: unknown feature %q (known: %s)", n, Known())
 		}
 		if f.For&kind == 0 {
 			return nil, fmt.Errorf("features: feature %q is only known inside a burst; a turn model cannot use it", n)

@@ -1,6 +1,7 @@
 package features
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/spatgan/spatgan/trace"
@@ -240,5 +241,19 @@ func TestPrimeByHand(t *testing.T) {
 		if got[j] != want[j] {
 			t.Errorf("%s = %v, want %v", set.Names[j], got[j], want[j])
 		}
+	}
+}
+
+// TestKnownCompactsLags: each per-lag family is listed once, and every
+// other name as it is.
+func TestKnownCompactsLags(t *testing.T) {
+	k := Known()
+	for _, want := range []string{"own_bytes_2..8", "opp_count_2..8", "own_bytes, ", "pos"} {
+		if !strings.Contains(k, want) {
+			t.Errorf("Known() = %q lacks %q", k, want)
+		}
+	}
+	if strings.Contains(k, "own_bytes_3") {
+		t.Errorf("Known() = %q lists a lag one by one", k)
 	}
 }

@@ -90,6 +90,9 @@ row flag "validation part as large as the training part" -- "$sp" train --val-fr
 row flag "unknown condition feature" -- "$sp" train --packet-cond opp_colour --out x
 row flag "calibrate neither true nor false" -- "$sp" train --calibrate maybe --out x
 row flag "unknown transport" -- "$sp" simulate client --net sctp
+row flag "prime neither true nor false" -- "$sp" bench fidelity --prime=maybe
+printf 'number,src,dst,size,clean_size,date,time\n1,10.0.0.1,10.0.0.2,100,42,2020-01-01,00:00:00.000\n' >oneway.csv
+row flag "continue a capture with no two-way conversation" -- "$sp" generate --continue --trace oneway.csv --packets 10 --out x.pcap
 
 # --- resume ----------------------------------------------------------------
 small=(--steps 40 --gen-widths 8 --critic-widths 8 --eval-every 20 --checkpoint-every 20 --quiet)

@@ -38,7 +38,7 @@ func trainCmd() *cobra.Command {
 	evalEvery := fs.Int("eval-every", 500, "generator steps between validation checks (the best-scoring weights are kept)")
 	ckEvery := fs.Int("checkpoint-every", 500, "generator steps between checkpoints")
 	quiet := fs.Bool("quiet", false, "no progress bar")
-	packetCond := fs.String("packet-cond", "", "PSynGAN condition features, comma-separated (default: the configuration's); known: "+strings.Join(features.Names(), ","))
+	packetCond := fs.String("packet-cond", "", "PSynGAN condition features, comma-separated (default: the configuration's); known: "+features.Known())
 	burstCond := fs.String("burst-cond", "", "TSynGAN condition features, comma-separated (default: the configuration's)")
 	genWidths := fs.String("gen-widths", "", "generator hidden widths, e.g. 128,256,512 (default: the configuration's)")
 	criticWidths := fs.String("critic-widths", "", "critic hidden widths, e.g. 512,256,128 (default: the configuration's)")
