@@ -74,7 +74,7 @@ func Known() string {
 	out := make([]string, 0, len(names))
 	for i := 0; i < len(names); i++ {
 		n := names[i]
-		if base, ok := strings.CutSuffix(n, "_2"); ok && Depth > 2 {
+		if base, ok := strings.CutSuffix(n, "_2"); ok {
 			last := fmt.Sprintf("%s_%d", base, Depth)
 			if j := i + Depth - 2; j < len(names) && names[j] == last {
 				out = append(out, fmt.Sprintf("%s_2..%d", base, Depth))

@@ -71,10 +71,7 @@ func generateCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("generate: --continue: %w", err)
 			}
-			h := features.Prime(conv)
-			if _, ok := h.Next(); !ok {
-				return fmt.Errorf("generate: --continue: %s has no burst to continue from", conv.Source)
-			}
+			h := features.Prime(conv) // the loader refuses a capture without a two-way conversation
 			opt.Prime = &h
 		}
 		csvPath := ""
