@@ -33,9 +33,11 @@ import (
 //	4  the configuration's calibrate, the target scaler's calibration
 //	   (graphs.Calib); version 3 bundles are read as they are (no
 //	   calibration)
+//	5  the optional selection record (weights chosen closed loop);
+//	   versions 3 and 4 are read as they are
 const (
 	Format        = "spatgan-bundle"
-	FormatVersion = 4
+	FormatVersion = 5
 	// MinFormatVersion is the oldest version this program reads.
 	MinFormatVersion = 3
 	ManifestName     = "manifest.json"
@@ -106,6 +108,27 @@ type Validation struct {
 	Score        float64 `json:"score"`         // ks_mean + max(0, c2st_accuracy - 0.5), lower is better
 }
 
+// Selection records how the kept weights were chosen when training chose
+// them closed loop (train.SelectClosedLoop): every candidate's score, the
+// open-loop choice first (step 0: each model's own best validation step),
+// then one candidate per validation step the four models share.
+type Selection struct {
+	Mode       string               `json:"mode"`
+	Kept       int                  `json:"kept"` // index in Candidates of the weights kept
+	Candidates []SelectionCandidate `json:"candidates"`
+}
+
+// SelectionCandidate is one candidate's closed-loop score on the
+// validation part (lower is better; see train.ClosedLoopScore).
+type SelectionCandidate struct {
+	Step          int64   `json:"step"`
+	Score         float64 `json:"score"`
+	C2STPacket    float64 `json:"c2st_packet"`
+	C2STWindow    float64 `json:"c2st_window"`
+	KSMean        float64 `json:"ks_mean"`
+	TimelineRatio float64 `json:"timeline_ratio"` // 0: undefined
+}
+
 // Manifest is manifest.json.
 type Manifest struct {
 	Format        string           `json:"format"`
@@ -116,6 +139,7 @@ type Manifest struct {
 	ConfigSHA256  string           `json:"config_sha256"` // hash of the training configuration (train.ConfigHash)
 	Trace         TraceInfo        `json:"trace"`
 	Models        map[string]Model `json:"models"`
+	Selection     *Selection       `json:"selection,omitempty"`
 }
 
 // Fingerprint hashes a conversation's packets (timestamp, size, side): it
@@ -231,6 +255,21 @@ func (m *Manifest) validate() error {
 	}
 	if len(m.Models) != len(ModelIDs) {
 		return fmt.Errorf("bundle: %d models in the manifest, want %d", len(m.Models), len(ModelIDs))
+	}
+	if sel := m.Selection; sel != nil {
+		switch {
+		case m.FormatVersion < 5:
+			return fmt.Errorf("bundle: a selection record in a version %d manifest (it came with version 5)", m.FormatVersion)
+		case sel.Mode != "closed-loop":
+			return fmt.Errorf("bundle: selection mode %q, want \"closed-loop\"", sel.Mode)
+		case sel.Kept < 0 || sel.Kept >= len(sel.Candidates):
+			return fmt.Errorf("bundle: selection keeps candidate %d of %d", sel.Kept, len(sel.Candidates))
+		}
+		for i, c := range sel.Candidates {
+			if c.Step < 0 || !finite(c.Score) || !finite(c.C2STPacket) || !finite(c.C2STWindow) || !finite(c.KSMean) || !finite(c.TimelineRatio) {
+				return fmt.Errorf("bundle: selection candidate %d: bad step or score", i)
+			}
+		}
 	}
 	return nil
 }

@@ -137,7 +137,7 @@ func TestDecodeManifestBad(t *testing.T) {
 		want string
 	}{
 		{"old version", edit(func(m map[string]any) { m["format_version"] = 1 }), "re-train the bundle (spatgan train) or convert it"},
-		{"newer version", edit(func(m map[string]any) { m["format_version"] = 99 }), "newer than this program reads (versions 3 to 4)"},
+		{"newer version", edit(func(m map[string]any) { m["format_version"] = 99 }), "newer than this program reads (versions 3 to 5)"},
 		{"not a bundle", edit(func(m map[string]any) { m["format"] = "other" }), `format "other"`},
 		{"unknown field", edit(func(m map[string]any) { m["extra"] = 1 }), `unknown field "extra"`},
 		{"unknown model field", edit(func(m map[string]any) { model(m, "server-burst")["foo"] = true }), `unknown field "foo"`},
@@ -152,6 +152,16 @@ func TestDecodeManifestBad(t *testing.T) {
 		{"missing model", edit(func(m map[string]any) { delete(m["models"].(map[string]any), "client-burst") }), "model client-burst missing"},
 		{"path in weights", edit(func(m map[string]any) { model(m, "server-packet")["weights"] = "../x" }), "bad weights file name"},
 		{"selected after steps", edit(func(m map[string]any) { model(m, "server-packet")["selected_step"] = 101 }), "selected step 101 of 100"},
+		{"selection in version 4", edit(func(m map[string]any) {
+			m["format_version"] = 4
+			m["selection"] = map[string]any{"mode": "closed-loop", "kept": 0, "candidates": []any{map[string]any{"step": 0, "score": 1}}}
+		}), "selection record in a version 4 manifest"},
+		{"selection keeps no candidate", edit(func(m map[string]any) {
+			m["selection"] = map[string]any{"mode": "closed-loop", "kept": 1, "candidates": []any{map[string]any{"step": 0, "score": 1}}}
+		}), "selection keeps candidate 1 of 1"},
+		{"selection mode", edit(func(m map[string]any) {
+			m["selection"] = map[string]any{"mode": "best", "kept": 0, "candidates": []any{map[string]any{"step": 0, "score": 1}}}
+		}), `selection mode "best"`},
 	}
 	for _, c := range cases {
 		_, err := DecodeManifest("m.json", c.in)
@@ -182,9 +192,10 @@ func TestSchemaPinned(t *testing.T) {
 	}
 	walk("", reflect.TypeOf(Manifest{}))
 	got := strings.Join(keys, " ")
-	// Version 4's schema, written out when the version was bumped.
-	const v4 = "format:string format_version:int tf_version:string created:string seed:uint64 config_sha256:string trace:bundle.TraceInfo trace.source:string trace.server:string trace.client:string trace.proto:string trace.packets:int trace.train_frac:float64 trace.val_frac:float64 trace.train_sha256:string trace.min_size:int32 trace.max_size:int32 trace.first_side:string models:map[string]bundle.Model models.config:graphs.Config models.config.kind:graphs.Kind models.config.cond:[]string models.config.log_times:bool models.config.transform:string models.config.joint:bool models.config.z_dim:int models.config.gen_widths:[]int models.config.critic_widths:[]int models.config.activation:string models.config.lambda:float64 models.config.gp_whole_batch:bool models.config.lr:float64 models.config.beta1:float64 models.config.beta2:float64 models.config.epsilon:float64 models.config.batch:int models.config.critic_iters:int models.config.pretrain:int models.config.steps:int models.config.ema:float64 models.config.calibrate:bool models.target_scaler:graphs.Scaler models.target_scaler.names:[]string models.target_scaler.quantile:[]*graphs.Quantile models.target_scaler.quantile.values:[]float64 models.target_scaler.quantile.cdf:[]float64 models.target_scaler.quantile.discrete:bool models.target_scaler.quantile.n:int models.target_scaler.given:*graphs.Given models.target_scaler.given.values:[]float64 models.target_scaler.given.tables:[]*graphs.Quantile models.target_scaler.given.tables.values:[]float64 models.target_scaler.given.tables.cdf:[]float64 models.target_scaler.given.tables.discrete:bool models.target_scaler.given.tables.n:int models.target_scaler.calib:*graphs.Calib models.target_scaler.calib.gen:[2][]float64 models.target_scaler.calib.target:[2][]float64 models.target_scaler.log:[]bool models.target_scaler.mean:[]float64 models.target_scaler.std:[]float64 models.target_scaler.min:[]float64 models.target_scaler.max:[]float64 models.cond_scaler:graphs.Scaler models.cond_scaler.names:[]string models.cond_scaler.quantile:[]*graphs.Quantile models.cond_scaler.quantile.values:[]float64 models.cond_scaler.quantile.cdf:[]float64 models.cond_scaler.quantile.discrete:bool models.cond_scaler.quantile.n:int models.cond_scaler.given:*graphs.Given models.cond_scaler.given.values:[]float64 models.cond_scaler.given.tables:[]*graphs.Quantile models.cond_scaler.given.tables.values:[]float64 models.cond_scaler.given.tables.cdf:[]float64 models.cond_scaler.given.tables.discrete:bool models.cond_scaler.given.tables.n:int models.cond_scaler.calib:*graphs.Calib models.cond_scaler.calib.gen:[2][]float64 models.cond_scaler.calib.target:[2][]float64 models.cond_scaler.log:[]bool models.cond_scaler.mean:[]float64 models.cond_scaler.std:[]float64 models.cond_scaler.min:[]float64 models.cond_scaler.max:[]float64 models.weights:string models.weights_sha256:string models.steps:int64 models.selected_step:int64 models.validation:*bundle.Validation models.validation.step:int64 models.validation.ks_mean:float64 models.validation.c2st_accuracy:float64 models.validation.score:float64"
-	if FormatVersion != 4 || got != v4 {
+	// Version 5's schema (version 4's plus the selection record), written
+	// out when the version was bumped.
+	const v5 = "format:string format_version:int tf_version:string created:string seed:uint64 config_sha256:string trace:bundle.TraceInfo trace.source:string trace.server:string trace.client:string trace.proto:string trace.packets:int trace.train_frac:float64 trace.val_frac:float64 trace.train_sha256:string trace.min_size:int32 trace.max_size:int32 trace.first_side:string models:map[string]bundle.Model models.config:graphs.Config models.config.kind:graphs.Kind models.config.cond:[]string models.config.log_times:bool models.config.transform:string models.config.joint:bool models.config.z_dim:int models.config.gen_widths:[]int models.config.critic_widths:[]int models.config.activation:string models.config.lambda:float64 models.config.gp_whole_batch:bool models.config.lr:float64 models.config.beta1:float64 models.config.beta2:float64 models.config.epsilon:float64 models.config.batch:int models.config.critic_iters:int models.config.pretrain:int models.config.steps:int models.config.ema:float64 models.config.calibrate:bool models.target_scaler:graphs.Scaler models.target_scaler.names:[]string models.target_scaler.quantile:[]*graphs.Quantile models.target_scaler.quantile.values:[]float64 models.target_scaler.quantile.cdf:[]float64 models.target_scaler.quantile.discrete:bool models.target_scaler.quantile.n:int models.target_scaler.given:*graphs.Given models.target_scaler.given.values:[]float64 models.target_scaler.given.tables:[]*graphs.Quantile models.target_scaler.given.tables.values:[]float64 models.target_scaler.given.tables.cdf:[]float64 models.target_scaler.given.tables.discrete:bool models.target_scaler.given.tables.n:int models.target_scaler.calib:*graphs.Calib models.target_scaler.calib.gen:[2][]float64 models.target_scaler.calib.target:[2][]float64 models.target_scaler.log:[]bool models.target_scaler.mean:[]float64 models.target_scaler.std:[]float64 models.target_scaler.min:[]float64 models.target_scaler.max:[]float64 models.cond_scaler:graphs.Scaler models.cond_scaler.names:[]string models.cond_scaler.quantile:[]*graphs.Quantile models.cond_scaler.quantile.values:[]float64 models.cond_scaler.quantile.cdf:[]float64 models.cond_scaler.quantile.discrete:bool models.cond_scaler.quantile.n:int models.cond_scaler.given:*graphs.Given models.cond_scaler.given.values:[]float64 models.cond_scaler.given.tables:[]*graphs.Quantile models.cond_scaler.given.tables.values:[]float64 models.cond_scaler.given.tables.cdf:[]float64 models.cond_scaler.given.tables.discrete:bool models.cond_scaler.given.tables.n:int models.cond_scaler.calib:*graphs.Calib models.cond_scaler.calib.gen:[2][]float64 models.cond_scaler.calib.target:[2][]float64 models.cond_scaler.log:[]bool models.cond_scaler.mean:[]float64 models.cond_scaler.std:[]float64 models.cond_scaler.min:[]float64 models.cond_scaler.max:[]float64 models.weights:string models.weights_sha256:string models.steps:int64 models.selected_step:int64 models.validation:*bundle.Validation models.validation.step:int64 models.validation.ks_mean:float64 models.validation.c2st_accuracy:float64 models.validation.score:float64 selection:*bundle.Selection selection.mode:string selection.kept:int selection.candidates:[]bundle.SelectionCandidate selection.candidates.step:int64 selection.candidates.score:float64 selection.candidates.c2st_packet:float64 selection.candidates.c2st_window:float64 selection.candidates.ks_mean:float64 selection.candidates.timeline_ratio:float64"
+	if FormatVersion != 5 || got != v5 {
 		t.Fatalf("manifest schema or FormatVersion changed: bump FormatVersion and pin the new schema here.\nschema: %s", got)
 	}
 }
@@ -212,7 +223,7 @@ func FuzzManifest(f *testing.F) {
 		if err := json.Unmarshal(in, &raw); err != nil {
 			t.Fatalf("accepted input is not a JSON object: %v", err)
 		}
-		if raw["format"] != "spatgan-bundle" || (raw["format_version"] != float64(3) && raw["format_version"] != float64(4)) {
+		if raw["format"] != "spatgan-bundle" || (raw["format_version"] != float64(3) && raw["format_version"] != float64(4) && raw["format_version"] != float64(5)) {
 			t.Fatalf("accepted format %v version %v", raw["format"], raw["format_version"])
 		}
 		models, _ := raw["models"].(map[string]any)

@@ -40,22 +40,45 @@ func Open(dir string, seed uint64, opt tf.SessionOptions) (*Bundle, error) {
 	if err != nil {
 		return nil, err
 	}
-	sum := sha256.Sum256(raw)
-	b := &Bundle{Dir: dir, Manifest: m, gens: map[string]*graphs.Generator{}, scalers: map[string]*Model{}, conds: map[string]*scaleCache{}, sets: map[string]*features.Set{},
-		rng: rand.New(rand.NewPCG(seed, 0xb0d1e)), fp: hex.EncodeToString(sum[:])}
+	files := map[string]*tf.File{}
 	for _, id := range ModelIDs {
 		mm := m.Models[id]
 		path := filepath.Join(dir, mm.Weights)
 		data, err := os.ReadFile(path)
 		if err != nil {
-			b.Close()
 			return nil, fmt.Errorf("bundle: model %s: %w", id, err)
 		}
 		if s := sha256.Sum256(data); hex.EncodeToString(s[:]) != mm.WeightsSHA256 {
-			b.Close()
 			return nil, fmt.Errorf("bundle: %s: checksum does not match the manifest (corrupt or replaced file)", path)
 		}
-		f, err := tf.Decode(path, data)
+		if files[id], err = tf.Decode(path, data); err != nil {
+			return nil, fmt.Errorf("bundle: model %s: %w", id, err)
+		}
+	}
+	sum := sha256.Sum256(raw)
+	b, err := FromFiles(m, files, seed, opt)
+	if err != nil {
+		return nil, fmt.Errorf("%w (bundle %s)", err, dir)
+	}
+	b.Dir, b.fp = dir, hex.EncodeToString(sum[:])
+	return b, nil
+}
+
+// FromFiles builds a bundle in memory from a manifest's models and their
+// weights, one file per model ID (training uses it to score candidate
+// weights before it writes anything). The manifest is not checked and the
+// bundle has no directory or fingerprint.
+func FromFiles(m *Manifest, files map[string]*tf.File, seed uint64, opt tf.SessionOptions) (*Bundle, error) {
+	b := &Bundle{Manifest: m, gens: map[string]*graphs.Generator{}, scalers: map[string]*Model{}, conds: map[string]*scaleCache{}, sets: map[string]*features.Set{},
+		rng: rand.New(rand.NewPCG(seed, 0xb0d1e))}
+	for _, id := range ModelIDs {
+		mm, ok := m.Models[id]
+		f := files[id]
+		if !ok || f == nil {
+			b.Close()
+			return nil, fmt.Errorf("bundle: model %s missing", id)
+		}
+		set, err := mm.Config.FeatureSet()
 		if err != nil {
 			b.Close()
 			return nil, fmt.Errorf("bundle: model %s: %w", id, err)
@@ -63,13 +86,7 @@ func Open(dir string, seed uint64, opt tf.SessionOptions) (*Bundle, error) {
 		g, err := graphs.NewGenerator(mm.Config, len(mm.Config.Cond), f, opt)
 		if err != nil {
 			b.Close()
-			return nil, fmt.Errorf("bundle: model %s (%s): %w", id, path, err)
-		}
-		set, err := mm.Config.FeatureSet()
-		if err != nil {
-			g.Close()
-			b.Close()
-			return nil, fmt.Errorf("bundle: model %s: %w", id, err)
+			return nil, fmt.Errorf("bundle: model %s (%s): %w", id, mm.Weights, err)
 		}
 		b.gens[id] = g
 		b.sets[id] = set

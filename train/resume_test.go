@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -18,6 +19,13 @@ import (
 func resumeOpts(dir string) Options {
 	return Options{Conv: synthConv(11, 1200), Configs: smallConfigs(40), Seed: 4, Out: dir,
 		EvalEvery: 10, CheckpointEvery: 20, EvalRows: 100}
+}
+
+// resumeOptsSel is resumeOpts with the weight selection sel.
+func resumeOptsSel(dir, sel string) Options {
+	o := resumeOpts(dir)
+	o.Select = sel
+	return o
 }
 
 // treeState maps every file under dir to the SHA-256 of its content and
@@ -50,9 +58,18 @@ func treeState(t *testing.T, dir string) map[string]string {
 // TestResumeBitIdentical: a run interrupted twice (each model stops at the
 // step it reached, checkpointing it) and resumed ends with the same weights
 // (SHA-256 in the manifest), the same kept steps and the same validation
-// scores as an uninterrupted run; the interruption is an
-// *InterruptedError with exit status 130 naming --resume.
+// scores as an uninterrupted run, with either weight selection (the
+// closed-loop one keeps every validation step's weights in the
+// checkpoints); the interruption is an *InterruptedError with exit status
+// 130 naming --resume.
 func TestResumeBitIdentical(t *testing.T) {
+	for _, sel := range SelectModes {
+		t.Run(sel, func(t *testing.T) { testResumeBitIdentical(t, sel) })
+	}
+}
+
+func testResumeBitIdentical(t *testing.T, sel string) {
+	resumeOpts := func(dir string) Options { return resumeOptsSel(dir, sel) }
 	ref, err := Run(context.Background(), resumeOpts(t.TempDir()))
 	if err != nil {
 		t.Fatal(err)
@@ -92,6 +109,9 @@ func TestResumeBitIdentical(t *testing.T) {
 		if a.Validation == nil || b.Validation == nil || *a.Validation != *b.Validation {
 			t.Errorf("%s: validation %+v after resumes, %+v uninterrupted", id, b.Validation, a.Validation)
 		}
+	}
+	if !reflect.DeepEqual(res.Manifest.Selection, ref.Manifest.Selection) || (res.Manifest.Selection == nil) != (sel == SelectOpenLoop) {
+		t.Errorf("selection %+v after resumes, %+v uninterrupted", res.Manifest.Selection, ref.Manifest.Selection)
 	}
 	if res.Manifest.ConfigSHA256 != ref.Manifest.ConfigSHA256 || res.Manifest.ConfigSHA256 == "" {
 		t.Errorf("config hash %q vs %q", res.Manifest.ConfigSHA256, ref.Manifest.ConfigSHA256)

@@ -47,6 +47,13 @@ type Options struct {
 	EvalRows        int // validation rows per check (default 2000)
 	Resume          bool
 	Parallel        int // models trained at once (default: number of CPUs, at most 4)
+	// Select is how the kept weights are chosen among the validation
+	// steps: SelectOpenLoop or SelectClosedLoop (default SelectOpenLoop).
+	Select string
+	// CandidatesDir, with SelectClosedLoop, also receives every candidate
+	// as a bundle (CandidatesDir/open-loop, CandidatesDir/step-N), to study
+	// the selection; empty for none.
+	CandidatesDir string
 
 	Progress io.Writer // progress bar; nil for none
 
@@ -76,6 +83,9 @@ func (o *Options) defaults() {
 	if o.Parallel <= 0 {
 		o.Parallel = min(runtime.NumCPU(), len(bundle.ModelIDs))
 	}
+	if o.Select == "" {
+		o.Select = SelectOpenLoop
+	}
 }
 
 // Result summarises a run.
@@ -88,6 +98,9 @@ type Result struct {
 	// UpToDate is true when a resume found nothing left to train and the
 	// bundle in Out already matched the checkpoints: nothing was written.
 	UpToDate bool
+	// Selection is the closed-loop selection's candidates (nil with
+	// SelectOpenLoop), as in the manifest.
+	Selection *bundle.Selection
 }
 
 // CheckpointFormat is the version of the checkpoint metadata; version 2
@@ -115,6 +128,7 @@ func ConfigHash(o Options) string {
 		Models              []graphs.Config
 		TrainFrac, ValFrac  float64
 		EvalEvery, EvalRows int
+		Select              string `json:",omitempty"`
 	}
 	for _, id := range bundle.ModelIDs {
 		c := o.Configs[id]
@@ -122,6 +136,11 @@ func ConfigHash(o Options) string {
 		v.Models = append(v.Models, c)
 	}
 	v.TrainFrac, v.ValFrac, v.EvalEvery, v.EvalRows = o.TrainFrac, o.ValFrac, o.EvalEvery, o.EvalRows
+	if o.Select != SelectOpenLoop {
+		// The closed-loop selection keeps every validation step's weights
+		// in the checkpoints; an open-loop run's hash is unchanged.
+		v.Select = o.Select
+	}
 	b, _ := json.Marshal(v) // plain data: cannot fail
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
@@ -180,6 +199,8 @@ type model struct {
 	id0      identity
 	saved    [2]int64 // generator and critic steps of the last checkpoint
 	ema      *ema     // nil unless the configuration averages the generator's weights
+	cands    []cand   // every validation step's weights (closed-loop selection only)
+	keepAll  bool     // keep cands
 }
 
 // Run trains the four models and writes the bundle.
@@ -191,6 +212,12 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	if o.Out == "" {
 		return nil, errors.New("train: no output directory")
+	}
+	if !slices.Contains(SelectModes, o.Select) {
+		return nil, fmt.Errorf("train: unknown weight selection %q (known: %s)", o.Select, strings.Join(SelectModes, ", "))
+	}
+	if o.CandidatesDir != "" && o.Select != SelectClosedLoop {
+		return nil, fmt.Errorf("train: candidate bundles come from the closed-loop selection (select %q)", o.Select)
 	}
 	trainConv, testConv, err := o.Conv.SplitAt(o.TrainFrac)
 	if err != nil {
@@ -248,6 +275,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			return nil, err
 		}
 		m.id0 = id
+		m.keepAll = o.Select == SelectClosedLoop
 		models = append(models, m)
 	}
 	logPath := filepath.Join(o.Out, layout.LossLogName)
@@ -303,11 +331,38 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if bar != nil {
 		bar.Finish()
 	}
-	man, err := writeBundle(o, models, trainConv, id)
+	var sel *bundle.Selection
+	if o.Select == SelectClosedLoop {
+		var dump func(string) error
+		if o.CandidatesDir != "" {
+			dump = func(name string) error {
+				oc := o
+				oc.Out = filepath.Join(o.CandidatesDir, name)
+				if err := os.MkdirAll(oc.Out, 0o755); err != nil {
+					return fmt.Errorf("train: %w", err)
+				}
+				_, err := writeBundle(oc, models, trainConv, id, nil)
+				return err
+			}
+		}
+		cands, best, err := selectClosedLoop(ctx, o, models, fitConv, valConv, dump)
+		if err != nil {
+			if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+				return nil, &InterruptedError{Dir: ckdir, Err: err}
+			}
+			return nil, err
+		}
+		sel = &bundle.Selection{Mode: o.Select, Kept: best}
+		for _, c := range cands {
+			sel.Candidates = append(sel.Candidates, bundle.SelectionCandidate{Step: c.Step, Score: c.Score,
+				C2STPacket: c.C2STPacket, C2STWindow: c.C2STWindow, KSMean: c.KSMean, TimelineRatio: finiteOr0(c.TimelineRatio)})
+		}
+	}
+	man, err := writeBundle(o, models, trainConv, id, sel)
 	if err != nil {
 		return nil, err
 	}
-	return &Result{Manifest: man, Train: trainConv, Test: testConv, Elapsed: time.Since(start), GenSteps: ran}, nil
+	return &Result{Manifest: man, Train: trainConv, Test: testConv, Elapsed: time.Since(start), GenSteps: ran, Selection: sel}, nil
 }
 
 // runModels runs every model through run, at most parallel at once. The
@@ -343,7 +398,7 @@ func upToDate(dir string, models []*model, id identity) (*bundle.Manifest, bool)
 	for _, m := range models {
 		mm, ok := man.Models[m.id]
 		gen, _ := m.wgan.Steps()
-		if !ok || mm.Steps != gen || (m.bestFile != nil && mm.SelectedStep != m.bestStep) || mm.Config.Calibrate != m.cfg.Calibrate {
+		if !ok || mm.Steps != gen || (m.bestFile != nil && man.Selection == nil && mm.SelectedStep != m.bestStep) || mm.Config.Calibrate != m.cfg.Calibrate {
 			return nil, false
 		}
 	}
@@ -470,14 +525,17 @@ func (m *model) run(ctx context.Context, o Options, ckdir string, lg *lossLog, b
 			}
 			row.ks, row.c2st, row.evaluated = ks, acc, true
 			score := ks + math.Max(0, acc-0.5)
-			if score < m.best {
-				meta := map[string]string{"step": strconv.FormatInt(gen, 10)}
-				var f *tf.File
-				if m.ema != nil && m.ema.avg != nil {
-					f = m.ema.snapshot(meta)
-				} else if f, err = m.wgan.Session().Snapshot(m.wgan.GeneratorVariables(), meta); err != nil {
+			var f *tf.File
+			if score < m.best || m.keepAll {
+				if f, err = m.finalWeights(); err != nil {
 					return ran, err
 				}
+				f.Meta = map[string]string{"step": strconv.FormatInt(gen, 10)}
+			}
+			if m.keepAll {
+				m.cands = append(m.cands, cand{step: gen, f: f, eval: bundle.Validation{Step: gen, KSMean: ks, C2STAccuracy: acc, Score: score}})
+			}
+			if score < m.best {
 				// Kept in memory; the next checkpoint stores it.
 				m.best, m.bestStep, m.bestFile = score, gen, f
 				m.lastEval = &bundle.Validation{Step: gen, KSMean: ks, C2STAccuracy: acc, Score: score}
@@ -586,6 +644,11 @@ func (m *model) checkpoint(dir string) error {
 		}
 	}
 	m.saveEMA(f)
+	if m.keepAll {
+		if err := m.saveCands(f); err != nil {
+			return err
+		}
+	}
 	if err := tf.WriteFile(filepath.Join(dir, m.id+".ckpt"), f); err != nil {
 		return err
 	}
@@ -676,10 +739,15 @@ func (m *model) restore(dir string) error {
 	}
 	m.wgan.SetSteps(gen, crit)
 	m.saved = [2]int64{gen, crit}
+	if m.keepAll {
+		if err := m.restoreCands(f, path, gen); err != nil {
+			return err
+		}
+	}
 	return m.restoreEMA(f, path)
 }
 
-func writeBundle(o Options, models []*model, trainConv *trace.Conversation, id identity) (*bundle.Manifest, error) {
+func writeBundle(o Options, models []*model, trainConv *trace.Conversation, id identity, sel *bundle.Selection) (*bundle.Manifest, error) {
 	minSize, maxSize := int32(math.MaxInt32), int32(0)
 	for _, p := range trainConv.Packets {
 		minSize, maxSize = min(minSize, p.Size), max(maxSize, p.Size)
@@ -695,20 +763,19 @@ func writeBundle(o Options, models []*model, trainConv *trace.Conversation, id i
 			Packets: len(o.Conv.Packets), TrainFrac: o.TrainFrac, ValFrac: o.ValFrac, TrainSHA256: id.trainSHA,
 			MinSize: minSize, MaxSize: maxSize, FirstSide: first,
 		},
-		Models: map[string]bundle.Model{},
+		Models:    map[string]bundle.Model{},
+		Selection: sel,
 	}
 	for i, m := range models {
 		f := m.bestFile
-		sel := m.bestStep
+		kept := m.bestStep
 		gen, _ := m.wgan.Steps()
 		if f == nil {
 			var err error
-			if m.ema != nil && m.ema.avg != nil {
-				f = m.ema.snapshot(nil)
-			} else if f, err = m.wgan.Session().Snapshot(m.wgan.GeneratorVariables(), nil); err != nil {
+			if f, err = m.finalWeights(); err != nil {
 				return nil, err
 			}
-			sel = gen
+			kept = gen
 		}
 		name, sum, err := bundle.WriteModel(o.Out, m.id, f)
 		if err != nil {
@@ -721,7 +788,7 @@ func writeBundle(o Options, models []*model, trainConv *trace.Conversation, id i
 			}
 		}
 		man.Models[m.id] = bundle.Model{Config: m.cfg, Target: target, Cond: m.train.Cond,
-			Weights: name, WeightsSHA256: sum, Steps: gen, SelectedStep: sel, Validation: m.lastEval}
+			Weights: name, WeightsSHA256: sum, Steps: gen, SelectedStep: kept, Validation: m.lastEval}
 	}
 	if err := bundle.WriteManifest(o.Out, man); err != nil {
 		return nil, err
@@ -800,4 +867,12 @@ func (m *model) calibTargets() ([]float32, error) {
 		return nil, err
 	}
 	return append(slices.Clone(m.train.X), v.X...), nil
+}
+
+// finiteOr0 returns v, or 0 when v is NaN or infinite (JSON has neither).
+func finiteOr0(v float64) float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0
+	}
+	return v
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -37,6 +38,8 @@ func trainCmd() *cobra.Command {
 	parallel := fs.Int("parallel", 0, "models trained at once (0: number of CPUs, at most 4)")
 	evalEvery := fs.Int("eval-every", 500, "generator steps between validation checks (the best-scoring weights are kept)")
 	ckEvery := fs.Int("checkpoint-every", 500, "generator steps between checkpoints")
+	cands := fs.String("candidates", "", "with --select closed-loop, also write every candidate as a bundle under this directory (open-loop, step-N), to study the selection")
+	sel := fs.String("select", train.SelectOpenLoop, "how the kept weights are chosen: open-loop (each model's best validation check on its own) or closed-loop (the four models' weights of one validation step, or the open-loop choice, whichever continues the conversation closest to the validation part)")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	packetCond := fs.String("packet-cond", "", "PSynGAN condition features, comma-separated (default: the configuration's); known: "+features.Known())
 	burstCond := fs.String("burst-cond", "", "TSynGAN condition features, comma-separated (default: the configuration's)")
@@ -72,13 +75,19 @@ func trainCmd() *cobra.Command {
 			}
 			ema = v
 		}
+		if !slices.Contains(train.SelectModes, *sel) {
+			return fmt.Errorf("train: --select %q: want %s", *sel, strings.Join(train.SelectModes, " or "))
+		}
+		if *cands != "" && *sel != train.SelectClosedLoop {
+			return fmt.Errorf("train: --candidates needs --select %s", train.SelectClosedLoop)
+		}
 		if *batch < 0 {
 			return fmt.Errorf("train: --batch %d: want a batch >= 2 (0 for the configuration's)", *batch)
 		}
 		return runTrain(ctx, stdout, stderr, trainArgs{tr: tr, out: *out, config: *config, steps: *steps, seed: *seed, frac: *frac, valFrac: *valFrac,
 			resume: *resume, parallel: *parallel, evalEvery: *evalEvery, ckEvery: *ckEvery, quiet: *quiet, packetCond: *packetCond,
 			burstCond: *burstCond, genWidths: *genWidths, criticWidths: *criticWidths, lr: *lr, logTimes: *logTimes,
-			upto: *upto, ema: ema, joint: *joint, calibrate: *calibrate, batch: *batch, transform: *transform})
+			upto: *upto, ema: ema, joint: *joint, calibrate: *calibrate, batch: *batch, transform: *transform, sel: *sel, cands: *cands})
 	}
 	return cmd
 }
@@ -96,7 +105,7 @@ type trainArgs struct {
 	lr                                             float64
 	logTimes                                       string
 	upto, ema                                      float64
-	joint, calibrate, transform                    string
+	joint, calibrate, transform, sel, cands        string
 	batch                                          int
 }
 
@@ -166,7 +175,7 @@ func runTrain(ctx context.Context, stdout, stderr io.Writer, a trainArgs) error 
 		return err
 	}
 	opts := train.Options{Conv: conv, TrainFrac: a.frac, ValFrac: a.valFrac, Configs: cfgs, Seed: a.seed, Out: a.out, Resume: a.resume,
-		Parallel: a.parallel, EvalEvery: a.evalEvery, CheckpointEvery: a.ckEvery}
+		Parallel: a.parallel, EvalEvery: a.evalEvery, CheckpointEvery: a.ckEvery, Select: a.sel, CandidatesDir: a.cands}
 	if !a.quiet {
 		opts.Progress = stderr
 	}
@@ -191,6 +200,15 @@ func runTrain(ctx context.Context, stdout, stderr io.Writer, a trainArgs) error 
 			ks, c2 = strconv.FormatFloat(v.KSMean, 'f', 3, 64), strconv.FormatFloat(v.C2STAccuracy, 'f', 3, 64)
 		}
 		fmt.Fprintf(stdout, "| %s | %d | %d | %s | %s |\n", id, m.Steps, m.SelectedStep, ks, c2)
+	}
+	if sel := res.Manifest.Selection; sel != nil {
+		k, open := sel.Candidates[sel.Kept], sel.Candidates[0]
+		which := fmt.Sprintf("the weights of step %d", k.Step)
+		if sel.Kept == 0 {
+			which = "the open-loop choice"
+		}
+		fmt.Fprintf(stdout, "\nclosed-loop selection: %s kept, of %d candidates (score %.3f: C2ST %.3f / %.3f, KS mean %.3f, timeline %.2f; the open-loop choice scored %.3f)\n",
+			which, len(sel.Candidates), k.Score, k.C2STPacket, k.C2STWindow, k.KSMean, k.TimelineRatio, open.Score)
 	}
 	return fidelitySummary(ctx, stdout, stderr, a.out, res)
 }

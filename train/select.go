@@ -1,0 +1,308 @@
+package train
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+
+	"github.com/spatgan/spatgan/bundle"
+	"github.com/spatgan/spatgan/features"
+	"github.com/spatgan/spatgan/internal/progress"
+	"github.com/spatgan/spatgan/metrics"
+	"github.com/spatgan/spatgan/sampler"
+	"github.com/spatgan/spatgan/simulate"
+	"github.com/spatgan/spatgan/tf"
+	"github.com/spatgan/spatgan/trace"
+)
+
+// Weight selection modes (Options.Select).
+const (
+	// SelectOpenLoop keeps, per model, the weights with the best
+	// validation score of that model alone: its draws for the validation
+	// part's real conditions (teacher forcing).
+	SelectOpenLoop = "open-loop"
+	// SelectClosedLoop keeps the four models' weights of one validation
+	// step, chosen jointly: each step's four generators (and the open-loop
+	// choice) continue the fit part's conversation closed loop for as many
+	// packets as the validation part holds, and the candidate whose
+	// conversation is closest to the validation part (ClosedLoopScore) is
+	// kept.
+	SelectClosedLoop = "closed-loop"
+)
+
+// SelectModes lists the weight selection modes.
+var SelectModes = []string{SelectOpenLoop, SelectClosedLoop}
+
+// cand is a model's weights at one validation step, kept for the
+// closed-loop selection.
+type cand struct {
+	step int64
+	f    *tf.File
+	eval bundle.Validation // the open-loop check of these weights
+}
+
+// candPrefix names a candidate's entries in a checkpoint: cand/<step>/.
+func candPrefix(step int64) string { return "cand/" + strconv.FormatInt(step, 10) + "/" }
+
+// saveCands adds the candidates to a checkpoint file: their weights, and
+// their open-loop checks as a JSON list in the metadata's cand_evals.
+func (m *model) saveCands(f *tf.File) error {
+	evals := make([]bundle.Validation, 0, len(m.cands))
+	for _, c := range m.cands {
+		evals = append(evals, c.eval)
+		for _, e := range c.f.Entries {
+			e.Name = candPrefix(c.step) + e.Name
+			f.Entries = append(f.Entries, e)
+		}
+	}
+	b, err := json.Marshal(evals)
+	if err != nil {
+		return err
+	}
+	f.Meta["cand_evals"] = string(b)
+	return nil
+}
+
+// restoreCands reads the candidates from a checkpoint file (path names it in
+// errors).
+func (m *model) restoreCands(f *tf.File, path string, gen int64) error {
+	m.cands = nil
+	var evals []bundle.Validation
+	if err := json.Unmarshal([]byte(f.Meta["cand_evals"]), &evals); err != nil {
+		return fmt.Errorf("train: resume: %s: bad cand_evals in checkpoint metadata: %v", path, err)
+	}
+	for _, ev := range evals {
+		step := ev.Step
+		if step <= 0 || step > gen || (len(m.cands) > 0 && step <= m.cands[len(m.cands)-1].step) {
+			return fmt.Errorf("train: resume: %s: bad step %d in cand_evals in checkpoint metadata", path, step)
+		}
+		c := cand{step: step, eval: ev, f: &tf.File{Meta: map[string]string{"step": strconv.FormatInt(step, 10)}}}
+		for _, v := range m.wgan.GeneratorVariables() {
+			e, ok := f.Lookup(candPrefix(step) + v.Name())
+			if !ok {
+				return fmt.Errorf("train: resume: %s: candidate weights of step %d lack %s", path, step, v.Name())
+			}
+			c.f.Entries = append(c.f.Entries, tf.Entry{Name: v.Name(), Shape: e.Shape, Data: e.Data})
+		}
+		m.cands = append(m.cands, c)
+	}
+	return nil
+}
+
+// Candidate is one set of four generators scored by the closed-loop
+// selection.
+type Candidate struct {
+	// Step is the validation step of all four models' weights; 0 is the
+	// open-loop choice (each model's own best step).
+	Step int64 `json:"step"`
+	ClosedLoopScore
+}
+
+// ClosedLoopScore compares a conversation generated closed loop with the
+// real one it should continue. Score is what the selection minimises:
+// max(0, C2STPacket - 0.5) + max(0, C2STWindow - 0.5) + KSMean +
+// |ln TimelineRatio| (a classifier below chance is at chance: it happens
+// when the two sides share rows, which it learns with the wrong label).
+type ClosedLoopScore struct {
+	Score      float64 `json:"score"`
+	C2STPacket float64 `json:"c2st_packet"`
+	C2STWindow float64 `json:"c2st_window"`
+	// KSMean is the mean KS distance of size, inter-arrival time, burst
+	// length and reply gap over both directions.
+	KSMean float64 `json:"ks_mean"`
+	// TimelineRatio is the generated span over the real span of the
+	// same number of packets.
+	TimelineRatio float64 `json:"timeline_ratio"`
+}
+
+// selectWindowK is the window length of the selection's windowed
+// classifier test (the fidelity bench's default).
+const selectWindowK = 8
+
+// scoreClosedLoop generates, with s continuing prime's conversation, as
+// many packets as real holds and scores them against real.
+func scoreClosedLoop(ctx context.Context, s sampler.Sampler, prime *features.History, real *trace.Conversation) (ClosedLoopScore, error) {
+	var sc ClosedLoopScore
+	tr := simulate.UDP
+	if real.Proto == "tcp" {
+		tr = simulate.TCP
+	}
+	fr := simulate.NewFraming(tr, real.Server.Addr.Is6())
+	fr.Offline = true
+	pkts, _, err := simulate.GenerateAll(ctx, s, simulate.GenOptions{Packets: int64(len(real.Packets)), Prime: prime, Framing: fr})
+	if err != nil {
+		return sc, err
+	}
+	rs, err := metrics.Extract(real.Packets)
+	if err != nil {
+		return sc, err
+	}
+	ss, err := metrics.Extract(pkts)
+	if err != nil {
+		return sc, err
+	}
+	n := 0
+	for _, side := range []trace.Side{trace.Server, trace.Client} {
+		d := metrics.CompareSeries(rs[side], ss[side])
+		for _, ks := range []float64{d.Size.KS, d.IAT.KS, d.Burst.KS, d.ReplyGap.KS} {
+			if math.IsNaN(ks) {
+				ks = 1 // a series the candidate never produces
+			}
+			sc.KSMean += ks
+			n++
+		}
+	}
+	sc.KSMean /= float64(n)
+	for _, k := range []int{1, selectWindowK} {
+		acc := 1.0 // too few rows to test: the candidate is degenerate
+		if r, err := metrics.C2STWindows(real.Packets, pkts, k, metrics.C2STConfig{Seed: 1}); err == nil {
+			acc = r.Accuracy
+		}
+		if k == 1 {
+			sc.C2STPacket = acc
+		} else {
+			sc.C2STWindow = acc
+		}
+	}
+	m := min(len(pkts), len(real.Packets))
+	sc.TimelineRatio = math.NaN()
+	if m >= 2 {
+		if d := real.Packets[m-1].TS - real.Packets[0].TS; d > 0 {
+			sc.TimelineRatio = float64(pkts[m-1].TS-pkts[0].TS) / float64(d)
+		}
+	}
+	tl := math.Abs(math.Log(sc.TimelineRatio))
+	if math.IsNaN(tl) || math.IsInf(tl, 0) {
+		tl = 10
+	}
+	sc.Score = max(0, sc.C2STPacket-0.5) + max(0, sc.C2STWindow-0.5) + sc.KSMean + tl
+	return sc, nil
+}
+
+// selectClosedLoop scores the open-loop choice and every validation step
+// all four models share, each continuing fitConv for valConv's packets,
+// and sets every model's kept weights to the best candidate's. It returns
+// the candidates in the order scored (the open-loop choice first).
+//
+// With dump set, every candidate is also handed to it once scored, with the
+// models' kept weights set to the candidate's (Options.CandidatesDir).
+func selectClosedLoop(ctx context.Context, o Options, models []*model, fitConv, valConv *trace.Conversation, dump func(name string) error) ([]Candidate, int, error) {
+	type choice struct {
+		step  int64
+		files []*tf.File
+		steps []int64
+		evals []*bundle.Validation
+	}
+	var choices []choice
+	open := choice{}
+	for _, m := range models {
+		f, step := m.bestFile, m.bestStep
+		if f == nil { // never validated: the final weights
+			var err error
+			if f, err = m.finalWeights(); err != nil {
+				return nil, 0, err
+			}
+			step, _ = m.wgan.Steps()
+		}
+		open.files = append(open.files, f)
+		open.steps = append(open.steps, step)
+		open.evals = append(open.evals, m.lastEval)
+	}
+	choices = append(choices, open)
+	var common []int64
+	for i, m := range models {
+		var steps []int64
+		for _, c := range m.cands {
+			steps = append(steps, c.step)
+		}
+		if i == 0 {
+			common = steps
+			continue
+		}
+		common = slices.DeleteFunc(common, func(s int64) bool { return !slices.Contains(steps, s) })
+	}
+	for _, s := range common {
+		c := choice{step: s}
+		for _, m := range models {
+			i := slices.IndexFunc(m.cands, func(c cand) bool { return c.step == s })
+			c.files = append(c.files, m.cands[i].f)
+			c.steps = append(c.steps, s)
+			c.evals = append(c.evals, &m.cands[i].eval)
+		}
+		choices = append(choices, c)
+	}
+	prime := features.Prime(fitConv)
+	var bar *progress.Bar
+	if o.Progress != nil {
+		bar = progress.New(o.Progress, "select", int64(len(choices)), "candidates")
+	}
+	out := make([]Candidate, 0, len(choices))
+	best := 0
+	for ci, c := range choices {
+		if err := ctx.Err(); err != nil {
+			return nil, 0, err
+		}
+		man := &bundle.Manifest{Models: map[string]bundle.Model{}}
+		files := map[string]*tf.File{}
+		for i, m := range models {
+			target := m.train.Target
+			if m.cfg.Calibrate {
+				var err error
+				if target.Calib, err = m.calibrate(c.files[i], o.Seed, uint64(i)); err != nil {
+					return nil, 0, fmt.Errorf("train: model %s: %w", m.id, err)
+				}
+			}
+			man.Models[m.id] = bundle.Model{Config: m.cfg, Target: target, Cond: m.train.Cond}
+			files[m.id] = c.files[i]
+		}
+		b, err := bundle.FromFiles(man, files, o.Seed, tf.SessionOptions{IntraOpThreads: 1, InterOpThreads: 1})
+		if err != nil {
+			return nil, 0, err
+		}
+		h := prime
+		sc, err := scoreClosedLoop(ctx, b, &h, valConv)
+		b.Close()
+		if err != nil {
+			return nil, 0, fmt.Errorf("train: closed-loop selection, step %d: %w", c.step, err)
+		}
+		out = append(out, Candidate{Step: c.step, ClosedLoopScore: sc})
+		if dump != nil {
+			for i, m := range models {
+				m.bestFile, m.bestStep, m.lastEval = c.files[i], c.steps[i], c.evals[i]
+			}
+			name := "open-loop"
+			if c.step > 0 {
+				name = "step-" + strconv.FormatInt(c.step, 10)
+			}
+			if err := dump(name); err != nil {
+				return nil, 0, err
+			}
+		}
+		if sc.Score < out[best].Score {
+			best = ci
+		}
+		if bar != nil {
+			bar.Add(1, fmt.Sprintf("step %d score %.3f (best %.3f)", c.step, sc.Score, out[best].Score))
+		}
+	}
+	if bar != nil {
+		bar.Finish()
+	}
+	c := choices[best]
+	for i, m := range models {
+		m.bestFile, m.bestStep, m.lastEval = c.files[i], c.steps[i], c.evals[i]
+	}
+	return out, best, nil
+}
+
+// finalWeights returns the generator's current weights (their moving
+// average when the configuration keeps one).
+func (m *model) finalWeights() (*tf.File, error) {
+	if m.ema != nil && m.ema.avg != nil {
+		return m.ema.snapshot(nil), nil
+	}
+	return m.wgan.Session().Snapshot(m.wgan.GeneratorVariables(), nil)
+}
