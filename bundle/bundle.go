@@ -33,7 +33,8 @@ import (
 //	4  the configuration's calibrate, the target scaler's calibration
 //	   (graphs.Calib); version 3 bundles are read as they are (no
 //	   calibration)
-//	5  the optional selection record (weights chosen closed loop);
+//	5  the optional selection record (weights chosen closed loop), the
+//	   configuration's in_burst_dt;
 //	   versions 3 and 4 are read as they are
 const (
 	Format        = "spatgan-bundle"
@@ -201,6 +202,9 @@ func (m *Manifest) validate() error {
 		}
 		if tg := mm.Config.Targets(); !slices.Equal(mm.Target.Names, tg[:]) {
 			return fmt.Errorf("bundle: model %s: target scaler names %q, want %q", id, mm.Target.Names, tg[:])
+		}
+		if mm.Config.InBurstDt && m.FormatVersion < 5 {
+			return fmt.Errorf("bundle: model %s: in_burst_dt in a version %d manifest (it came with version 5)", id, m.FormatVersion)
 		}
 		if mm.Config.Calibrate && m.FormatVersion < 4 {
 			return fmt.Errorf("bundle: model %s: calibrate in a version %d manifest (calibration came with version 4)", id, m.FormatVersion)

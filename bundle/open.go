@@ -205,7 +205,23 @@ func (b *Bundle) BurstsTo(out [][]sampler.Pkt, side trace.Side, convs []*sampler
 		}
 		for r, cp := range rows {
 			size, dt := m.Target.Valid(graphs.Packet, gen[2*r], gen[2*r+1])
-			out[cp[0]][cp[1]] = sampler.Pkt{Size: int32(size), DtNS: int64(dt * 1000)}
+			dtNS := int64(dt * 1000)
+			if cp[1] == 0 {
+				// A burst's first packet comes after the reply gap the
+				// turn drew (features.Pkt); the packet model's own draw
+				// of that time is not sent, and the later packets'
+				// conditions (last_dt_us) must read the gap, as in
+				// training.
+				// The conversation's opening burst answers nothing: no
+				// gap (the planner's rule).
+				h := &convs[cp[0]].H
+				_, turn, _ := h.Open()
+				dtNS = max(turn.GapNS, 0)
+				if h.Bursts(trace.Server)+h.Bursts(trace.Client) == 0 {
+					dtNS = 0
+				}
+			}
+			out[cp[0]][cp[1]] = sampler.Pkt{Size: int32(size), DtNS: dtNS}
 		}
 		return nil
 	}

@@ -11,6 +11,9 @@ import (
 type Table struct {
 	X    [2][]float64 // targets: (count, gap µs) for turns, (size, dt µs) for packets
 	Cond [][]float64  // one column per feature of the Set, in order
+	// Pos is each packet row's position in its burst (0: the first, whose
+	// dt is the reply gap); nil for turn rows.
+	Pos []int
 }
 
 // Len returns the number of rows.
@@ -56,6 +59,7 @@ func Rows(conv *trace.Conversation, side trace.Side, kind Kind, set *Set) (*Tabl
 			add(float64(e.Turn.Count), us(e.Turn.GapNS), &e.Ctx)
 		case kind == PacketDecision && e.Pos >= 0:
 			add(float64(e.Pkt.Size), us(e.Pkt.DtNS), &e.Ctx)
+			t.Pos = append(t.Pos, e.Pos)
 		}
 	})
 	return t, nil

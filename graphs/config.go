@@ -60,6 +60,13 @@ type Config struct {
 	// targets' distribution (see Calib), fitted once after training from
 	// the kept weights; it does not change the weights.
 	Calibrate bool `json:"calibrate,omitempty"`
+	// InBurstDt (packet models) replaces the time target of a burst's
+	// first packet, which is the reply gap, by a time drawn from the
+	// side's in-burst times (seeded, the same on every run). The turn
+	// model draws the gap and generation never sends the packet model's
+	// draw of it, so the time's transforms, calibration and loss then
+	// describe only the times generation uses.
+	InBurstDt bool `json:"in_burst_dt,omitempty"`
 }
 
 // Targets returns the names of the two generated features.
@@ -126,6 +133,7 @@ func Default(kind Kind) Config {
 	c.Joint = true
 	c.EMA = 0.999
 	c.Calibrate = true
+	c.InBurstDt = kind == Packet
 	if kind == Burst {
 		c.Cond = []string{"opp_count", "opp_bytes", "opp_dur_us", "opp_mean_dt_us", "opp_gap_us",
 			"own_count", "own_bytes", "own_gap_us", "own_count_avg", "opp_count_avg", "own_gap_avg_us", "opp_gap_avg_us"}
@@ -175,6 +183,9 @@ func (c Config) Validate() error {
 	}
 	if c.Joint && c.Transform != TransformQuantile {
 		return errors.New("graphs: the joint transform needs the quantile transform")
+	}
+	if c.InBurstDt && c.Kind != Packet {
+		return errors.New("graphs: in_burst_dt applies to packet models only")
 	}
 	switch {
 	case c.ZDim < 1, len(c.GenWidths) == 0, len(c.CriticWidths) == 0:

@@ -161,7 +161,39 @@ func RawRows(cfg Config, conv *trace.Conversation, side trace.Side) (*Raw, error
 	if err != nil {
 		return nil, err
 	}
-	return features.Rows(conv, side, cfg.Kind.Decision(), set)
+	t, err := features.Rows(conv, side, cfg.Kind.Decision(), set)
+	if err != nil || !cfg.InBurstDt {
+		return t, err
+	}
+	inBurstDt(t, side)
+	return t, nil
+}
+
+// MinInBurst is the fewest in-burst times InBurstDt draws from; a side with
+// fewer (nearly every burst one packet long) gets 0 for every first
+// packet's time.
+const MinInBurst = 10
+
+// inBurstDt replaces the time target of every burst's first packet in t
+// (Config.InBurstDt) by one of the side's in-burst times, drawn with a
+// fixed seed per side.
+func inBurstDt(t *Raw, side trace.Side) {
+	var in []float64
+	for i, p := range t.Pos {
+		if p > 0 {
+			in = append(in, t.X[1][i])
+		}
+	}
+	rng := rand.New(rand.NewPCG(0x1b, uint64(side)))
+	for i, p := range t.Pos {
+		if p != 0 {
+			continue
+		}
+		t.X[1][i] = 0
+		if len(in) >= MinInBurst {
+			t.X[1][i] = in[rng.IntN(len(in))]
+		}
+	}
 }
 
 // MinRows is the fewest training rows a model accepts.

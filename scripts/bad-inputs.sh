@@ -90,6 +90,7 @@ row flag "validation part as large as the training part" -- "$sp" train --val-fr
 row flag "unknown condition feature" -- "$sp" train --packet-cond opp_colour --out x
 row flag "calibrate neither true nor false" -- "$sp" train --calibrate maybe --out x
 row flag "unknown weight selection" -- "$sp" train --select best --out x
+row flag "in-burst-dt neither true nor false" -- "$sp" train --in-burst-dt maybe --out x
 row flag "unknown transport" -- "$sp" simulate client --net sctp
 row flag "prime neither true nor false" -- "$sp" bench fidelity --prime=maybe
 printf 'number,src,dst,size,clean_size,date,time\n1,10.0.0.1,10.0.0.2,100,42,2020-01-01,00:00:00.000\n' >oneway.csv

@@ -345,3 +345,40 @@ func TestTestPartNeverRead(t *testing.T) {
 		t.Errorf("manifest split %+v", res.Manifest.Trace)
 	}
 }
+
+// TestFirstPacketDtIsTheGap: a bundle's packet model does not choose the
+// time before a burst's first packet: BurstsTo gives it the turn's reply
+// gap (0 for the conversation's opening burst), as the training rows do,
+// so that the later packets' conditions (last_dt_us) read what they read
+// in training.
+func TestFirstPacketDtIsTheGap(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Run(context.Background(), resumeOpts(dir)); err != nil {
+		t.Fatal(err)
+	}
+	b, err := bundle.Open(dir, 3, tf.SessionOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	opening, mid := sampler.NewConv(0), sampler.NewConv(1)
+	mid.H = features.Prime(synthConv(5, 50))
+	const gap = 12_345_678
+	for _, c := range []*sampler.Conv{opening, mid} {
+		c.H.Begin(trace.Server, features.Turn{Count: 4, GapNS: gap})
+	}
+	out := [][]sampler.Pkt{make([]sampler.Pkt, 4), make([]sampler.Pkt, 4)}
+	if err := b.BurstsTo(out, trace.Server, []*sampler.Conv{opening, mid}); err != nil {
+		t.Fatal(err)
+	}
+	if out[0][0].DtNS != 0 || out[1][0].DtNS != gap {
+		t.Errorf("first packets' times %d (opening burst) and %d (after a gap of %d); want 0 and the gap", out[0][0].DtNS, out[1][0].DtNS, gap)
+	}
+	for i, o := range out {
+		for j := 1; j < len(o); j++ {
+			if o[j].DtNS < 0 || o[j].Size <= 0 {
+				t.Errorf("conversation %d packet %d: %+v", i, j, o[j])
+			}
+		}
+	}
+}

@@ -49,6 +49,7 @@ func trainCmd() *cobra.Command {
 	emaDecay := fs.String("ema", "", "per-step decay of the moving average of generator weights, e.g. 0.999; 0 for none (default: the configuration's)")
 	joint := fs.String("joint", "", "with the quantile transform, map times through their distribution given the size or count: true or false (default: the configuration's)")
 	calibrate := fs.String("calibrate", "", "map the trained generators' outputs onto the training marginals (fitted after training; a --resume of a finished run only refits it): true or false (default: the configuration's)")
+	inBurst := fs.String("in-burst-dt", "", "packet models learn, for a burst's first packet, a time drawn from the in-burst times instead of the reply gap (which the burst model draws and generation never takes from the packet model): true or false (default: the configuration's)")
 	batch := fs.Int("batch", 0, "rows per training batch (0: the configuration's, 64)")
 	transform := fs.String("transform", "", "feature transform: quantile, or zscore (log/z-score) (default: the configuration's)")
 	logTimes := fs.String("log-times", "", "model times, counts and byte totals as log1p: true or false (default: the configuration's)")
@@ -87,7 +88,7 @@ func trainCmd() *cobra.Command {
 		return runTrain(ctx, stdout, stderr, trainArgs{tr: tr, out: *out, config: *config, steps: *steps, seed: *seed, frac: *frac, valFrac: *valFrac,
 			resume: *resume, parallel: *parallel, evalEvery: *evalEvery, ckEvery: *ckEvery, quiet: *quiet, packetCond: *packetCond,
 			burstCond: *burstCond, genWidths: *genWidths, criticWidths: *criticWidths, lr: *lr, logTimes: *logTimes,
-			upto: *upto, ema: ema, joint: *joint, calibrate: *calibrate, batch: *batch, transform: *transform, sel: *sel, cands: *cands})
+			upto: *upto, ema: ema, joint: *joint, calibrate: *calibrate, inBurst: *inBurst, batch: *batch, transform: *transform, sel: *sel, cands: *cands})
 	}
 	return cmd
 }
@@ -106,6 +107,7 @@ type trainArgs struct {
 	logTimes                                       string
 	upto, ema                                      float64
 	joint, calibrate, transform, sel, cands        string
+	inBurst                                        string
 	batch                                          int
 }
 
@@ -156,6 +158,11 @@ func runTrain(ctx context.Context, stdout, stderr io.Writer, a trainArgs) error 
 		}
 		if err := optionalBool("calibrate", a.calibrate, &c.Calibrate); err != nil {
 			return err
+		}
+		if kind == graphs.Packet {
+			if err := optionalBool("in-burst-dt", a.inBurst, &c.InBurstDt); err != nil {
+				return err
+			}
 		}
 		switch a.transform {
 		case "":
