@@ -13,8 +13,11 @@ import (
 type Turn = features.Turn
 
 // Pkt is one packet decision (PSynGAN): its frame size, and its time since
-// the previous packet of the same burst (for a burst's first packet the
-// time is the Turn's gap, and DtNS is ignored).
+// the previous packet of the same burst. A burst's first packet goes out
+// after the Turn's gap and callers ignore its DtNS; a sampler whose later
+// packets read it (an autoregressive model's last_dt_us) must put the gap
+// there (0 for the conversation's opening burst), as training does
+// (features.Rows): the GAN bundle does.
 type Pkt = features.Pkt
 
 // Conv is one conversation as a generator sees it: the caller's handle for
