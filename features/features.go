@@ -256,6 +256,13 @@ func init() {
 		b, _ := opp(c)
 		return us(b.DurNS)
 	}})
+	Register(Feature{"own_since_us", Both, "time from this side's last packet to the opponent's last (the opponent's reply gap plus its burst), µs: where a periodic sender is in its period (0 if either side has no burst)", func(c *Ctx) float64 {
+		o, ok := opp(c)
+		if _, mine := own(c); !ok || !mine {
+			return 0
+		}
+		return us(max(o.GapNS, 0) + o.DurNS)
+	}})
 	Register(Feature{"own_mean_size", Both, "mean packet size of this side's previous burst (0 if none)", func(c *Ctx) float64 {
 		b, _ := own(c)
 		if b.Count == 0 {

@@ -257,3 +257,31 @@ func TestKnownCompactsLags(t *testing.T) {
 		t.Errorf("Known() = %q lists a lag one by one", k)
 	}
 }
+
+// TestOwnSinceByHand: own_since_us at a turn is the time from this side's
+// last packet to the opponent's last packet, and 0 before this side has
+// sent anything.
+func TestOwnSinceByHand(t *testing.T) {
+	conv := &trace.Conversation{Source: "hand", Packets: handPackets()}
+	set, err := Resolve([]string{"own_since_us", "opp_gap_us", "opp_dur_us"}, TurnDecision)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The client's second burst (at 15 ms) answers the server's packet at
+	// 10 ms; the client's last packet was at 2 ms.
+	tb, err := Rows(conv, trace.Client, TurnDecision, set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tb.Len() != 1 || tb.Cond[0][0] != 8000 {
+		t.Fatalf("client turn rows %v, want one with own_since_us 8000", tb.Cond)
+	}
+	// The server answers the opening burst: it has sent nothing before.
+	tb, err = Rows(conv, trace.Server, TurnDecision, set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tb.Len() != 1 || tb.Cond[0][0] != 0 {
+		t.Fatalf("server turn rows %v, want one with own_since_us 0", tb.Cond)
+	}
+}
