@@ -377,8 +377,8 @@ func Evaluate(ctx context.Context, s *Split, comps []Comparator, opt Options) (*
 // evaluateOne fills res with pkts compared against the held-out series.
 func evaluateOne(res *Result, pkts []trace.Packet, real [2]metrics.Series, realDep BySide[metrics.Dependence], test []trace.Packet, opt Options) error {
 	res.Packets = len(pkts)
-	res.DurationS = float64(span(pkts)) / 1e9
-	ratio, n := TimelineRatio(pkts, test)
+	res.DurationS = float64(metrics.Span(pkts)) / 1e9
+	ratio, n := metrics.TimelineRatio(pkts, test)
 	res.TimelineRatio, res.TimelinePackets = Float(ratio), n
 	syn, err := metrics.Extract(pkts)
 	if err != nil {
@@ -427,32 +427,4 @@ func evaluateOne(res *Result, pkts []trace.Packet, real [2]metrics.Series, realD
 		}
 	}
 	return nil
-}
-
-// span returns the time from the earliest to the latest packet of pkts in
-// nanoseconds (0 for fewer than two packets); clock steps do not make it
-// negative.
-func span(pkts []trace.Packet) int64 {
-	if len(pkts) == 0 {
-		return 0
-	}
-	lo, hi := pkts[0].TS, pkts[0].TS
-	for _, p := range pkts {
-		lo, hi = min(lo, p.TS), max(hi, p.TS)
-	}
-	return hi - lo
-}
-
-// TimelineRatio compares the pace of two packet sequences: the span of the
-// first n packets of syn over the span of the first n packets of ref, where
-// n is the smaller length. It returns NaN when n < 2 or ref's span is 0.
-// For a generator that produced as many packets as the held-out part it is
-// the synthetic span over the held-out span.
-func TimelineRatio(syn, ref []trace.Packet) (ratio float64, n int) {
-	n = min(len(syn), len(ref))
-	d := span(ref[:n])
-	if n < 2 || d <= 0 {
-		return math.NaN(), n
-	}
-	return float64(span(syn[:n])) / float64(d), n
 }

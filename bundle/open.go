@@ -208,16 +208,14 @@ func (b *Bundle) BurstsTo(out [][]sampler.Pkt, side trace.Side, convs []*sampler
 			dtNS := int64(dt * 1000)
 			if cp[1] == 0 {
 				// A burst's first packet comes after the reply gap the
-				// turn drew (features.Pkt); the packet model's own draw
-				// of that time is not sent, and the later packets'
-				// conditions (last_dt_us) must read the gap, as in
-				// training.
-				// The conversation's opening burst answers nothing: no
-				// gap (the planner's rule).
+				// turn drew (sampler.Pkt), 0 for the opening burst; the
+				// packet model's own draw of that time is never sent,
+				// and the next packet's condition (last_dt_us) must read
+				// the gap, as in training.
 				h := &convs[cp[0]].H
 				_, turn, _ := h.Open()
 				dtNS = max(turn.GapNS, 0)
-				if h.Bursts(trace.Server)+h.Bursts(trace.Client) == 0 {
+				if h.Empty() {
 					dtNS = 0
 				}
 			}

@@ -67,6 +67,10 @@ type History struct {
 // Bursts returns how many bursts side completed.
 func (h *History) Bursts(side trace.Side) int { return h.n[side] }
 
+// Empty reports that neither side completed a burst: the burst being drawn
+// opens the conversation and answers nothing (it has no reply gap).
+func (h *History) Empty() bool { return h.n[trace.Server]+h.n[trace.Client] == 0 }
+
 // Last returns side's k-th most recent completed burst (k = 0 the latest)
 // and whether there is one.
 func (h *History) Last(side trace.Side, k int) (Burst, bool) {

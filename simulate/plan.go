@@ -121,7 +121,7 @@ func (p *planner) open(c *sampler.Conv, t sampler.Turn, b *burstPlan) []sampler.
 	t.Count = p.count(t.Count)
 	c.H.Begin(p.side, t)
 	b.rawGap = t.GapNS
-	if c.H.Bursts(trace.Server)+c.H.Bursts(trace.Client) == 0 {
+	if c.H.Empty() {
 		b.rawGap = -1 // the opening burst answers nothing: no reply gap, as in training
 	}
 	b.gap = p.scale(t.GapNS)

@@ -167,13 +167,7 @@ func scoreClosedLoop(ctx context.Context, s sampler.Sampler, prime *features.His
 			sc.C2STWindow = acc
 		}
 	}
-	m := min(len(pkts), len(real.Packets))
-	sc.TimelineRatio = math.NaN()
-	if m >= 2 {
-		if d := real.Packets[m-1].TS - real.Packets[0].TS; d > 0 {
-			sc.TimelineRatio = float64(pkts[m-1].TS-pkts[0].TS) / float64(d)
-		}
-	}
+	sc.TimelineRatio, _ = metrics.TimelineRatio(pkts, real.Packets)
 	tl := math.Abs(math.Log(sc.TimelineRatio))
 	if math.IsNaN(tl) || math.IsInf(tl, 0) {
 		tl = 10
@@ -262,8 +256,7 @@ func selectClosedLoop(ctx context.Context, o Options, models []*model, fitConv, 
 		if err != nil {
 			return nil, 0, err
 		}
-		h := prime
-		sc, err := scoreClosedLoop(ctx, b, &h, valConv)
+		sc, err := scoreClosedLoop(ctx, b, &prime, valConv)
 		b.Close()
 		if err != nil {
 			return nil, 0, fmt.Errorf("train: closed-loop selection, step %d: %w", c.step, err)
