@@ -67,6 +67,12 @@ type Config struct {
 	// draw of it, so the time's transforms, calibration and loss then
 	// describe only the times generation uses.
 	InBurstDt bool `json:"in_burst_dt,omitempty"`
+	// Mismatch, in [0, 1), makes the critic matching-aware (Reed et al.,
+	// 2016): the critic's fake term mixes generated rows (weight
+	// 1-Mismatch) with real rows paired with another row's condition
+	// (weight Mismatch), so a target that ignores its condition is fake
+	// even when its marginal is right. 0: off.
+	Mismatch float64 `json:"mismatch,omitempty"`
 }
 
 // Targets returns the names of the two generated features.
@@ -196,6 +202,8 @@ func (c Config) Validate() error {
 		return errors.New("graphs: bad Adam hyper-parameters")
 	case c.Lambda < 0:
 		return errors.New("graphs: lambda must be >= 0")
+	case !(c.Mismatch >= 0 && c.Mismatch < 1):
+		return fmt.Errorf("graphs: mismatch %v must be in [0, 1)", c.Mismatch)
 	case !(c.EMA >= 0 && c.EMA < 1):
 		return fmt.Errorf("graphs: ema %v must be in [0, 1)", c.EMA)
 	}

@@ -35,6 +35,8 @@ type WGAN struct {
 	critOpt *tf.Adam
 
 	xReal, cond, z, eps tf.Node
+	condMis             tf.Node // Config.Mismatch: conditions paired with the wrong real rows
+	mis                 []float32
 	fake                tf.Node
 	dReal, dFake        tf.Node
 	penalty, wdist      tf.Node
@@ -74,6 +76,16 @@ func NewWGAN(cfg Config, condDim int, seed uint64, opt tf.SessionOptions) (*WGAN
 	m.dReal = g.Mean(critic(m.xReal))
 	m.dFake = g.Mean(critic(m.fake))
 	m.wdist = g.Sub(m.dReal, m.dFake)
+	fakeTerm := m.dFake
+	if cfg.Mismatch > 0 {
+		// A matching-aware critic (Reed et al., 2016): real rows under
+		// another row's condition count as fake with weight Mismatch, so
+		// the critic learns early that a target must fit its condition.
+		m.condMis = g.Placeholder("cond_mismatched", condDim)
+		dMis := g.Mean(g.ApplyMLP(m.critic, g.Concat(m.xReal, m.condMis)))
+		w := float32(cfg.Mismatch)
+		fakeTerm = g.Add(g.Mul(g.Scalar(1-w), m.dFake), g.Mul(g.Scalar(w), dMis))
+	}
 
 	// Interpolates e*x + (1-e)*g, gradient with respect to the data part.
 	one := g.Scalar(1)
@@ -88,7 +100,7 @@ func NewWGAN(cfg Config, condDim int, seed uint64, opt tf.SessionOptions) (*WGAN
 		norm := g.Sqrt(g.Add(g.SumCols(g.Square(grad)), g.Scalar(1e-12)))
 		m.penalty = g.Mean(g.Square(g.Sub(norm, one)))
 	}
-	critLoss := g.Add(g.Sub(m.dFake, m.dReal), g.Mul(g.Scalar(float32(cfg.Lambda)), m.penalty))
+	critLoss := g.Add(g.Sub(fakeTerm, m.dReal), g.Mul(g.Scalar(float32(cfg.Lambda)), m.penalty))
 	m.genLoss = g.Neg(m.dFake)
 	adam := tf.AdamConfig{LR: cfg.LR, Beta1: cfg.Beta1, Beta2: cfg.Beta2, Epsilon: cfg.Epsilon}
 	m.critOpt = g.Adam("critic_adam", critLoss, m.critic.Variables(), adam)
@@ -113,10 +125,19 @@ func (m *WGAN) Close() error { return m.sess.Close() }
 // (rows).
 func (m *WGAN) CriticStep(x, c, z, eps []float32) (CriticStats, error) {
 	rows := len(eps)
-	out, err := m.critOpt.Run(m.sess, []tf.Feed{
+	feeds := []tf.Feed{
 		{Node: m.xReal, Data: x, Rows: rows}, {Node: m.cond, Data: c, Rows: rows},
 		{Node: m.z, Data: z, Rows: rows}, {Node: m.eps, Data: eps, Rows: rows},
-	}, []tf.Node{m.dReal, m.dFake, m.penalty}, m.buf)
+	}
+	if m.condMis.Valid() {
+		// Row i's condition goes with real row i+1 (the batch is a random
+		// sample, so this is a random pairing, and deterministic).
+		w := m.CondDim
+		m.mis = append(m.mis[:0], c[w:]...)
+		m.mis = append(m.mis, c[:w]...)
+		feeds = append(feeds, tf.Feed{Node: m.condMis, Data: m.mis, Rows: rows})
+	}
+	out, err := m.critOpt.Run(m.sess, feeds, []tf.Node{m.dReal, m.dFake, m.penalty}, m.buf)
 	if err != nil {
 		return CriticStats{}, fmt.Errorf("graphs: critic step: %w", err)
 	}

@@ -46,6 +46,7 @@ func trainCmd() *cobra.Command {
 	genWidths := fs.String("gen-widths", "", "generator hidden widths, e.g. 128,256,512 (default: the configuration's)")
 	criticWidths := fs.String("critic-widths", "", "critic hidden widths, e.g. 512,256,128 (default: the configuration's)")
 	lr := fs.Float64("lr", 0, "Adam learning rate (0: the configuration's, 1e-4)")
+	mismatch := fs.String("mismatch", "", "weight in [0, 1) of real rows paired with another row's condition in the critic's fake term (a matching-aware critic); 0 for none (default: the configuration's)")
 	emaDecay := fs.String("ema", "", "per-step decay of the moving average of generator weights, e.g. 0.999; 0 for none (default: the configuration's)")
 	joint := fs.String("joint", "", "with the quantile transform, map times through their distribution given the size or count: true or false (default: the configuration's)")
 	calibrate := fs.String("calibrate", "", "map the trained generators' outputs onto the training marginals (fitted after training; a --resume of a finished run only refits it): true or false (default: the configuration's)")
@@ -68,6 +69,14 @@ func trainCmd() *cobra.Command {
 		if !(*upto > 0 && *upto <= 1) {
 			return fmt.Errorf("train: --upto %g: want a fraction in (0, 1]", *upto)
 		}
+		mis := -1.0
+		if *mismatch != "" {
+			v, err := strconv.ParseFloat(*mismatch, 64)
+			if err != nil || !(v >= 0 && v < 1) {
+				return fmt.Errorf("train: --mismatch %q: want a weight in [0, 1), e.g. 0.5 (0: none)", *mismatch)
+			}
+			mis = v
+		}
 		ema := -1.0
 		if *emaDecay != "" {
 			v, err := strconv.ParseFloat(*emaDecay, 64)
@@ -88,7 +97,7 @@ func trainCmd() *cobra.Command {
 		return runTrain(ctx, stdout, stderr, trainArgs{tr: tr, out: *out, config: *config, steps: *steps, seed: *seed, frac: *frac, valFrac: *valFrac,
 			resume: *resume, parallel: *parallel, evalEvery: *evalEvery, ckEvery: *ckEvery, quiet: *quiet, packetCond: *packetCond,
 			burstCond: *burstCond, genWidths: *genWidths, criticWidths: *criticWidths, lr: *lr, logTimes: *logTimes,
-			upto: *upto, ema: ema, joint: *joint, calibrate: *calibrate, inBurst: *inBurst, batch: *batch, transform: *transform, sel: *sel, cands: *cands})
+			upto: *upto, ema: ema, mismatch: mis, joint: *joint, calibrate: *calibrate, inBurst: *inBurst, batch: *batch, transform: *transform, sel: *sel, cands: *cands})
 	}
 	return cmd
 }
@@ -105,7 +114,7 @@ type trainArgs struct {
 	packetCond, burstCond, genWidths, criticWidths string
 	lr                                             float64
 	logTimes                                       string
-	upto, ema                                      float64
+	upto, ema, mismatch                            float64
 	joint, calibrate, transform, sel, cands        string
 	inBurst                                        string
 	batch                                          int
@@ -149,6 +158,9 @@ func runTrain(ctx context.Context, stdout, stderr io.Writer, a trainArgs) error 
 		}
 		if a.ema >= 0 {
 			c.EMA = a.ema
+		}
+		if a.mismatch >= 0 {
+			c.Mismatch = a.mismatch
 		}
 		if a.batch > 0 {
 			c.Batch = a.batch
