@@ -3,6 +3,7 @@ package graphs
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/spatgan/spatgan/tf"
 )
@@ -35,8 +36,8 @@ type WGAN struct {
 	critOpt *tf.Adam
 
 	xReal, cond, z, eps tf.Node
-	condMis             tf.Node // Config.Mismatch: conditions paired with the wrong real rows
-	mis                 []float32
+	xMis, mask          tf.Node // Config.Mismatch: another row's real target, and where it replaces the generated one
+	mis, maskBuf        []float32
 	fake                tf.Node
 	dReal, dFake        tf.Node
 	penalty, wdist      tf.Node
@@ -44,7 +45,8 @@ type WGAN struct {
 	buf                 [][]float32
 }
 
-// CriticStats are the values of one critic step, before its update.
+// CriticStats are the values of one critic step, before its update (with
+// Config.Mismatch, Fake includes the mismatched real rows).
 type CriticStats struct {
 	Real, Fake  float32 // mean critic output on real and generated rows
 	Wasserstein float32 // Real - Fake, the critic's estimate of W1
@@ -73,23 +75,25 @@ func NewWGAN(cfg Config, condDim int, seed uint64, opt tf.SessionOptions) (*WGAN
 
 	m.fake = g.ApplyMLP(m.gen, g.Concat(m.z, m.cond))
 	critic := func(x tf.Node) tf.Node { return g.ApplyMLP(m.critic, g.Concat(x, m.cond)) }
-	m.dReal = g.Mean(critic(m.xReal))
-	m.dFake = g.Mean(critic(m.fake))
-	m.wdist = g.Sub(m.dReal, m.dFake)
-	fakeTerm := m.dFake
+	fake := m.fake // what the critic's fake term and the interpolates see
 	if cfg.Mismatch > 0 {
-		// A matching-aware critic (Reed et al., 2016): real rows under
-		// another row's condition count as fake with weight Mismatch, so
-		// the critic learns early that a target must fit its condition.
-		m.condMis = g.Placeholder("cond_mismatched", condDim)
-		dMis := g.Mean(g.ApplyMLP(m.critic, g.Concat(m.xReal, m.condMis)))
-		w := float32(cfg.Mismatch)
-		fakeTerm = g.Add(g.Mul(g.Scalar(1-w), m.dFake), g.Mul(g.Scalar(w), dMis))
+		// A matching-aware critic (after Reed et al., 2016): in a share
+		// Mismatch of the rows the fake target is another row's real
+		// target under this row's condition, so a target that ignores its
+		// condition is fake even when its marginal is right. The
+		// interpolates use the same mixture, so the gradient penalty
+		// bounds the critic around the mismatched rows too.
+		m.xMis = g.Placeholder("x_mismatched", 2)
+		m.mask = g.Placeholder("mismatch_mask", 1)
+		fake = g.Add(g.Mul(m.mask, m.xMis), g.Mul(g.Sub(g.Scalar(1), m.mask), m.fake))
 	}
+	m.dReal = g.Mean(critic(m.xReal))
+	m.dFake = g.Mean(critic(fake))
+	m.wdist = g.Sub(m.dReal, m.dFake)
 
 	// Interpolates e*x + (1-e)*g, gradient with respect to the data part.
 	one := g.Scalar(1)
-	xHat := g.Add(g.Mul(m.eps, m.xReal), g.Mul(g.Sub(one, m.eps), m.fake))
+	xHat := g.Add(g.Mul(m.eps, m.xReal), g.Mul(g.Sub(one, m.eps), fake))
 	dHat := critic(xHat)
 	grad := g.Gradients(dHat, xHat)[0]
 	if cfg.GPWholeBatch {
@@ -100,8 +104,11 @@ func NewWGAN(cfg Config, condDim int, seed uint64, opt tf.SessionOptions) (*WGAN
 		norm := g.Sqrt(g.Add(g.SumCols(g.Square(grad)), g.Scalar(1e-12)))
 		m.penalty = g.Mean(g.Square(g.Sub(norm, one)))
 	}
-	critLoss := g.Add(g.Sub(fakeTerm, m.dReal), g.Mul(g.Scalar(float32(cfg.Lambda)), m.penalty))
+	critLoss := g.Add(g.Sub(m.dFake, m.dReal), g.Mul(g.Scalar(float32(cfg.Lambda)), m.penalty))
 	m.genLoss = g.Neg(m.dFake)
+	if cfg.Mismatch > 0 {
+		m.genLoss = g.Neg(g.Mean(critic(m.fake)))
+	}
 	adam := tf.AdamConfig{LR: cfg.LR, Beta1: cfg.Beta1, Beta2: cfg.Beta2, Epsilon: cfg.Epsilon}
 	m.critOpt = g.Adam("critic_adam", critLoss, m.critic.Variables(), adam)
 	m.genOpt = g.Adam("generator_adam", m.genLoss, m.gen.Variables(), adam)
@@ -129,13 +136,20 @@ func (m *WGAN) CriticStep(x, c, z, eps []float32) (CriticStats, error) {
 		{Node: m.xReal, Data: x, Rows: rows}, {Node: m.cond, Data: c, Rows: rows},
 		{Node: m.z, Data: z, Rows: rows}, {Node: m.eps, Data: eps, Rows: rows},
 	}
-	if m.condMis.Valid() {
-		// Row i's condition goes with real row i+1 (the batch is a random
-		// sample, so this is a random pairing, and deterministic).
-		w := m.CondDim
-		m.mis = append(m.mis[:0], c[w:]...)
-		m.mis = append(m.mis, c[:w]...)
-		feeds = append(feeds, tf.Feed{Node: m.condMis, Data: m.mis, Rows: rows})
+	if m.xMis.Valid() {
+		// The first Mismatch share of the rows takes the next row's real
+		// target (the batch is a random sample, so the pairing is random,
+		// and deterministic).
+		k := int(m.Cfg.Mismatch*float64(rows) + 0.5)
+		m.mis = append(append(m.mis[:0], x[2:]...), x[:2]...)
+		m.maskBuf = slices.Grow(m.maskBuf[:0], rows)[:rows]
+		for i := range m.maskBuf {
+			m.maskBuf[i] = 0
+			if i < k {
+				m.maskBuf[i] = 1
+			}
+		}
+		feeds = append(feeds, tf.Feed{Node: m.xMis, Data: m.mis, Rows: rows}, tf.Feed{Node: m.mask, Data: m.maskBuf, Rows: rows})
 	}
 	out, err := m.critOpt.Run(m.sess, feeds, []tf.Node{m.dReal, m.dFake, m.penalty}, m.buf)
 	if err != nil {
