@@ -34,11 +34,13 @@ import (
 //	   (graphs.Calib); version 3 bundles are read as they are (no
 //	   calibration)
 //	5  the optional selection record (weights chosen closed loop), the
-//	   configuration's in_burst_dt;
-//	   versions 3 and 4 are read as they are
+//	   configuration's in_burst_dt
+//	6  the configuration's first_given and mismatch, the target scaler's
+//	   keyed tables and key_col (graphs.Scaler.Keyed);
+//	   versions 3 to 5 are read as they are
 const (
 	Format        = "spatgan-bundle"
-	FormatVersion = 5
+	FormatVersion = 6
 	// MinFormatVersion is the oldest version this program reads.
 	MinFormatVersion = 3
 	ManifestName     = "manifest.json"
@@ -202,6 +204,20 @@ func (m *Manifest) validate() error {
 		}
 		if tg := mm.Config.Targets(); !slices.Equal(mm.Target.Names, tg[:]) {
 			return fmt.Errorf("bundle: model %s: target scaler names %q, want %q", id, mm.Target.Names, tg[:])
+		}
+		if mm.Config.FirstGiven != "" && m.FormatVersion < 6 {
+			return fmt.Errorf("bundle: model %s: first_given in a version %d manifest (it came with version 6)", id, m.FormatVersion)
+		}
+		if (mm.Config.FirstGiven != "") != (mm.Target.Keyed != nil) || mm.Cond.Keyed != nil {
+			return fmt.Errorf("bundle: model %s: the size's keyed tables do not match the configuration's first_given %q", id, mm.Config.FirstGiven)
+		}
+		if mm.Target.Keyed != nil {
+			if want := slices.Index(mm.Config.Cond, mm.Config.FirstGiven); mm.Target.KeyCol != want {
+				return fmt.Errorf("bundle: model %s: key_col %d, but first_given %q is condition feature %d", id, mm.Target.KeyCol, mm.Config.FirstGiven, want)
+			}
+			if err := mm.Target.Keyed.Check(); err != nil {
+				return fmt.Errorf("bundle: model %s: keyed tables: %w", id, err)
+			}
 		}
 		if mm.Config.InBurstDt && m.FormatVersion < 5 {
 			return fmt.Errorf("bundle: model %s: in_burst_dt in a version %d manifest (it came with version 5)", id, m.FormatVersion)

@@ -73,6 +73,13 @@ type Config struct {
 	// (weight Mismatch), so a target that ignores its condition is fake
 	// even when its marginal is right. 0: off.
 	Mismatch float64 `json:"mismatch,omitempty"`
+	// FirstGiven, with the quantile transform, names a condition feature
+	// (e.g. last_size) whose value selects the first target's quantile
+	// table (see Scaler.Keyed): the size is mapped through its
+	// distribution given this side's previous size, so a protocol's
+	// size sequence (a request cycle) is in the transform and the network
+	// need not learn it. "": off.
+	FirstGiven string `json:"first_given,omitempty"`
 }
 
 // Targets returns the names of the two generated features.
@@ -189,6 +196,14 @@ func (c Config) Validate() error {
 	}
 	if c.Joint && c.Transform != TransformQuantile {
 		return errors.New("graphs: the joint transform needs the quantile transform")
+	}
+	if c.FirstGiven != "" {
+		if c.Transform != TransformQuantile {
+			return errors.New("graphs: first_given needs the quantile transform")
+		}
+		if !slices.Contains(c.Cond, c.FirstGiven) {
+			return fmt.Errorf("graphs: first_given %q is not a condition feature", c.FirstGiven)
+		}
 	}
 	if c.InBurstDt && c.Kind != Packet {
 		return errors.New("graphs: in_burst_dt applies to packet models only")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/spatgan/spatgan/features"
 	"github.com/spatgan/spatgan/trace"
@@ -23,6 +24,11 @@ type Scaler struct {
 	// Given holds, for a target scaler under Config.Joint, the second
 	// target's quantile transform per value of the first (see Given).
 	Given *Given `json:"given,omitempty"`
+	// Keyed holds, for a target scaler under Config.FirstGiven, the first
+	// target's quantile transform per value of condition feature KeyCol
+	// (raw units); a value without a table uses Quant[0].
+	Keyed  *Given `json:"keyed,omitempty"`
+	KeyCol int    `json:"key_col,omitempty"`
 	// Calib, for a target scaler under Config.Calibrate, maps the
 	// generator's outputs onto the training targets' distribution before
 	// the inverse transform (see Calib); fitted after training.
@@ -215,6 +221,15 @@ func NewDataset(cfg Config, raw *Raw) (*Dataset, error) {
 			return nil, err
 		}
 	}
+	if cfg.FirstGiven != "" {
+		ts.KeyCol = slices.Index(cfg.Cond, cfg.FirstGiven)
+		if ts.KeyCol < 0 || ts.KeyCol >= len(raw.Cond) {
+			return nil, fmt.Errorf("graphs: first_given %q is not a condition feature", cfg.FirstGiven)
+		}
+		if ts.Keyed, err = fitGiven(raw.Cond[ts.KeyCol], raw.X[0]); err != nil {
+			return nil, err
+		}
+	}
 	cs, err := fitScaler(cfg, cfg.Cond, raw.Cond)
 	if err != nil {
 		return nil, err
@@ -261,6 +276,8 @@ func (d *Dataset) fill(raw *Raw, jitter bool) error {
 					if g := d.Target.Given.table(raw.X[0][i]); g != nil {
 						q = g
 					}
+				} else if g := d.Target.keyTable(raw.Cond, i); g != nil {
+					q = g
 				}
 			}
 			switch {
@@ -300,6 +317,12 @@ func (s *Scaler) CondTo(dst []float32, raw []float64) {
 // training [minimum, maximum]; times are clamped to [0, training maximum].
 // NaN or infinite outputs become the training mean.
 func (s *Scaler) Valid(kind Kind, x0, x1 float32) (float64, float64) {
+	return s.ValidKeyed(kind, x0, x1, math.NaN())
+}
+
+// ValidKeyed is Valid for a row whose key condition feature (Keyed,
+// KeyCol) has raw value key (NaN: none).
+func (s *Scaler) ValidKeyed(kind Kind, x0, x1 float32, key float64) (float64, float64) {
 	out := [2]float64{}
 	for j, x := range [2]float32{x0, x1} {
 		inv := func(z float64) float64 {
@@ -307,6 +330,8 @@ func (s *Scaler) Valid(kind Kind, x0, x1 float32) (float64, float64) {
 				if q := s.Given.table(out[0]); q != nil {
 					return q.Inverse(z)
 				}
+			} else if q := s.keyed(key); q != nil {
+				return q.Inverse(z)
 			}
 			return s.Inverse(j, z)
 		}
@@ -335,9 +360,35 @@ func (s *Scaler) Valid(kind Kind, x0, x1 float32) (float64, float64) {
 // ForwardTargets maps a raw target pair to network space: the second
 // target through its table given the first under the joint transform.
 func (s *Scaler) ForwardTargets(x0, x1 float64) (float64, float64) {
+	return s.ForwardTargetsKeyed(x0, x1, math.NaN())
+}
+
+// ForwardTargetsKeyed is ForwardTargets for a row whose key condition
+// feature has raw value key (NaN: none).
+func (s *Scaler) ForwardTargetsKeyed(x0, x1, key float64) (float64, float64) {
 	z0 := s.Forward(0, x0)
+	if q := s.keyed(key); q != nil {
+		z0 = q.Forward(x0)
+	}
 	if q := s.Given.table(x0); q != nil {
 		return z0, q.Forward(x1)
 	}
 	return z0, s.Forward(1, x1)
+}
+
+// keyed returns the first target's table for key condition value key, or
+// nil (no Keyed transform, NaN, or a value without a table of its own).
+func (s *Scaler) keyed(key float64) *Quantile {
+	if s.Keyed == nil || math.IsNaN(key) {
+		return nil
+	}
+	return s.Keyed.table(key)
+}
+
+// keyTable returns the first target's table for row i of raw conditions.
+func (s *Scaler) keyTable(cond [][]float64, i int) *Quantile {
+	if s.Keyed == nil || s.KeyCol >= len(cond) {
+		return nil
+	}
+	return s.keyed(cond[s.KeyCol][i])
 }

@@ -43,6 +43,8 @@ func trainCmd() *cobra.Command {
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	packetCond := fs.String("packet-cond", "", "PSynGAN condition features, comma-separated (default: the configuration's); known: "+features.Known())
 	burstCond := fs.String("burst-cond", "", "TSynGAN condition features, comma-separated (default: the configuration's)")
+	packetGiven := fs.String("packet-first-given", "", "PSynGAN: a condition feature whose value selects the size's quantile table (the size given, e.g., last_size), or none (default: the configuration's)")
+	burstGiven := fs.String("burst-first-given", "", "TSynGAN: a condition feature whose value selects the burst length's quantile table (e.g. own_count), or none (default: the configuration's)")
 	genWidths := fs.String("gen-widths", "", "generator hidden widths, e.g. 128,256,512 (default: the configuration's)")
 	criticWidths := fs.String("critic-widths", "", "critic hidden widths, e.g. 512,256,128 (default: the configuration's)")
 	lr := fs.Float64("lr", 0, "Adam learning rate (0: the configuration's, 1e-4)")
@@ -96,7 +98,7 @@ func trainCmd() *cobra.Command {
 		}
 		return runTrain(ctx, stdout, stderr, trainArgs{tr: tr, out: *out, config: *config, steps: *steps, seed: *seed, frac: *frac, valFrac: *valFrac,
 			resume: *resume, parallel: *parallel, evalEvery: *evalEvery, ckEvery: *ckEvery, quiet: *quiet, packetCond: *packetCond,
-			burstCond: *burstCond, genWidths: *genWidths, criticWidths: *criticWidths, lr: *lr, logTimes: *logTimes,
+			burstCond: *burstCond, packetGiven: *packetGiven, burstGiven: *burstGiven, genWidths: *genWidths, criticWidths: *criticWidths, lr: *lr, logTimes: *logTimes,
 			upto: *upto, ema: ema, mismatch: mis, joint: *joint, calibrate: *calibrate, inBurst: *inBurst, batch: *batch, transform: *transform, sel: *sel, cands: *cands})
 	}
 	return cmd
@@ -112,6 +114,7 @@ type trainArgs struct {
 	parallel, evalEvery, ckEvery                   int
 	quiet                                          bool
 	packetCond, burstCond, genWidths, criticWidths string
+	packetGiven, burstGiven                        string
 	lr                                             float64
 	logTimes                                       string
 	upto, ema, mismatch                            float64
@@ -187,6 +190,20 @@ func runTrain(ctx context.Context, stdout, stderr io.Writer, a trainArgs) error 
 		}
 		if err := overrideConfig(&c, kind, a.packetCond, a.burstCond, a.genWidths, a.criticWidths, a.lr, a.logTimes); err != nil {
 			return err
+		}
+		given, flag := a.packetGiven, "packet-first-given"
+		if kind == graphs.Burst {
+			given, flag = a.burstGiven, "burst-first-given"
+		}
+		switch given {
+		case "":
+		case "none":
+			c.FirstGiven = ""
+		default:
+			c.FirstGiven = given
+		}
+		if err := c.Validate(); err != nil {
+			return fmt.Errorf("train: --%s %q: %w", flag, given, err)
 		}
 		cfgs[id] = c
 	}
