@@ -205,18 +205,22 @@ func (m *Manifest) validate() error {
 		if tg := mm.Config.Targets(); !slices.Equal(mm.Target.Names, tg[:]) {
 			return fmt.Errorf("bundle: model %s: target scaler names %q, want %q", id, mm.Target.Names, tg[:])
 		}
-		if mm.Config.FirstGiven != "" && m.FormatVersion < 6 {
+		if len(mm.Config.FirstGiven) > 0 && m.FormatVersion < 6 {
 			return fmt.Errorf("bundle: model %s: first_given in a version %d manifest (it came with version 6)", id, m.FormatVersion)
 		}
-		if (mm.Config.FirstGiven != "") != (mm.Target.Keyed != nil) || mm.Cond.Keyed != nil {
-			return fmt.Errorf("bundle: model %s: the size's keyed tables do not match the configuration's first_given %q", id, mm.Config.FirstGiven)
+		if len(mm.Target.Keyed) != len(mm.Config.FirstGiven) || len(mm.Target.KeyCols) != len(mm.Config.FirstGiven) || mm.Cond.Keyed != nil || mm.Cond.KeyCols != nil {
+			return fmt.Errorf("bundle: model %s: the first target's keyed tables do not match the configuration's first_given %q", id, mm.Config.FirstGiven)
 		}
-		if mm.Target.Keyed != nil {
-			if want := slices.Index(mm.Config.Cond, mm.Config.FirstGiven); mm.Target.KeyCol != want {
-				return fmt.Errorf("bundle: model %s: key_col %d, but first_given %q is condition feature %d", id, mm.Target.KeyCol, mm.Config.FirstGiven, want)
+		for l, g := range mm.Target.Keyed {
+			f := mm.Config.FirstGiven[l]
+			if want := slices.Index(mm.Config.Cond, f); mm.Target.KeyCols[l] != want {
+				return fmt.Errorf("bundle: model %s: key_cols[%d] is %d, but first_given %q is condition feature %d", id, l, mm.Target.KeyCols[l], f, want)
 			}
-			if err := mm.Target.Keyed.Check(); err != nil {
-				return fmt.Errorf("bundle: model %s: keyed tables: %w", id, err)
+			if g == nil {
+				return fmt.Errorf("bundle: model %s: first_given %q has no keyed tables", id, f)
+			}
+			if err := g.Check(); err != nil {
+				return fmt.Errorf("bundle: model %s: keyed tables of %s: %w", id, f, err)
 			}
 		}
 		if mm.Config.InBurstDt && m.FormatVersion < 5 {

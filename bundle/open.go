@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -166,7 +165,7 @@ func (b *Bundle) TurnsTo(out []sampler.Turn, side trace.Side, convs []*sampler.C
 		return err
 	}
 	for i := range out {
-		cnt, gap := m.Target.ValidKeyed(graphs.Burst, gen[2*i], gen[2*i+1], keyOf(&m.Target, b.raw, i, k))
+		cnt, gap := m.Target.ValidCond(graphs.Burst, gen[2*i], gen[2*i+1], b.raw[i*k:(i+1)*k])
 		out[i] = sampler.Turn{Count: int(cnt), GapNS: int64(gap * 1000)}
 	}
 	return nil
@@ -205,7 +204,7 @@ func (b *Bundle) BurstsTo(out [][]sampler.Pkt, side trace.Side, convs []*sampler
 			return err
 		}
 		for r, cp := range rows {
-			size, dt := m.Target.ValidKeyed(graphs.Packet, gen[2*r], gen[2*r+1], keyOf(&m.Target, b.raw, r, k))
+			size, dt := m.Target.ValidCond(graphs.Packet, gen[2*r], gen[2*r+1], b.raw[r*k:(r+1)*k])
 			dtNS := int64(dt * 1000)
 			if cp[1] == 0 {
 				// A burst's first packet comes after the reply gap the
@@ -272,11 +271,3 @@ func (b *Bundle) FLOPs(id string) float64 {
 
 var _ sampler.Fingerprinter = (*Bundle)(nil)
 
-// keyOf returns row i's raw value of the target scaler's key condition
-// feature (graphs.Config.FirstGiven) in raw conditions of k columns, or NaN.
-func keyOf(t *graphs.Scaler, raw []float64, i, k int) float64 {
-	if t.Keyed == nil {
-		return math.NaN()
-	}
-	return raw[i*k+t.KeyCol]
-}

@@ -302,6 +302,16 @@ func init() {
 		b, _ := own(c)
 		return float64(b.LastSize)
 	}})
+	Register(Feature{"last_size_pair", PacketDecision, "this side's previous packet's size (last_size) x 65536 + the opponent's last packet's size: a key for first_given, the two sides' last sizes together (0 if neither)", func(c *Ctx) float64 {
+		mine := 0.0
+		if n := len(c.Drawn); n > 0 {
+			mine = float64(c.Drawn[n-1].Size)
+		} else if b, ok := own(c); ok {
+			mine = float64(b.LastSize)
+		}
+		o, _ := opp(c)
+		return mine*65536 + float64(o.LastSize)
+	}})
 	Register(Feature{"last_dt_us", PacketDecision, "time before this side's previous packet, across bursts, µs (0 if none)", func(c *Ctx) float64 {
 		if n := len(c.Drawn); n > 0 {
 			return us(max(c.Drawn[n-1].DtNS, 0))

@@ -285,3 +285,26 @@ func TestOwnSinceByHand(t *testing.T) {
 		t.Fatalf("server turn rows %v, want one with own_since_us 0", tb.Cond)
 	}
 }
+
+// TestLastSizePairByHand: the client's second burst (60, 70, 80 after the
+// server's 500) reads its own previous size and the server's last size.
+func TestLastSizePairByHand(t *testing.T) {
+	conv := &trace.Conversation{Source: "hand", Packets: handPackets()}
+	set, err := Resolve([]string{"last_size_pair"}, PacketDecision)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb, err := Rows(conv, trace.Client, PacketDecision, set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []float64{120*65536 + 500, 60*65536 + 500, 70*65536 + 500}
+	if tb.Len() != 3 {
+		t.Fatalf("%d client packet rows, want 3", tb.Len())
+	}
+	for i, w := range want {
+		if got := tb.Cond[0][i]; got != w {
+			t.Errorf("row %d: last_size_pair %v, want %v", i, got, w)
+		}
+	}
+}

@@ -73,13 +73,14 @@ type Config struct {
 	// (weight Mismatch), so a target that ignores its condition is fake
 	// even when its marginal is right. 0: off.
 	Mismatch float64 `json:"mismatch,omitempty"`
-	// FirstGiven, with the quantile transform, names a condition feature
-	// (e.g. last_size) whose value selects the first target's quantile
-	// table (see Scaler.Keyed): the size is mapped through its
-	// distribution given this side's previous size, so a protocol's
-	// size sequence (a request cycle) is in the transform and the network
-	// need not learn it. "": off.
-	FirstGiven string `json:"first_given,omitempty"`
+	// FirstGiven, with the quantile transform, names condition features
+	// (e.g. last_size_pair, last_size) whose values select the first
+	// target's quantile table (see Scaler.Keyed), the first feature whose
+	// value has a table of its own winning (a back-off): the size is
+	// mapped through its distribution given the previous sizes, so a
+	// protocol's size sequence (a request cycle) is in the transform and
+	// the network need not learn it. Empty: off.
+	FirstGiven []string `json:"first_given,omitempty"`
 }
 
 // Targets returns the names of the two generated features.
@@ -197,12 +198,12 @@ func (c Config) Validate() error {
 	if c.Joint && c.Transform != TransformQuantile {
 		return errors.New("graphs: the joint transform needs the quantile transform")
 	}
-	if c.FirstGiven != "" {
-		if c.Transform != TransformQuantile {
-			return errors.New("graphs: first_given needs the quantile transform")
-		}
-		if !slices.Contains(c.Cond, c.FirstGiven) {
-			return fmt.Errorf("graphs: first_given %q is not a condition feature", c.FirstGiven)
+	if len(c.FirstGiven) > 0 && c.Transform != TransformQuantile {
+		return errors.New("graphs: first_given needs the quantile transform")
+	}
+	for _, f := range c.FirstGiven {
+		if !slices.Contains(c.Cond, f) {
+			return fmt.Errorf("graphs: first_given %q is not a condition feature", f)
 		}
 	}
 	if c.InBurstDt && c.Kind != Packet {

@@ -25,10 +25,11 @@ type Scaler struct {
 	// target's quantile transform per value of the first (see Given).
 	Given *Given `json:"given,omitempty"`
 	// Keyed holds, for a target scaler under Config.FirstGiven, the first
-	// target's quantile transform per value of condition feature KeyCol
-	// (raw units); a value without a table uses Quant[0].
-	Keyed  *Given `json:"keyed,omitempty"`
-	KeyCol int    `json:"key_col,omitempty"`
+	// target's quantile transform per value of condition feature
+	// KeyCols[l] (raw units), for each feature l in order; the first
+	// feature whose value has a table gives it, else Quant[0].
+	Keyed   []*Given `json:"keyed,omitempty"`
+	KeyCols []int    `json:"key_cols,omitempty"`
 	// Calib, for a target scaler under Config.Calibrate, maps the
 	// generator's outputs onto the training targets' distribution before
 	// the inverse transform (see Calib); fitted after training.
@@ -221,14 +222,16 @@ func NewDataset(cfg Config, raw *Raw) (*Dataset, error) {
 			return nil, err
 		}
 	}
-	if cfg.FirstGiven != "" {
-		ts.KeyCol = slices.Index(cfg.Cond, cfg.FirstGiven)
-		if ts.KeyCol < 0 || ts.KeyCol >= len(raw.Cond) {
-			return nil, fmt.Errorf("graphs: first_given %q is not a condition feature", cfg.FirstGiven)
+	for _, f := range cfg.FirstGiven {
+		col := slices.Index(cfg.Cond, f)
+		if col < 0 || col >= len(raw.Cond) {
+			return nil, fmt.Errorf("graphs: first_given %q is not a condition feature", f)
 		}
-		if ts.Keyed, err = fitGiven(raw.Cond[ts.KeyCol], raw.X[0]); err != nil {
+		g, err := fitGiven(raw.Cond[col], raw.X[0])
+		if err != nil {
 			return nil, err
 		}
+		ts.Keyed, ts.KeyCols = append(ts.Keyed, g), append(ts.KeyCols, col)
 	}
 	cs, err := fitScaler(cfg, cfg.Cond, raw.Cond)
 	if err != nil {
@@ -317,12 +320,12 @@ func (s *Scaler) CondTo(dst []float32, raw []float64) {
 // training [minimum, maximum]; times are clamped to [0, training maximum].
 // NaN or infinite outputs become the training mean.
 func (s *Scaler) Valid(kind Kind, x0, x1 float32) (float64, float64) {
-	return s.ValidKeyed(kind, x0, x1, math.NaN())
+	return s.ValidCond(kind, x0, x1, nil)
 }
 
-// ValidKeyed is Valid for a row whose key condition feature (Keyed,
-// KeyCol) has raw value key (NaN: none).
-func (s *Scaler) ValidKeyed(kind Kind, x0, x1 float32, key float64) (float64, float64) {
+// ValidCond is Valid for a row whose raw condition is cond (which selects
+// the first target's table under Keyed; nil: the pooled table).
+func (s *Scaler) ValidCond(kind Kind, x0, x1 float32, cond []float64) (float64, float64) {
 	out := [2]float64{}
 	for j, x := range [2]float32{x0, x1} {
 		inv := func(z float64) float64 {
@@ -330,7 +333,7 @@ func (s *Scaler) ValidKeyed(kind Kind, x0, x1 float32, key float64) (float64, fl
 				if q := s.Given.table(out[0]); q != nil {
 					return q.Inverse(z)
 				}
-			} else if q := s.keyed(key); q != nil {
+			} else if q := s.keyed(cond); q != nil {
 				return q.Inverse(z)
 			}
 			return s.Inverse(j, z)
@@ -360,14 +363,14 @@ func (s *Scaler) ValidKeyed(kind Kind, x0, x1 float32, key float64) (float64, fl
 // ForwardTargets maps a raw target pair to network space: the second
 // target through its table given the first under the joint transform.
 func (s *Scaler) ForwardTargets(x0, x1 float64) (float64, float64) {
-	return s.ForwardTargetsKeyed(x0, x1, math.NaN())
+	return s.ForwardTargetsCond(x0, x1, nil)
 }
 
-// ForwardTargetsKeyed is ForwardTargets for a row whose key condition
-// feature has raw value key (NaN: none).
-func (s *Scaler) ForwardTargetsKeyed(x0, x1, key float64) (float64, float64) {
+// ForwardTargetsCond is ForwardTargets for a row whose raw condition is
+// cond (nil: none).
+func (s *Scaler) ForwardTargetsCond(x0, x1 float64, cond []float64) (float64, float64) {
 	z0 := s.Forward(0, x0)
-	if q := s.keyed(key); q != nil {
+	if q := s.keyed(cond); q != nil {
 		z0 = q.Forward(x0)
 	}
 	if q := s.Given.table(x0); q != nil {
@@ -376,19 +379,32 @@ func (s *Scaler) ForwardTargetsKeyed(x0, x1, key float64) (float64, float64) {
 	return z0, s.Forward(1, x1)
 }
 
-// keyed returns the first target's table for key condition value key, or
-// nil (no Keyed transform, NaN, or a value without a table of its own).
-func (s *Scaler) keyed(key float64) *Quantile {
-	if s.Keyed == nil || math.IsNaN(key) {
+// keyed returns the first target's table for a raw condition row: the
+// table of the first key feature whose value has one, or nil (no Keyed
+// transform, no row, or no feature's value has a table).
+func (s *Scaler) keyed(cond []float64) *Quantile {
+	if cond == nil {
 		return nil
 	}
-	return s.Keyed.table(key)
+	for l, g := range s.Keyed {
+		if c := s.KeyCols[l]; c < len(cond) {
+			if q := g.table(cond[c]); q != nil {
+				return q
+			}
+		}
+	}
+	return nil
 }
 
-// keyTable returns the first target's table for row i of raw conditions.
+// keyTable returns the first target's table for row i of column-major raw
+// conditions.
 func (s *Scaler) keyTable(cond [][]float64, i int) *Quantile {
-	if s.Keyed == nil || s.KeyCol >= len(cond) {
-		return nil
+	for l, g := range s.Keyed {
+		if c := s.KeyCols[l]; c < len(cond) {
+			if q := g.table(cond[c][i]); q != nil {
+				return q
+			}
+		}
 	}
-	return s.keyed(cond[s.KeyCol][i])
+	return nil
 }

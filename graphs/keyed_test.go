@@ -12,7 +12,7 @@ import (
 // survives the round trip.
 func TestKeyedTransform(t *testing.T) {
 	cfg := Default(Packet)
-	cfg.FirstGiven = "last_size"
+	cfg.FirstGiven = []string{"last_size"}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -43,12 +43,17 @@ func TestKeyedTransform(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.Target.Keyed == nil || d.Target.KeyCol != key {
-		t.Fatalf("keyed tables %v, key column %d (want %d)", d.Target.Keyed, d.Target.KeyCol, key)
+	if len(d.Target.Keyed) != 1 || d.Target.KeyCols[0] != key {
+		t.Fatalf("keyed tables %v, key columns %v (want [%d])", d.Target.Keyed, d.Target.KeyCols, key)
+	}
+	row := func(last float64) []float64 {
+		r := make([]float64, len(cfg.Cond))
+		r[key] = last
+		return r
 	}
 	for _, z := range []float32{-3, -1, 0, 0.5, 2.5} {
 		for last, want := range map[float64]float64{100: 200, 200: 300, 300: 100} {
-			if got, _ := d.Target.ValidKeyed(Packet, z, 0, last); got != want {
+			if got, _ := d.Target.ValidCond(Packet, z, 0, row(last)); got != want {
 				t.Errorf("z %v after %v: size %v, want %v", z, last, got, want)
 			}
 		}
@@ -56,7 +61,7 @@ func TestKeyedTransform(t *testing.T) {
 	// Unkeyed (NaN) and unseen keys use the pooled table: all three sizes.
 	seen := map[float64]bool{}
 	for _, z := range []float32{-2, 0, 2} {
-		a, _ := d.Target.ValidKeyed(Packet, z, 0, 999)
+		a, _ := d.Target.ValidCond(Packet, z, 0, row(999))
 		b, _ := d.Target.Valid(Packet, z, 0)
 		if a != b {
 			t.Errorf("z %v: unseen key gives %v, no key %v", z, a, b)
@@ -69,11 +74,11 @@ func TestKeyedTransform(t *testing.T) {
 	// The training rows' network values under their keys map back.
 	for i := 0; i < 6; i++ {
 		x0, x1 := raw.X[0][i], raw.X[1][i]
-		z0, z1 := d.Target.ForwardTargetsKeyed(x0, x1, raw.Cond[key][i])
+		z0, z1 := d.Target.ForwardTargetsCond(x0, x1, row(raw.Cond[key][i]))
 		if math.Abs(float64(d.X[2*i])-z0) > 3 { // the training row is jittered inside its step
 			t.Errorf("row %d: training value %v, forward %v", i, d.X[2*i], z0)
 		}
-		a, b := d.Target.ValidKeyed(Packet, float32(z0), float32(z1), raw.Cond[key][i])
+		a, b := d.Target.ValidCond(Packet, float32(z0), float32(z1), row(raw.Cond[key][i]))
 		if a != x0 || math.Abs(b-x1) > 1e-6*x1+1 {
 			t.Errorf("row %d: (%v, %v) -> (%v, %v)", i, x0, x1, a, b)
 		}
@@ -82,13 +87,79 @@ func TestKeyedTransform(t *testing.T) {
 
 func TestFirstGivenValidate(t *testing.T) {
 	cfg := Default(Packet)
-	cfg.FirstGiven = "own_count_avg" // not in the packet condition
+	cfg.FirstGiven = []string{"own_count_avg"} // not in the packet condition
 	if err := cfg.Validate(); err == nil {
 		t.Error("first_given outside the condition accepted")
 	}
 	cfg = V1(Packet)
-	cfg.FirstGiven = "opp_count"
+	cfg.FirstGiven = []string{"opp_count"}
 	if err := cfg.Validate(); err == nil {
 		t.Error("first_given without the quantile transform accepted")
+	}
+}
+
+// TestKeyedBackOff: with two key features the first one's table wins where
+// its value has one, the second's where only it has one.
+func TestKeyedBackOff(t *testing.T) {
+	cfg := Default(Packet)
+	cfg.FirstGiven = []string{"last_size_pair", "last_size"}
+	cfg.Cond = append(cfg.Cond, "last_size_pair")
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	pair, last := len(cfg.Cond)-1, -1
+	for j, n := range cfg.Cond {
+		if n == "last_size" {
+			last = j
+		}
+	}
+	// After own size 100: size 200 when the pair key is 1 (frequent),
+	// else 300; the pair keys 2..99 each occur once (no table of their own).
+	raw := &Raw{}
+	raw.Cond = make([][]float64, len(cfg.Cond))
+	add := func(size, l, p float64) {
+		raw.X[0] = append(raw.X[0], size)
+		raw.X[1] = append(raw.X[1], 10)
+		for j := range raw.Cond {
+			v := 0.0
+			switch j {
+			case last:
+				v = l
+			case pair:
+				v = p
+			}
+			raw.Cond[j] = append(raw.Cond[j], v)
+		}
+	}
+	for i := 0; i < 100; i++ {
+		add(200, 100, 1)
+		add(300, 100, float64(2+i))
+		add(100, 300, 0)
+	}
+	d, err := NewDataset(cfg, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := func(l, p float64) []float64 {
+		r := make([]float64, len(cfg.Cond))
+		r[last], r[pair] = l, p
+		return r
+	}
+	for _, z := range []float32{-2, 0, 2} {
+		if got, _ := d.Target.ValidCond(Packet, z, 0, row(100, 1)); got != 200 {
+			t.Errorf("z %v, pair key 1: size %v, want 200 (its own table)", z, got)
+		}
+		if got, _ := d.Target.ValidCond(Packet, z, 0, row(300, 7)); got != 100 {
+			t.Errorf("z %v, rare pair key after 300: size %v, want 100 (last_size's table)", z, got)
+		}
+	}
+	// A rare pair key after 100 backs off to last_size's table: 200 or 300.
+	seen := map[float64]bool{}
+	for _, z := range []float32{-2, 2} {
+		got, _ := d.Target.ValidCond(Packet, z, 0, row(100, 5))
+		seen[got] = true
+	}
+	if !seen[200] || !seen[300] || len(seen) != 2 {
+		t.Errorf("rare pair key after 100 gave %v, want 200 and 300", seen)
 	}
 }

@@ -582,18 +582,21 @@ func (m *model) evaluate(n int) (ks, acc float64, err error) {
 	realRows := make([][]float64, n)
 	synRows := make([][]float64, n)
 	for i := 0; i < n; i++ {
-		key := math.NaN()
-		if t := &m.val.Target; t.Keyed != nil {
-			key = m.valRaw.Cond[t.KeyCol][i]
+		var row []float64
+		if m.val.Target.Keyed != nil {
+			row = make([]float64, len(m.valRaw.Cond))
+			for j := range row {
+				row[j] = m.valRaw.Cond[j][i]
+			}
 		}
-		a, b := m.val.Target.ValidKeyed(m.cfg.Kind, out[2*i], out[2*i+1], key)
+		a, b := m.val.Target.ValidCond(m.cfg.Kind, out[2*i], out[2*i+1], row)
 		syn[0] = append(syn[0], a)
 		syn[1] = append(syn[1], b)
 		// Both classes in float64 from raw values: the float32 network inputs
 		// differ from float64 in the low bits, which a tree can split on
 		// when a feature has few distinct values (burst counts).
-		r0, r1 := m.val.Target.ForwardTargetsKeyed(m.valRaw.X[0][i], m.valRaw.X[1][i], key)
-		s0, s1 := m.val.Target.ForwardTargetsKeyed(a, b, key)
+		r0, r1 := m.val.Target.ForwardTargetsCond(m.valRaw.X[0][i], m.valRaw.X[1][i], row)
+		s0, s1 := m.val.Target.ForwardTargetsCond(a, b, row)
 		rr, sr := []float64{r0, r1}, []float64{s0, s1}
 		for j := 0; j < k; j++ {
 			rr = append(rr, float64(c[i*k+j]))

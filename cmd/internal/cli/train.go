@@ -43,8 +43,8 @@ func trainCmd() *cobra.Command {
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	packetCond := fs.String("packet-cond", "", "PSynGAN condition features, comma-separated (default: the configuration's); known: "+features.Known())
 	burstCond := fs.String("burst-cond", "", "TSynGAN condition features, comma-separated (default: the configuration's)")
-	packetGiven := fs.String("packet-first-given", "", "PSynGAN: a condition feature whose value selects the size's quantile table (the size given, e.g., last_size), or none (default: the configuration's)")
-	burstGiven := fs.String("burst-first-given", "", "TSynGAN: a condition feature whose value selects the burst length's quantile table (e.g. own_count), or none (default: the configuration's)")
+	packetGiven := fs.String("packet-first-given", "", "PSynGAN: condition features, comma-separated, whose values select the size's quantile table, the first with a table for its value winning (the size given, e.g., last_size_pair,last_size), or none (default: the configuration's)")
+	burstGiven := fs.String("burst-first-given", "", "TSynGAN: condition features, comma-separated, whose values select the burst length's quantile table (e.g. own_count), or none (default: the configuration's)")
 	genWidths := fs.String("gen-widths", "", "generator hidden widths, e.g. 128,256,512 (default: the configuration's)")
 	criticWidths := fs.String("critic-widths", "", "critic hidden widths, e.g. 512,256,128 (default: the configuration's)")
 	lr := fs.Float64("lr", 0, "Adam learning rate (0: the configuration's, 1e-4)")
@@ -198,9 +198,9 @@ func runTrain(ctx context.Context, stdout, stderr io.Writer, a trainArgs) error 
 		switch given {
 		case "":
 		case "none":
-			c.FirstGiven = ""
+			c.FirstGiven = nil
 		default:
-			c.FirstGiven = given
+			c.FirstGiven = list(given)
 		}
 		if err := c.Validate(); err != nil {
 			return fmt.Errorf("train: --%s %q: %w", flag, given, err)
@@ -251,15 +251,6 @@ func runTrain(ctx context.Context, stdout, stderr io.Writer, a trainArgs) error 
 
 // overrideConfig applies the command line's architecture and feature flags.
 func overrideConfig(c *graphs.Config, kind graphs.Kind, packetCond, burstCond, genWidths, criticWidths string, lr float64, logTimes string) error {
-	list := func(s string) []string {
-		var out []string
-		for _, f := range strings.Split(s, ",") {
-			if f = strings.TrimSpace(f); f != "" {
-				out = append(out, f)
-			}
-		}
-		return out
-	}
 	ints := func(flag, s string) ([]int, error) {
 		var out []int
 		for _, f := range list(s) {
@@ -312,4 +303,15 @@ func optionalBool(flag, v string, dst *bool) error {
 	}
 	*dst = b
 	return nil
+}
+
+// list splits a comma-separated flag value, dropping empty items.
+func list(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }
