@@ -270,4 +270,3 @@ func (b *Bundle) FLOPs(id string) float64 {
 }
 
 var _ sampler.Fingerprinter = (*Bundle)(nil)
-
