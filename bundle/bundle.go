@@ -208,10 +208,10 @@ func (m *Manifest) validate() error {
 		if len(mm.Config.FirstGiven) > 0 && m.FormatVersion < 6 {
 			return fmt.Errorf("bundle: model %s: first_given in a version %d manifest (it came with version 6)", id, m.FormatVersion)
 		}
-		if len(mm.Target.Keyed) != len(mm.Config.FirstGiven) || len(mm.Target.KeyCols) != len(mm.Config.FirstGiven) || mm.Cond.Keyed != nil || mm.Cond.KeyCols != nil {
+		if nk := len(mm.Target.Keyed); (nk != 0 && nk != len(mm.Config.FirstGiven)) || len(mm.Target.KeyCols) != nk || mm.Cond.Keyed != nil || mm.Cond.KeyCols != nil {
 			return fmt.Errorf("bundle: model %s: the first target's keyed tables do not match the configuration's first_given %q", id, mm.Config.FirstGiven)
 		}
-		for l, g := range mm.Target.Keyed {
+		for l, g := range mm.Target.Keyed { // none when the first target's vocabulary is too large (graphs.MaxKeyedValues)
 			f := mm.Config.FirstGiven[l]
 			if want := slices.Index(mm.Config.Cond, f); mm.Target.KeyCols[l] != want {
 				return fmt.Errorf("bundle: model %s: key_cols[%d] is %d, but first_given %q is condition feature %d", id, l, mm.Target.KeyCols[l], f, want)

@@ -79,7 +79,8 @@ type Config struct {
 	// value has a table of its own winning (a back-off): the size is
 	// mapped through its distribution given the previous sizes, so a
 	// protocol's size sequence (a request cycle) is in the transform and
-	// the network need not learn it. Empty: off.
+	// the network need not learn it. Only a first target with at most
+	// MaxKeyedValues distinct training values is keyed. Empty: off.
 	FirstGiven []string `json:"first_given,omitempty"`
 }
 

@@ -206,6 +206,13 @@ func inBurstDt(t *Raw, side trace.Side) {
 // MinRows is the fewest training rows a model accepts.
 const MinRows = 64
 
+// MaxKeyedValues is the most distinct training values the first target may
+// take for Config.FirstGiven to key its table: a protocol's vocabulary of
+// message sizes (pgbench: 13 and 24 per side) is keyed, a codec's hundreds
+// of sizes are not (the scaler then has no keyed tables and the pooled
+// table serves every row). Chosen on the selection split (BENCHMARKS.md).
+const MaxKeyedValues = 64
+
 // NewDataset scales raw rows with statistics fitted on them.
 func NewDataset(cfg Config, raw *Raw) (*Dataset, error) {
 	n := len(raw.X[0])
@@ -223,6 +230,11 @@ func NewDataset(cfg Config, raw *Raw) (*Dataset, error) {
 		}
 	}
 	for _, f := range cfg.FirstGiven {
+		if q := ts.Quant; q == nil || !q[0].Discrete || len(q[0].Values) > MaxKeyedValues {
+			// A large vocabulary (a codec's sizes): the tables per key
+			// value would be estimated from a few rows each.
+			break
+		}
 		col := slices.Index(cfg.Cond, f)
 		if col < 0 || col >= len(raw.Cond) {
 			return nil, fmt.Errorf("graphs: first_given %q is not a condition feature", f)

@@ -163,3 +163,36 @@ func TestKeyedBackOff(t *testing.T) {
 		t.Errorf("rare pair key after 100 gave %v, want 200 and 300", seen)
 	}
 }
+
+// TestKeyedVocabulary: a first target with more than MaxKeyedValues
+// distinct values gets no keyed tables (the pooled table serves every row).
+func TestKeyedVocabulary(t *testing.T) {
+	cfg := Default(Packet)
+	cfg.FirstGiven = []string{"last_size"}
+	raw := &Raw{}
+	raw.Cond = make([][]float64, len(cfg.Cond))
+	for i := 0; i < 4000; i++ {
+		raw.X[0] = append(raw.X[0], float64(100+i%(MaxKeyedValues+1)))
+		raw.X[1] = append(raw.X[1], 10)
+		for j := range raw.Cond {
+			raw.Cond[j] = append(raw.Cond[j], float64(i%3))
+		}
+	}
+	d, err := NewDataset(cfg, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Target.Keyed) != 0 || len(d.Target.KeyCols) != 0 {
+		t.Errorf("%d distinct sizes keyed (%d tables)", MaxKeyedValues+1, len(d.Target.Keyed))
+	}
+	// One value fewer is keyed.
+	for i := range raw.X[0] {
+		raw.X[0][i] = float64(100 + i%MaxKeyedValues)
+	}
+	if d, err = NewDataset(cfg, raw); err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Target.Keyed) != 1 {
+		t.Errorf("%d distinct sizes not keyed", MaxKeyedValues)
+	}
+}
