@@ -3,6 +3,7 @@ package bundle
 import (
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -66,6 +67,48 @@ func TestDecodeManifestQuantile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Keyed tables (first_given): none (a large vocabulary) or one per key
+	// feature, each at its feature's condition column.
+	for id, mm := range m.Models {
+		mm.Target.Calib = cal
+		m.Models[id] = mm
+	}
+	pk := m.Models["client-packet"]
+	for _, f := range pk.Config.FirstGiven {
+		pk.Target.Keyed = append(pk.Target.Keyed, &graphs.Given{Values: []float64{100}, Tables: []*graphs.Quantile{{Values: []float64{1, 2}, CDF: []float64{0.5, 1}, Discrete: true, N: 40}}})
+		pk.Target.KeyCols = append(pk.Target.KeyCols, slices.Index(pk.Config.Cond, f))
+	}
+	m.Models["client-packet"] = pk
+	for _, c := range []struct {
+		edit func(s *graphs.Scaler)
+		want string
+	}{
+		{func(s *graphs.Scaler) {}, ""}, // accepted
+		{func(s *graphs.Scaler) { s.KeyCols[0]++ }, "key_cols[0] is"},
+		{func(s *graphs.Scaler) { s.Keyed, s.KeyCols = s.Keyed[:1], s.KeyCols[:1] }, "keyed tables do not match"},
+		{func(s *graphs.Scaler) { s.Keyed[1].Values = []float64{100, 100} }, "keyed tables of last_size"},
+	} {
+		mm := m.Models["client-packet"]
+		saved := mm.Target
+		mm.Target.Keyed = append([]*graphs.Given(nil), saved.Keyed...)
+		mm.Target.KeyCols = append([]int(nil), saved.KeyCols...)
+		if len(mm.Target.Keyed) > 1 {
+			g := *mm.Target.Keyed[1]
+			mm.Target.Keyed[1] = &g
+		}
+		c.edit(&mm.Target)
+		m.Models["client-packet"] = mm
+		_, err := DecodeManifest("m.json", marshal(t, m))
+		if (c.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("keyed tables: %v, want an error containing %q", err, c.want)
+		}
+		mm.Target = saved
+		m.Models["client-packet"] = mm
+	}
+	for id, mm := range m.Models {
+		mm.Target.Calib, mm.Target.Keyed, mm.Target.KeyCols = nil, nil, nil
+		m.Models[id] = mm
+	}
 	if _, err := DecodeManifest("m.json", marshal(t, m)); err == nil || !strings.Contains(err.Error(), "calibration does not match") {
 		t.Fatalf("calibrate without a calibration: %v", err)
 	}
@@ -85,7 +128,14 @@ func TestDecodeManifestQuantile(t *testing.T) {
 		mm.Config.Calibrate, mm.Target.Calib = false, nil
 		m.Models[id] = mm
 	}
-	// Nor in_burst_dt (version 5).
+	// Nor first_given (version 6), nor in_burst_dt (version 5).
+	if _, err := DecodeManifest("m.json", marshal(t, m)); err == nil || !strings.Contains(err.Error(), "first_given in a version 3 manifest") {
+		t.Fatalf("first_given in version 3: %v", err)
+	}
+	for id, mm := range m.Models {
+		mm.Config.FirstGiven = nil
+		m.Models[id] = mm
+	}
 	if _, err := DecodeManifest("m.json", marshal(t, m)); err == nil || !strings.Contains(err.Error(), "in_burst_dt in a version 3 manifest") {
 		t.Fatalf("in_burst_dt in version 3: %v", err)
 	}

@@ -140,8 +140,11 @@ func V1(kind Kind) Config {
 // preceding burst and reply gap, this side's own previous burst, the
 // recent rhythm of both sides (means over the last bursts), and for
 // packets the position in the burst and this side's previous packet (an
-// autoregressive packet model). The candidates and their measurements are
-// in BENCHMARKS.md ("Model selection").
+// autoregressive packet model); for a side whose sizes are a protocol's
+// small vocabulary (at most MaxKeyedValues), the size is mapped through its
+// distribution given both sides' last sizes, backing off to this side's
+// last size (FirstGiven). The candidates and their measurements are in
+// BENCHMARKS.md ("Model selection").
 func Default(kind Kind) Config {
 	c := Paper(kind)
 	c.Transform = TransformQuantile
@@ -154,7 +157,8 @@ func Default(kind Kind) Config {
 			"own_count", "own_bytes", "own_gap_us", "own_count_avg", "opp_count_avg", "own_gap_avg_us", "opp_gap_avg_us"}
 	} else {
 		c.Cond = []string{"opp_count", "opp_bytes", "opp_dur_us", "opp_mean_dt_us",
-			"own_count", "own_gap_us", "pos", "count", "left", "gap_us", "last_size", "last_dt_us"}
+			"own_count", "own_gap_us", "pos", "count", "left", "gap_us", "last_size", "last_dt_us", "last_size_pair"}
+		c.FirstGiven = []string{"last_size_pair", "last_size"}
 	}
 	c.Steps = 8000
 	return c

@@ -103,15 +103,20 @@ func TestFirstGivenValidate(t *testing.T) {
 func TestKeyedBackOff(t *testing.T) {
 	cfg := Default(Packet)
 	cfg.FirstGiven = []string{"last_size_pair", "last_size"}
-	cfg.Cond = append(cfg.Cond, "last_size_pair")
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	pair, last := len(cfg.Cond)-1, -1
+	pair, last := -1, -1
 	for j, n := range cfg.Cond {
-		if n == "last_size" {
+		switch n {
+		case "last_size":
 			last = j
+		case "last_size_pair":
+			pair = j
 		}
+	}
+	if pair < 0 || last < 0 {
+		t.Fatalf("condition %v lacks last_size_pair or last_size", cfg.Cond)
 	}
 	// After own size 100: size 200 when the pair key is 1 (frequent),
 	// else 300; the pair keys 2..99 each occur once (no table of their own).

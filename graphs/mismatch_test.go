@@ -59,7 +59,7 @@ func trainToy(t *testing.T, cfg Config, steps int) (*WGAN, CriticStats) {
 
 func toyConfig() Config {
 	cfg := Default(Packet)
-	cfg.Cond = []string{"first"}
+	cfg.Cond, cfg.FirstGiven = []string{"first"}, nil
 	cfg.GenWidths, cfg.CriticWidths = []int{64, 64}, []int{64, 64}
 	cfg.LR = 1e-3
 	return cfg

@@ -13,7 +13,7 @@ import (
 // move measurably closer to it (two-sample KS against fresh data, seeded).
 func TestWGANLearnsMixture(t *testing.T) {
 	cfg := Default(Packet)
-	cfg.Cond = []string{"first"}
+	cfg.Cond, cfg.FirstGiven = []string{"first"}, nil
 	cfg.GenWidths, cfg.CriticWidths = []int{64, 64}, []int{64, 64}
 	cfg.LR = 1e-3
 	rng := rand.New(rand.NewPCG(11, 12))
