@@ -43,7 +43,7 @@ func trainCmd() *cobra.Command {
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	packetCond := fs.String("packet-cond", "", "PSynGAN condition features, comma-separated (default: the configuration's); known: "+features.Known())
 	burstCond := fs.String("burst-cond", "", "TSynGAN condition features, comma-separated (default: the configuration's)")
-	packetGiven := fs.String("packet-first-given", "", "PSynGAN: condition features, comma-separated, whose values select the size's quantile table, the first with a table for its value winning (the size given, e.g., last_size_pair,last_size), or none (default: the configuration's)")
+	packetGiven := fs.String("packet-first-given", "", "PSynGAN: condition features, comma-separated, whose values select the size's quantile table, the first with a table for its value winning (the size given, e.g., last_size_pair,last_size), or none (default: the configuration's, less any feature --packet-cond leaves out)")
 	burstGiven := fs.String("burst-first-given", "", "TSynGAN: condition features, comma-separated, whose values select the burst length's quantile table (e.g. own_count), or none (default: the configuration's)")
 	genWidths := fs.String("gen-widths", "", "generator hidden widths, e.g. 128,256,512 (default: the configuration's)")
 	criticWidths := fs.String("critic-widths", "", "critic hidden widths, e.g. 512,256,128 (default: the configuration's)")
@@ -267,6 +267,12 @@ func overrideConfig(c *graphs.Config, kind graphs.Kind, packetCond, burstCond, g
 	}
 	if kind == graphs.Burst && burstCond != "" {
 		c.Cond = list(burstCond)
+	}
+	// A condition given on the command line keeps the configuration's
+	// key features (first_given) it still holds.
+	c.FirstGiven = slices.DeleteFunc(slices.Clone(c.FirstGiven), func(f string) bool { return !slices.Contains(c.Cond, f) })
+	if len(c.FirstGiven) == 0 {
+		c.FirstGiven = nil
 	}
 	var err error
 	if genWidths != "" {

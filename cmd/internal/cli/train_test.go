@@ -5,8 +5,11 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/spatgan/spatgan/graphs"
 )
 
 // TestTrainCommandAndBundleConsumers trains a tiny bundle through the CLI and
@@ -72,5 +75,21 @@ func TestTrainCommandAndBundleConsumers(t *testing.T) {
 		if err := Run(context.Background(), &out, &errb, args); err == nil {
 			t.Errorf("%v: no error", args)
 		}
+	}
+}
+
+// TestPacketCondKeepsKeys: --packet-cond keeps the default's key features
+// (first_given) that it still holds and drops the others.
+func TestPacketCondKeepsKeys(t *testing.T) {
+	c := graphs.Default(graphs.Packet)
+	if err := overrideConfig(&c, graphs.Packet, "opp_count,first,last_size", "", "", "", 0, ""); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(c.FirstGiven, []string{"last_size"}) {
+		t.Errorf("first_given %q, want [last_size]", c.FirstGiven)
+	}
+	c = graphs.Default(graphs.Packet)
+	if err := overrideConfig(&c, graphs.Packet, "opp_count,first", "", "", "", 0, ""); err != nil || c.FirstGiven != nil {
+		t.Errorf("first_given %q, err %v: want none", c.FirstGiven, err)
 	}
 }
