@@ -22,7 +22,10 @@
 // steps (CriticStep, GenStep) and generates (Generate); a Generator is the
 // inference-only half that bundle loads. After training, a Calib (fitted
 // by train) maps a generator's outputs onto the training targets'
-// distribution before the inverse transform (Scaler.Valid). This package never
+// distribution before the inverse transform (Scaler.Valid; ValidCond when
+// the size's table is keyed by the row's condition, Config.FirstGiven).
+// Config.Mismatch makes the critic matching-aware (measured and rejected
+// as a default). This package never
 // reads a capture, decides when to stop or which weights to keep (train),
 // or writes files (bundle, tf checkpoints). It needs cgo (package tf).
 //
