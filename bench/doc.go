@@ -21,7 +21,11 @@
 // and JSON. The definitions are those of the metrics package.
 //
 // Every comparator also gets a virtual timeline ratio: the span of its first
-// n packets over the held-out span of as many. Result.Metrics lists the
+// n packets over the held-out span of as many, and its time budget
+// (metrics.Budget): per sending side, the reply gaps' and the bursts' share
+// of that span and the number of bursts, next to the held-out part's, so a
+// wrong pace can be traced to the pauses or to the burst lengths.
+// Result.Metrics lists the
 // headline numbers that BenchmarkFidelity reports per capture and
 // comparator for benchstat, and WriteSummary tabulates several reports.
 //

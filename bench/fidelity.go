@@ -197,9 +197,14 @@ type Result struct {
 	// held-out part's first TimelinePackets packets (TimelinePackets is the
 	// smaller of the two packet counts). 1 is the held-out pace; a
 	// generator that leaves out reply gaps scores far below 1.
-	TimelineRatio   Float          `json:"timeline_ratio"`
-	TimelinePackets int            `json:"timeline_packets"`
-	Counts          BySide[Counts] `json:"counts"`
+	TimelineRatio   Float `json:"timeline_ratio"`
+	TimelinePackets int   `json:"timeline_packets"`
+	// TimeBudget and RealTimeBudget say where the timeline goes, per
+	// sending side, in this sequence's first TimelinePackets packets and
+	// in the held-out part's: reply gaps against time inside bursts.
+	TimeBudget     BySide[metrics.TimeBudget] `json:"time_budget"`
+	RealTimeBudget BySide[metrics.TimeBudget] `json:"real_time_budget"`
+	Counts         BySide[Counts]             `json:"counts"`
 	// Distances are the marginal distances and ACF errors per direction.
 	Distances BySide[metrics.SeriesDistances] `json:"distances"`
 	// Dependence is this sequence's cross-direction dependence, by
@@ -383,6 +388,17 @@ func evaluateOne(res *Result, pkts []trace.Packet, real [2]metrics.Series, realD
 	syn, err := metrics.Extract(pkts)
 	if err != nil {
 		return err
+	}
+	sb, err := metrics.Budget(pkts[:n])
+	if err != nil {
+		return err
+	}
+	rb, err := metrics.Budget(test[:n])
+	if err != nil {
+		return err
+	}
+	for _, side := range Sides {
+		*res.TimeBudget.Ptr(side), *res.RealTimeBudget.Ptr(side) = sb[side], rb[side]
 	}
 	bursts, err := metrics.Bursts(pkts)
 	if err != nil {

@@ -28,6 +28,18 @@ func TestEvaluateTimelineRatio(t *testing.T) {
 	if r := rep.Result("slow"); math.Abs(float64(r.TimelineRatio)-2) > 1e-9 || r.TimelinePackets != len(s.Test.Packets) {
 		t.Errorf("slow: timeline ratio %v over %d packets, want 2 over %d", r.TimelineRatio, r.TimelinePackets, len(s.Test.Packets))
 	}
+	// Played at half speed, every second of the held-out budget is two,
+	// and the bursts are the same.
+	if r := rep.Result("slow"); r.TimeBudget.ServerToClient.Bursts == 0 {
+		t.Error("slow: empty time budget")
+	} else {
+		for _, side := range Sides {
+			g, h := r.TimeBudget.Get(side), r.RealTimeBudget.Get(side)
+			if g.Bursts != h.Bursts || g.Packets != h.Packets || math.Abs(g.ReplyS-2*h.ReplyS) > 1e-6 || math.Abs(g.InBurstS-2*h.InBurstS) > 1e-6 {
+				t.Errorf("slow, %s: budget %+v, want twice the held-out %+v", Direction(side), g, h)
+			}
+		}
+	}
 	if r := rep.Result(NameReal); r.TimelinePackets != len(s.Test.Packets) {
 		t.Errorf("noise floor: timeline over %d packets, want the held-out count %d", r.TimelinePackets, len(s.Test.Packets))
 	}
@@ -35,7 +47,7 @@ func TestEvaluateTimelineRatio(t *testing.T) {
 	if err := rep.WriteMarkdown(&md); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(md.String(), "| timeline ratio |") || !strings.Contains(md.String(), "| 2.00 |") {
+	if !strings.Contains(md.String(), "| timeline ratio |") || !strings.Contains(md.String(), "| 2.00 |") || !strings.Contains(md.String(), "| reply gaps [s] |") {
 		t.Errorf("Markdown lacks the timeline ratio column or the value 2.00:\n%s", md.String())
 	}
 

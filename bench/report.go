@@ -271,6 +271,23 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		}
 	}
 	p("\n")
+
+	p("Where the timeline goes, per sending side (server->client / client->server), over the timeline's n packets: " +
+		"the sum of the side's reply gaps and of its bursts' durations in seconds, and its bursts, against the held-out part's first n packets. " +
+		"A pace off in the reply gaps with the right number of bursts is the pauses; the right pauses spread over too many bursts is the burst lengths.\n\n")
+	p("| comparator | n | reply gaps [s] | held-out | in bursts [s] | held-out | bursts | held-out |\n|---|---|---|---|---|---|---|---|\n")
+	for i := range r.Comparators {
+		c := &r.Comparators[i]
+		if c.TimelinePackets < 2 {
+			continue
+		}
+		s, h := &c.TimeBudget, &c.RealTimeBudget
+		p("| %s | %d | %.1f / %.1f | %.1f / %.1f | %.1f / %.1f | %.1f / %.1f | %d / %d | %d / %d |\n", c.Name, c.TimelinePackets,
+			s.ServerToClient.ReplyS, s.ClientToServer.ReplyS, h.ServerToClient.ReplyS, h.ClientToServer.ReplyS,
+			s.ServerToClient.InBurstS, s.ClientToServer.InBurstS, h.ServerToClient.InBurstS, h.ClientToServer.InBurstS,
+			s.ServerToClient.Bursts, s.ClientToServer.Bursts, h.ServerToClient.Bursts, h.ClientToServer.Bursts)
+	}
+	p("\n")
 	var notes []string
 	notes = append(notes, r.Notes...)
 	for _, c := range r.Comparators {

@@ -33,3 +33,38 @@ func TimelineRatio(syn, ref []trace.Packet) (ratio float64, n int) {
 	}
 	return float64(Span(syn[:n])) / float64(d), n
 }
+
+// TimeBudget says where one side's share of a packet sequence's timeline
+// goes: the pauses before its bursts (its reply gaps) and the time inside
+// its bursts. Over both sides of a sequence whose timestamps never step
+// back, ReplyS + InBurstS sums to the span (Span) in seconds, so comparing
+// a generator's budget with the held-out part's says whether a wrong pace
+// comes from the pauses, from the bursts' own length, or from how many
+// bursts the packets are split into.
+type TimeBudget struct {
+	Packets  int     `json:"packets"`    // packets this side sent
+	Bursts   int     `json:"bursts"`     // its bursts
+	ReplyS   float64 `json:"reply_s"`    // sum of its reply gaps (from the other side's last packet to its first), s
+	InBurstS float64 `json:"in_burst_s"` // sum of its bursts' durations (first to last packet), s
+}
+
+// Budget returns the TimeBudget of each side of pkts, indexed by
+// trace.Side. It returns an error naming the packet index if a packet's
+// side is neither Server nor Client.
+func Budget(pkts []trace.Packet) ([2]TimeBudget, error) {
+	var out [2]TimeBudget
+	bursts, err := Bursts(pkts)
+	if err != nil {
+		return out, err
+	}
+	for i, b := range bursts {
+		t := &out[b.From]
+		t.Packets += b.Count
+		t.Bursts++
+		t.InBurstS += float64(b.DurNS()) / 1e9
+		if i > 0 {
+			t.ReplyS += float64(b.FirstTS-bursts[i-1].LastTS) / 1e9
+		}
+	}
+	return out, nil
+}

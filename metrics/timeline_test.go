@@ -39,3 +39,33 @@ func TestTimelineRatio(t *testing.T) {
 		}
 	}
 }
+
+func TestBudgetByHand(t *testing.T) {
+	// Server at 0, 1; client at 3, 3.5, 4; server at 10; client at 10.25.
+	// Bursts: S[0,1] C[3,4] S[10] C[10.25]. By hand: server in-burst 1 s,
+	// reply 6 s (4 -> 10); client in-burst 1 s, reply 2 s (1 -> 3) + 0.25 s.
+	mk := func(s float64, side trace.Side) trace.Packet {
+		return trace.Packet{TS: int64(s * 1e9), Size: 100, From: side}
+	}
+	pkts := []trace.Packet{mk(0, trace.Server), mk(1, trace.Server), mk(3, trace.Client), mk(3.5, trace.Client),
+		mk(4, trace.Client), mk(10, trace.Server), mk(10.25, trace.Client)}
+	got, err := Budget(pkts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [2]TimeBudget{
+		trace.Server: {Packets: 3, Bursts: 2, ReplyS: 6, InBurstS: 1},
+		trace.Client: {Packets: 4, Bursts: 2, ReplyS: 2.25, InBurstS: 1},
+	}
+	if got != want {
+		t.Errorf("Budget = %+v, want %+v", got, want)
+	}
+	// The two sides' budgets add up to the span.
+	sum := got[0].ReplyS + got[0].InBurstS + got[1].ReplyS + got[1].InBurstS
+	if math.Abs(sum-float64(Span(pkts))/1e9) > 1e-12 {
+		t.Errorf("budget sums to %v s, span %v s", sum, float64(Span(pkts))/1e9)
+	}
+	if _, err := Budget([]trace.Packet{{From: 7}}); err == nil {
+		t.Error("Budget accepted a packet of side 7")
+	}
+}
