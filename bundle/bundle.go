@@ -38,9 +38,12 @@ import (
 //	6  the configuration's first_given and mismatch, the target scaler's
 //	   keyed tables and key_col (graphs.Scaler.Keyed);
 //	   versions 3 to 5 are read as they are
+//	7  the calibration's damp (graphs.Calib.Damp) and the optional
+//	   damping record (the damp chosen closed loop);
+//	   versions 3 to 6 are read as they are (no damping)
 const (
 	Format        = "spatgan-bundle"
-	FormatVersion = 6
+	FormatVersion = 7
 	// MinFormatVersion is the oldest version this program reads.
 	MinFormatVersion = 3
 	ManifestName     = "manifest.json"
@@ -143,6 +146,28 @@ type Manifest struct {
 	Trace         TraceInfo        `json:"trace"`
 	Models        map[string]Model `json:"models"`
 	Selection     *Selection       `json:"selection,omitempty"`
+	Damping       *Damping         `json:"damping,omitempty"`
+}
+
+// Damping records the damping of the time's calibration that training
+// applied to every calibrated model (graphs.Calib.Damp): fixed by the user,
+// or chosen closed loop ("auto") among Candidates, each scored as the
+// closed-loop selection scores weights (continuing the fit part, against
+// the validation part; lower is better).
+type Damping struct {
+	Mode       string          `json:"mode"` // "auto" or "fixed"
+	Damp       float64         `json:"damp"`
+	Candidates []DampCandidate `json:"candidates,omitempty"`
+}
+
+// DampCandidate is one damping's closed-loop score on the validation part.
+type DampCandidate struct {
+	Damp          float64 `json:"damp"`
+	Score         float64 `json:"score"`
+	C2STPacket    float64 `json:"c2st_packet"`
+	C2STWindow    float64 `json:"c2st_window"`
+	KSMean        float64 `json:"ks_mean"`
+	TimelineRatio float64 `json:"timeline_ratio"` // 0: undefined
 }
 
 // Fingerprint hashes a conversation's packets (timestamp, size, side): it
@@ -223,6 +248,27 @@ func (m *Manifest) validate() error {
 				return fmt.Errorf("bundle: model %s: keyed tables of %s: %w", id, f, err)
 			}
 		}
+		if tg := mm.Config.TimeGiven; tg != "" || mm.Target.TimeKeyed != nil || mm.Target.TimeKeyEdges != nil || mm.Target.TimeKeyCol != 0 ||
+			mm.Cond.TimeKeyed != nil || mm.Cond.TimeKeyEdges != nil || mm.Cond.TimeKeyCol != 0 {
+			switch {
+			case m.FormatVersion < 7:
+				return fmt.Errorf("bundle: model %s: time_given in a version %d manifest (it came with version 7)", id, m.FormatVersion)
+			case tg == "" || mm.Target.TimeKeyed == nil || mm.Cond.TimeKeyed != nil || mm.Cond.TimeKeyEdges != nil || mm.Cond.TimeKeyCol != 0:
+				return fmt.Errorf("bundle: model %s: the time's keyed tables do not match the configuration's time_given %q", id, tg)
+			case mm.Target.TimeKeyCol != slices.Index(mm.Config.Cond, tg):
+				return fmt.Errorf("bundle: model %s: time_key_col is %d, but time_given %q is condition feature %d", id, mm.Target.TimeKeyCol, tg, slices.Index(mm.Config.Cond, tg))
+			case len(mm.Target.TimeKeyEdges) > 9:
+				return fmt.Errorf("bundle: model %s: %d time key edges, at most 9 (deciles)", id, len(mm.Target.TimeKeyEdges))
+			}
+			for k, e := range mm.Target.TimeKeyEdges {
+				if !finite(e) || (k > 0 && !(e > mm.Target.TimeKeyEdges[k-1])) {
+					return fmt.Errorf("bundle: model %s: time key edge %d is not finite or out of order", id, k)
+				}
+			}
+			if err := mm.Target.TimeKeyed.Check(); err != nil {
+				return fmt.Errorf("bundle: model %s: time keyed tables: %w", id, err)
+			}
+		}
 		if mm.Config.InBurstDt && m.FormatVersion < 5 {
 			return fmt.Errorf("bundle: model %s: in_burst_dt in a version %d manifest (it came with version 5)", id, m.FormatVersion)
 		}
@@ -235,6 +281,14 @@ func (m *Manifest) validate() error {
 		if mm.Target.Calib != nil {
 			if err := mm.Target.Calib.Check(); err != nil {
 				return fmt.Errorf("bundle: model %s: %w", id, err)
+			}
+			if d := mm.Target.Calib.Damp; d != nil {
+				if m.FormatVersion < 7 {
+					return fmt.Errorf("bundle: model %s: a calibration damp in a version %d manifest (it came with version 7)", id, m.FormatVersion)
+				}
+				if m.Damping == nil || d[0] != 0 || d[1] != m.Damping.Damp {
+					return fmt.Errorf("bundle: model %s: calibration damp %v does not match the manifest's damping record", id, d)
+				}
 			}
 		}
 		for _, s := range []graphs.Scaler{mm.Target, mm.Cond} {
@@ -292,6 +346,26 @@ func (m *Manifest) validate() error {
 		for i, c := range sel.Candidates {
 			if c.Step < 0 || !finite(c.Score) || !finite(c.C2STPacket) || !finite(c.C2STWindow) || !finite(c.KSMean) || !finite(c.TimelineRatio) {
 				return fmt.Errorf("bundle: selection candidate %d: bad step or score", i)
+			}
+		}
+	}
+	if d := m.Damping; d != nil {
+		switch {
+		case m.FormatVersion < 7:
+			return fmt.Errorf("bundle: a damping record in a version %d manifest (it came with version 7)", m.FormatVersion)
+		case d.Mode != "auto" && d.Mode != "fixed":
+			return fmt.Errorf("bundle: damping mode %q, want \"auto\" or \"fixed\"", d.Mode)
+		case !(d.Damp >= 0 && d.Damp <= 1):
+			return fmt.Errorf("bundle: damping %v is outside [0, 1]", d.Damp)
+		}
+		for i, c := range d.Candidates {
+			if !(c.Damp >= 0 && c.Damp <= 1) || !finite(c.Score) || !finite(c.C2STPacket) || !finite(c.C2STWindow) || !finite(c.KSMean) || !finite(c.TimelineRatio) {
+				return fmt.Errorf("bundle: damping candidate %d: bad damp or score", i)
+			}
+		}
+		for _, id := range ModelIDs {
+			if c := m.Models[id].Target.Calib; c != nil && c.Damp == nil {
+				return fmt.Errorf("bundle: model %s: a damping record, but its calibration has no damp", id)
 			}
 		}
 	}

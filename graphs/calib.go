@@ -27,6 +27,13 @@ const CalibKnots = 1024
 type Calib struct {
 	Gen    [2][]float64 `json:"gen"`
 	Target [2][]float64 `json:"target"`
+	// Damp, when set (two values in [0, 1], one per target), undoes that
+	// share of the map: Map returns z + (1-Damp[j]) (map(z) - z), so 0 is
+	// the full calibration and 1 none. Teacher-forced outputs calibrated
+	// in full can make the closed loop too slow (a generator that draws
+	// a long pause conditions its next draws on it); training chooses the
+	// time's Damp closed loop on the validation part (train.DampGrid).
+	Damp []float64 `json:"damp,omitempty"`
 }
 
 // FitCalib computes the calibration from generated rows gen and training
@@ -74,6 +81,15 @@ func quantiles(rows []float32, j int) ([]float64, error) {
 // Outputs beyond the generator's observed range map to the training
 // extremes; NaN stays NaN (Valid handles it).
 func (c *Calib) Map(j int, z float64) float64 {
+	m := c.mapFull(j, z)
+	if len(c.Damp) == 2 && c.Damp[j] != 0 {
+		return m - c.Damp[j]*(m-z)
+	}
+	return m
+}
+
+// mapFull is Map without Damp.
+func (c *Calib) mapFull(j int, z float64) float64 {
 	if math.IsNaN(z) {
 		return z
 	}
@@ -101,6 +117,16 @@ func (c *Calib) Map(j int, z float64) float64 {
 
 // Check validates a calibration read from a file.
 func (c *Calib) Check() error {
+	if c.Damp != nil {
+		if len(c.Damp) != 2 {
+			return fmt.Errorf("graphs: calibration: damp has %d values, want 2 (one per target)", len(c.Damp))
+		}
+		for j, d := range c.Damp {
+			if !(d >= 0 && d <= 1) {
+				return fmt.Errorf("graphs: calibration of target %d: damp %v is outside [0, 1]", j, d)
+			}
+		}
+	}
 	for j := 0; j < 2; j++ {
 		g, t := c.Gen[j], c.Target[j]
 		if len(g) < 2 || len(g) != len(t) || len(g) > CalibKnots+1 {

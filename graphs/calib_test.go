@@ -141,6 +141,9 @@ func TestCalibRejectsBadInput(t *testing.T) {
 		"out of order":    func(c *Calib) { c.Gen[1][5] = 100 },
 		"not finite":      func(c *Calib) { c.Target[1][0] = math.Inf(-1) },
 		"too short":       func(c *Calib) { c.Gen[0], c.Target[0] = c.Gen[0][:1], c.Target[0][:1] },
+		"damp of one":     func(c *Calib) { c.Damp = []float64{0.5} },
+		"damp above 1":    func(c *Calib) { c.Damp = []float64{0, 1.5} },
+		"damp NaN":        func(c *Calib) { c.Damp = []float64{math.NaN(), 0} },
 	} {
 		c := &Calib{}
 		for j := 0; j < 2; j++ {
@@ -149,6 +152,36 @@ func TestCalibRejectsBadInput(t *testing.T) {
 		damage(c)
 		if err := c.Check(); err == nil {
 			t.Errorf("%s: Check accepted it", name)
+		}
+	}
+}
+
+// Damp d moves the map's output back towards z by the share d: a map that
+// doubles (generated N(0,1) onto training N(0,2)) sends z to 2z in full,
+// to 1.5z at d = 0.5 and to z at d = 1, per target.
+func TestCalibDamp(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	c, err := FitCalib(normalRows(rng, 100000, [2]float64{}, [2]float64{1, 1}), normalRows(rng, 100000, [2]float64{}, [2]float64{2, 2}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := c.Map(1, 1)
+	if math.Abs(full-2) > 0.08 {
+		t.Fatalf("Map(1) = %v without damping, want about 2", full)
+	}
+	for _, tc := range []struct{ d, want float64 }{{0, full}, {0.5, (full + 1) / 2}, {1, 1}} {
+		c.Damp = []float64{0, tc.d}
+		if err := c.Check(); err != nil {
+			t.Fatal(err)
+		}
+		if got := c.Map(1, 1); math.Abs(got-tc.want) > 1e-12 {
+			t.Errorf("damp %v: Map(1, 1) = %v, want %v", tc.d, got, tc.want)
+		}
+		if got := c.Map(0, 1); math.Abs(got-full) > 0.08 {
+			t.Errorf("damp %v on the time: the size's Map(0, 1) = %v, want the full map's about %v", tc.d, got, full)
+		}
+		if !(c.Map(1, -0.5) < c.Map(1, 0) && c.Map(1, 0) < c.Map(1, 0.5)) {
+			t.Errorf("damp %v: not monotone", tc.d)
 		}
 	}
 }

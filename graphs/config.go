@@ -82,6 +82,14 @@ type Config struct {
 	// the network need not learn it. Only a first target with at most
 	// MaxKeyedValues distinct training values is keyed. Empty: off.
 	FirstGiven []string `json:"first_given,omitempty"`
+	// TimeGiven, with the quantile transform and Joint, names a condition
+	// feature (e.g. own_gap_us, this side's previous reply gap) whose
+	// decile, together with the first target's value, selects the time's
+	// quantile table (see Scaler.TimeKeyed), backing off to the table
+	// given the first target alone: the time is mapped through its
+	// distribution given the previous time's decile, so how long pauses
+	// follow each other is in the transform. Empty: off.
+	TimeGiven string `json:"time_given,omitempty"`
 }
 
 // Targets returns the names of the two generated features.
@@ -202,6 +210,14 @@ func (c Config) Validate() error {
 	}
 	if c.Joint && c.Transform != TransformQuantile {
 		return errors.New("graphs: the joint transform needs the quantile transform")
+	}
+	if c.TimeGiven != "" {
+		if c.Transform != TransformQuantile || !c.Joint {
+			return fmt.Errorf("graphs: time_given %q needs the quantile transform and joint", c.TimeGiven)
+		}
+		if !slices.Contains(c.Cond, c.TimeGiven) {
+			return fmt.Errorf("graphs: time_given %q is not a condition feature (condition: %s)", c.TimeGiven, strings.Join(c.Cond, ","))
+		}
 	}
 	if len(c.FirstGiven) > 0 && c.Transform != TransformQuantile {
 		return errors.New("graphs: first_given needs the quantile transform")

@@ -30,6 +30,14 @@ type Scaler struct {
 	// feature whose value has a table gives it, else Quant[0].
 	Keyed   []*Given `json:"keyed,omitempty"`
 	KeyCols []int    `json:"key_cols,omitempty"`
+	// TimeKeyed holds, for a target scaler under Config.TimeGiven, the
+	// second target's quantile transform per key TimeKey(first target's
+	// value, decile of condition feature TimeKeyCol (raw units)), the
+	// deciles' upper edges being TimeKeyEdges; a key without a table
+	// backs off to Given.
+	TimeKeyed    *Given    `json:"time_keyed,omitempty"`
+	TimeKeyCol   int       `json:"time_key_col,omitempty"`
+	TimeKeyEdges []float64 `json:"time_key_edges,omitempty"`
 	// Calib, for a target scaler under Config.Calibrate, maps the
 	// generator's outputs onto the training targets' distribution before
 	// the inverse transform (see Calib); fitted after training.
@@ -245,6 +253,23 @@ func NewDataset(cfg Config, raw *Raw) (*Dataset, error) {
 		}
 		ts.Keyed, ts.KeyCols = append(ts.Keyed, g), append(ts.KeyCols, col)
 	}
+	if cfg.TimeGiven != "" {
+		col := slices.Index(cfg.Cond, cfg.TimeGiven)
+		if col < 0 || col >= len(raw.Cond) {
+			return nil, fmt.Errorf("graphs: time_given %q is not a condition feature", cfg.TimeGiven)
+		}
+		if ts.Quant == nil || ts.Given == nil {
+			return nil, errors.New("graphs: time_given needs the quantile transform and joint")
+		}
+		ts.TimeKeyCol, ts.TimeKeyEdges = col, decileEdges(raw.Cond[col])
+		keys := make([]float64, n)
+		for i := range keys {
+			keys[i] = ts.timeKey(raw.X[0][i], raw.Cond[col][i])
+		}
+		if ts.TimeKeyed, err = fitGiven(keys, raw.X[1]); err != nil {
+			return nil, err
+		}
+	}
 	cs, err := fitScaler(cfg, cfg.Cond, raw.Cond)
 	if err != nil {
 		return nil, err
@@ -288,7 +313,9 @@ func (d *Dataset) fill(raw *Raw, jitter bool) error {
 			if d.Target.Quant != nil {
 				q = d.Target.Quant[j]
 				if j == 1 {
-					if g := d.Target.Given.table(raw.X[0][i]); g != nil {
+					if g := d.Target.timeTableAt(raw.X[0][i], raw.Cond, i); g != nil {
+						q = g
+					} else if g := d.Target.Given.table(raw.X[0][i]); g != nil {
 						q = g
 					}
 				} else if g := d.Target.keyTable(raw.Cond, i); g != nil {
@@ -342,6 +369,9 @@ func (s *Scaler) ValidCond(kind Kind, x0, x1 float32, cond []float64) (float64, 
 	for j, x := range [2]float32{x0, x1} {
 		inv := func(z float64) float64 {
 			if j == 1 {
+				if q := s.timeTable(out[0], cond); q != nil {
+					return q.Inverse(z)
+				}
 				if q := s.Given.table(out[0]); q != nil {
 					return q.Inverse(z)
 				}
@@ -385,10 +415,56 @@ func (s *Scaler) ForwardTargetsCond(x0, x1 float64, cond []float64) (float64, fl
 	if q := s.keyed(cond); q != nil {
 		z0 = q.Forward(x0)
 	}
+	if q := s.timeTable(x0, cond); q != nil {
+		return z0, q.Forward(x1)
+	}
 	if q := s.Given.table(x0); q != nil {
 		return z0, q.Forward(x1)
 	}
 	return z0, s.Forward(1, x1)
+}
+
+// timeKeyBins is the most bins of TimeGiven's feature (deciles), and the
+// factor that separates the first target's value from the bin in a key.
+const timeKeyBins = 16
+
+// decileEdges returns the distinct 10th..90th percentiles of v (raw
+// units), increasing: a value's bin is the number of edges below it.
+func decileEdges(v []float64) []float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	var out []float64
+	for k := 1; k < 10; k++ {
+		e := s[min(len(s)-1, k*len(s)/10)]
+		if len(out) == 0 || e > out[len(out)-1] {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// timeKey is the TimeKeyed key of a first-target value and a raw value of
+// the TimeGiven feature: x0 * timeKeyBins + the feature's bin.
+func (s *Scaler) timeKey(x0, v float64) float64 {
+	bin, _ := slices.BinarySearch(s.TimeKeyEdges, v)
+	return x0*timeKeyBins + float64(bin)
+}
+
+// timeTable returns the time's table for first-target value x0 and raw
+// condition row cond under TimeKeyed, or nil.
+func (s *Scaler) timeTable(x0 float64, cond []float64) *Quantile {
+	if s.TimeKeyed == nil || s.TimeKeyCol >= len(cond) {
+		return nil
+	}
+	return s.TimeKeyed.table(s.timeKey(x0, cond[s.TimeKeyCol]))
+}
+
+// timeTableAt is timeTable for row i of column-major raw conditions.
+func (s *Scaler) timeTableAt(x0 float64, cond [][]float64, i int) *Quantile {
+	if s.TimeKeyed == nil || s.TimeKeyCol >= len(cond) {
+		return nil
+	}
+	return s.TimeKeyed.table(s.timeKey(x0, cond[s.TimeKeyCol][i]))
 }
 
 // keyed returns the first target's table for a raw condition row: the

@@ -201,3 +201,82 @@ func TestKeyedVocabulary(t *testing.T) {
 		t.Errorf("%d distinct sizes not keyed", MaxKeyedValues)
 	}
 }
+
+// TestTimeKeyedTransform: with time_given, the time maps through its
+// distribution given the first target's value and the decile of the key
+// feature. Pauses follow pauses: after a previous gap in the top decile
+// the gap is always long (1e6 + i), otherwise short (10 + i%10); a network
+// value maps back to a long gap exactly when the previous one was long,
+// whatever the value, and a training pair survives the round trip.
+func TestTimeKeyedTransform(t *testing.T) {
+	cfg := Default(Burst)
+	cfg.TimeGiven = "own_gap_us"
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	key := -1
+	for j, n := range cfg.Cond {
+		if n == "own_gap_us" {
+			key = j
+		}
+	}
+	raw := &Raw{}
+	raw.Cond = make([][]float64, len(cfg.Cond))
+	for i := 0; i < 1000; i++ {
+		prevLong := i%10 == 0 // the top decile
+		prev, gap := 10+float64(i%10), 10+float64(i%10)
+		if prevLong {
+			prev, gap = 1e6+float64(i), 1e6+float64(i)
+		}
+		raw.X[0] = append(raw.X[0], 1)
+		raw.X[1] = append(raw.X[1], gap)
+		for j := range raw.Cond {
+			v := float64(i % 3)
+			if j == key {
+				v = prev
+			}
+			raw.Cond[j] = append(raw.Cond[j], v)
+		}
+	}
+	d, err := NewDataset(cfg, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Target.TimeKeyed == nil || d.Target.TimeKeyCol != key || len(d.Target.TimeKeyEdges) == 0 {
+		t.Fatalf("time keyed tables %v, column %d (want %d), edges %v", d.Target.TimeKeyed, d.Target.TimeKeyCol, key, d.Target.TimeKeyEdges)
+	}
+	row := func(prev float64) []float64 {
+		r := make([]float64, len(cfg.Cond))
+		r[key] = prev
+		return r
+	}
+	for _, z := range []float32{-3, -1, 0, 1, 3} {
+		if _, gap := d.Target.ValidCond(Burst, 0, z, row(1e6+5)); gap < 1e6 {
+			t.Errorf("after a long gap, network value %v gives gap %v, want a long one", z, gap)
+		}
+		if _, gap := d.Target.ValidCond(Burst, 0, z, row(12)); gap >= 20 {
+			t.Errorf("after a short gap, network value %v gives gap %v, want a short one", z, gap)
+		}
+	}
+	// Without a condition row: the table given the count alone.
+	if _, gap := d.Target.ValidCond(Burst, 0, 3, nil); gap < 1e6 {
+		t.Errorf("no condition row: top network value gives %v, want the pooled table's long gap", gap)
+	}
+	for i := 0; i < 1000; i += 37 {
+		r := row(raw.Cond[key][i])
+		z0, z1 := d.Target.ForwardTargetsCond(raw.X[0][i], raw.X[1][i], r)
+		if _, b := d.Target.ValidCond(Burst, float32(z0), float32(z1), r); math.Abs(b-raw.X[1][i]) > 1e-6*raw.X[1][i]+1e-6 {
+			t.Errorf("row %d: gap %v -> %v -> %v", i, raw.X[1][i], z1, b)
+		}
+	}
+	bad := cfg
+	bad.Joint = false
+	if err := bad.Validate(); err == nil {
+		t.Error("time_given without joint accepted")
+	}
+	bad = cfg
+	bad.TimeGiven = "no_such"
+	if err := bad.Validate(); err == nil {
+		t.Error("time_given of a feature not in the condition accepted")
+	}
+}

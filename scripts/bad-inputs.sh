@@ -93,6 +93,8 @@ row flag "unknown weight selection" -- "$sp" train --select best --out x
 row flag "in-burst-dt neither true nor false" -- "$sp" train --in-burst-dt maybe --out x
 row flag "mismatch weight outside [0, 1)" -- "$sp" train --mismatch 1 --out x
 row flag "first-given feature not in the condition" -- "$sp" train --packet-first-given own_count_avg --out x
+row flag "calibration damping outside [0, 1]" -- "$sp" train --calib-damp 2 --out x
+row flag "time-given feature not in the condition" -- "$sp" train --burst-time-given last_dt_us --out x
 row flag "unknown transport" -- "$sp" simulate client --net sctp
 row flag "prime neither true nor false" -- "$sp" bench fidelity --prime=maybe
 printf 'number,src,dst,size,clean_size,date,time\n1,10.0.0.1,10.0.0.2,100,42,2020-01-01,00:00:00.000\n' >oneway.csv

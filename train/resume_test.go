@@ -238,3 +238,71 @@ func TestCalibrateRefitOnResume(t *testing.T) {
 		t.Fatalf("second resume: %+v, %v; want up to date", again, err)
 	}
 }
+
+// TestCalibDamp: a fixed damping is written into every calibration and the
+// manifest's record; a finished run resumed with the automatic choice
+// trains nothing, scores every value of DampGrid closed loop on the
+// validation part and keeps the lowest score's; the bundle is then up to
+// date. A damping outside [0, 1] is refused before any training.
+func TestCalibDamp(t *testing.T) {
+	dir := t.TempDir()
+	o := resumeOpts(dir)
+	o.CalibDamp = "0.5"
+	fixed, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := fixed.Manifest.Damping; d == nil || d.Mode != "fixed" || d.Damp != 0.5 || len(d.Candidates) != 0 {
+		t.Fatalf("fixed damping: record %+v, want fixed 0.5 without candidates", d)
+	}
+	for id, mm := range fixed.Manifest.Models {
+		if c := mm.Target.Calib; c == nil || len(c.Damp) != 2 || c.Damp[0] != 0 || c.Damp[1] != 0.5 {
+			t.Errorf("%s: calibration damp %v, want [0 0.5]", id, c.Damp)
+		}
+	}
+	o = resumeOpts(dir)
+	o.Resume = true
+	o.CalibDamp = DampAuto
+	res, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.UpToDate || res.GenSteps != 0 {
+		t.Fatalf("resume with automatic damping: up to date %v, %d steps trained; want a rewrite and no training", res.UpToDate, res.GenSteps)
+	}
+	d := res.Manifest.Damping
+	if d == nil || d.Mode != DampAuto || len(d.Candidates) != len(DampGrid) {
+		t.Fatalf("automatic damping: record %+v, want %d candidates", d, len(DampGrid))
+	}
+	best := 0
+	for i, c := range d.Candidates {
+		if c.Damp != DampGrid[i] || !(c.Score > 0) || !(c.TimelineRatio > 0) {
+			t.Errorf("candidate %d: %+v, want damp %v with a positive score and timeline", i, c, DampGrid[i])
+		}
+		if c.Score < d.Candidates[best].Score {
+			best = i
+		}
+	}
+	if d.Damp != DampGrid[best] {
+		t.Errorf("kept damp %v, the lowest score is damp %v's", d.Damp, DampGrid[best])
+	}
+	for id, mm := range res.Manifest.Models {
+		if c := mm.Target.Calib; c == nil || len(c.Damp) != 2 || c.Damp[1] != d.Damp {
+			t.Errorf("%s: calibration damp %v, want [0 %v]", id, c.Damp, d.Damp)
+		}
+		if p := fixed.Manifest.Models[id]; p.WeightsSHA256 != mm.WeightsSHA256 {
+			t.Errorf("%s: weights changed by the damping", id)
+		}
+	}
+	if _, _, err := bundle.ReadManifest(dir); err != nil {
+		t.Fatal(err)
+	}
+	again, err := Run(context.Background(), o)
+	if err != nil || !again.UpToDate {
+		t.Fatalf("second resume: %+v, %v; want up to date", again, err)
+	}
+	o.CalibDamp = "1.5"
+	if _, err := Run(context.Background(), o); err == nil || !strings.Contains(err.Error(), `damping "1.5"`) {
+		t.Errorf("damping 1.5: %v, want an error naming it", err)
+	}
+}

@@ -299,3 +299,107 @@ func (m *model) finalWeights() (*tf.File, error) {
 	}
 	return m.wgan.Session().Snapshot(m.wgan.GeneratorVariables(), nil)
 }
+
+// DampAuto is Options.CalibDamp for the damping chosen closed loop.
+const DampAuto = "auto"
+
+// DampGrid is the time calibration's damping values the automatic choice
+// scores (graphs.Calib.Damp: 0 is the full calibration, 1 none).
+var DampGrid = []float64{0, 0.25, 0.5, 0.75, 1}
+
+// damping parses Options.CalibDamp: auto, or the fixed value.
+func (o *Options) damping() (auto bool, fixed float64, err error) {
+	if o.CalibDamp == DampAuto {
+		return true, 0, nil
+	}
+	if o.CalibDamp == "" {
+		return false, 0, nil
+	}
+	d, err := strconv.ParseFloat(o.CalibDamp, 64)
+	if err != nil || !(d >= 0 && d <= 1) {
+		return false, 0, fmt.Errorf("train: calibration damping %q: want %s or a number in [0, 1]", o.CalibDamp, DampAuto)
+	}
+	return false, d, nil
+}
+
+// selectDamp sets the damping of the time's calibration of every
+// calibrated model in man (whose weights are files) and returns its
+// record; nil when no model calibrates or the damping is fixed at 0 (the
+// calibrations then have no damp, as before bundle version 7). With DampAuto, each value of
+// DampGrid is scored as the closed-loop selection scores weights: the
+// bundle continues fitConv's conversation for valConv's packets and is
+// compared with valConv (ClosedLoopScore; the lowest wins, ties to the
+// smaller damping). Only the training part is read.
+//
+// Why: the calibration is fitted on the training conditions (teacher
+// forcing). Closed loop, a generator conditions on its own earlier draws,
+// and a fully calibrated time can feed on itself: on pgbench's selection
+// split the full calibration made the conversation 1.55 times too slow
+// (the server's reply gaps above the real 99th percentile 3.6 times too
+// often, in runs), none 0.44 times (BENCHMARKS.md, "Sixth round").
+func selectDamp(ctx context.Context, o Options, man *bundle.Manifest, files map[string]*tf.File, fitConv, valConv *trace.Conversation) (*bundle.Damping, error) {
+	calibrated := false
+	for _, mm := range man.Models {
+		calibrated = calibrated || mm.Target.Calib != nil
+	}
+	if !calibrated {
+		return nil, nil
+	}
+	set := func(d float64) {
+		for id, mm := range man.Models {
+			if mm.Target.Calib != nil {
+				c := *mm.Target.Calib
+				c.Damp = []float64{0, d}
+				mm.Target.Calib = &c
+				man.Models[id] = mm
+			}
+		}
+	}
+	auto, fixed, err := o.damping()
+	if err != nil {
+		return nil, err
+	}
+	if !auto && fixed == 0 {
+		return nil, nil
+	}
+	if !auto {
+		set(fixed)
+		return &bundle.Damping{Mode: "fixed", Damp: fixed}, nil
+	}
+	prime := features.Prime(fitConv)
+	var bar *progress.Bar
+	if o.Progress != nil {
+		bar = progress.New(o.Progress, "damping", int64(len(DampGrid)), "values")
+	}
+	rec := &bundle.Damping{Mode: DampAuto}
+	best := -1
+	for _, d := range DampGrid {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		set(d)
+		b, err := bundle.FromFiles(man, files, o.Seed, tf.SessionOptions{IntraOpThreads: 1, InterOpThreads: 1})
+		if err != nil {
+			return nil, err
+		}
+		sc, err := scoreClosedLoop(ctx, b, &prime, valConv)
+		b.Close()
+		if err != nil {
+			return nil, fmt.Errorf("train: calibration damping %v: %w", d, err)
+		}
+		rec.Candidates = append(rec.Candidates, bundle.DampCandidate{Damp: d, Score: sc.Score, C2STPacket: sc.C2STPacket,
+			C2STWindow: sc.C2STWindow, KSMean: sc.KSMean, TimelineRatio: finiteOr0(sc.TimelineRatio)})
+		if best < 0 || sc.Score < rec.Candidates[best].Score {
+			best = len(rec.Candidates) - 1
+		}
+		if bar != nil {
+			bar.Add(1, fmt.Sprintf("damp %.2f score %.3f timeline %.2f (best %.2f)", d, sc.Score, sc.TimelineRatio, rec.Candidates[best].Damp))
+		}
+	}
+	if bar != nil {
+		bar.Finish()
+	}
+	rec.Damp = rec.Candidates[best].Damp
+	set(rec.Damp)
+	return rec, nil
+}

@@ -54,6 +54,13 @@ type Options struct {
 	// as a bundle (CandidatesDir/open-loop, CandidatesDir/step-N), to study
 	// the selection; empty for none.
 	CandidatesDir string
+	// CalibDamp is the damping of the time's calibration
+	// (graphs.Calib.Damp) of every calibrated model: a number in [0, 1]
+	// fixes it ("" is 0: the full calibration, what bundles before version
+	// 7 apply); DampAuto chooses it closed loop among DampGrid on the
+	// validation part (tried as the default and rejected: BENCHMARKS.md,
+	// "Sixth round").
+	CalibDamp string
 
 	Progress io.Writer // progress bar; nil for none
 
@@ -219,6 +226,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if o.CandidatesDir != "" && o.Select != SelectClosedLoop {
 		return nil, fmt.Errorf("train: candidate bundles come from the closed-loop selection (select %q)", o.Select)
 	}
+	if _, _, err := o.damping(); err != nil {
+		return nil, err
+	}
 	trainConv, testConv, err := o.Conv.SplitAt(o.TrainFrac)
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
@@ -295,7 +305,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		total += int64(m.cfg.Steps)
 	}
 	if o.Resume && finished {
-		if man, ok := upToDate(o.Out, models, id); ok {
+		if man, ok := upToDate(o, models, id); ok {
 			return &Result{Manifest: man, Train: trainConv, Test: testConv, Elapsed: time.Since(start), UpToDate: true}, nil
 		}
 	}
@@ -341,7 +351,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 				if err := os.MkdirAll(oc.Out, 0o755); err != nil {
 					return fmt.Errorf("train: %w", err)
 				}
-				_, err := writeBundle(oc, models, trainConv, id, nil)
+				_, err := writeBundle(ctx, oc, models, trainConv, fitConv, valConv, id, nil)
 				return err
 			}
 		}
@@ -358,7 +368,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 				C2STPacket: c.C2STPacket, C2STWindow: c.C2STWindow, KSMean: c.KSMean, TimelineRatio: finiteOr0(c.TimelineRatio)})
 		}
 	}
-	man, err := writeBundle(o, models, trainConv, id, sel)
+	man, err := writeBundle(ctx, o, models, trainConv, fitConv, valConv, id, sel)
 	if err != nil {
 		return nil, err
 	}
@@ -390,9 +400,24 @@ func (m *model) name() string { return m.id }
 
 // upToDate reports whether the bundle in dir is the one the finished,
 // restored models would write: same identity, same steps, same kept step.
-func upToDate(dir string, models []*model, id identity) (*bundle.Manifest, bool) {
-	man, _, err := bundle.ReadManifest(dir)
+func upToDate(o Options, models []*model, id identity) (*bundle.Manifest, bool) {
+	man, _, err := bundle.ReadManifest(o.Out)
 	if err != nil || man.ConfigSHA256 != id.configSHA || man.Trace.TrainSHA256 != id.trainSHA || man.Seed != id.seed {
+		return nil, false
+	}
+	// The calibration's damping as asked: none (damping 0) is a bundle
+	// without a damping record.
+	auto, fixed, _ := o.damping()
+	calibrated := slices.ContainsFunc(models, func(m *model) bool { return m.cfg.Calibrate })
+	switch d := man.Damping; {
+	case !calibrated:
+	case !auto && fixed == 0:
+		if d != nil {
+			return nil, false
+		}
+	case d == nil:
+		return nil, false
+	case auto && d.Mode != DampAuto, !auto && (d.Mode != "fixed" || d.Damp != fixed):
 		return nil, false
 	}
 	for _, m := range models {
@@ -583,7 +608,7 @@ func (m *model) evaluate(n int) (ks, acc float64, err error) {
 	synRows := make([][]float64, n)
 	for i := 0; i < n; i++ {
 		var row []float64
-		if m.val.Target.Keyed != nil {
+		if m.val.Target.Keyed != nil || m.val.Target.TimeKeyed != nil {
 			row = make([]float64, len(m.valRaw.Cond))
 			for j := range row {
 				row[j] = m.valRaw.Cond[j][i]
@@ -754,7 +779,7 @@ func (m *model) restore(dir string) error {
 	return m.restoreEMA(f, path)
 }
 
-func writeBundle(o Options, models []*model, trainConv *trace.Conversation, id identity, sel *bundle.Selection) (*bundle.Manifest, error) {
+func writeBundle(ctx context.Context, o Options, models []*model, trainConv, fitConv, valConv *trace.Conversation, id identity, sel *bundle.Selection) (*bundle.Manifest, error) {
 	minSize, maxSize := int32(math.MaxInt32), int32(0)
 	for _, p := range trainConv.Packets {
 		minSize, maxSize = min(minSize, p.Size), max(maxSize, p.Size)
@@ -773,6 +798,7 @@ func writeBundle(o Options, models []*model, trainConv *trace.Conversation, id i
 		Models:    map[string]bundle.Model{},
 		Selection: sel,
 	}
+	files := map[string]*tf.File{}
 	for i, m := range models {
 		f := m.bestFile
 		kept := m.bestStep
@@ -796,6 +822,11 @@ func writeBundle(o Options, models []*model, trainConv *trace.Conversation, id i
 		}
 		man.Models[m.id] = bundle.Model{Config: m.cfg, Target: target, Cond: m.train.Cond,
 			Weights: name, WeightsSHA256: sum, Steps: gen, SelectedStep: kept, Validation: m.lastEval}
+		files[m.id] = f
+	}
+	var err error
+	if man.Damping, err = selectDamp(ctx, o, man, files, fitConv, valConv); err != nil {
+		return nil, err
 	}
 	if err := bundle.WriteManifest(o.Out, man); err != nil {
 		return nil, err

@@ -40,10 +40,13 @@ func trainCmd() *cobra.Command {
 	ckEvery := fs.Int("checkpoint-every", 500, "generator steps between checkpoints")
 	cands := fs.String("candidates", "", "with --select closed-loop, also write every candidate as a bundle under this directory (open-loop, step-N), to study the selection")
 	sel := fs.String("select", train.SelectOpenLoop, "how the kept weights are chosen: open-loop (each model's best validation check on its own) or closed-loop (the four models' weights of one validation step, or the open-loop choice, whichever continues the conversation closest to the validation part)")
+	damp := fs.String("calib-damp", "0", "damping of the time's calibration, the share of the map undone (0: the full calibration, 1: none), or auto: chosen by continuing the conversation closed loop on the validation part (scores of 0, 0.25, 0.5, 0.75, 1 go into the manifest); a --resume of a finished run only redoes it")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	packetCond := fs.String("packet-cond", "", "PSynGAN condition features, comma-separated (default: the configuration's); known: "+features.Known())
 	burstCond := fs.String("burst-cond", "", "TSynGAN condition features, comma-separated (default: the configuration's)")
 	packetGiven := fs.String("packet-first-given", "", "PSynGAN: condition features, comma-separated, whose values select the size's quantile table, the first with a table for its value winning (the size given, e.g., last_size_pair,last_size), or none (default: the configuration's, less any feature --packet-cond leaves out)")
+	packetTime := fs.String("packet-time-given", "", "PSynGAN: a condition feature whose decile, with the size, selects the time's quantile table (e.g. last_dt_us), or none (default: the configuration's)")
+	burstTime := fs.String("burst-time-given", "", "TSynGAN: a condition feature whose decile, with the burst length, selects the reply gap's quantile table (e.g. own_gap_us), or none (default: the configuration's)")
 	burstGiven := fs.String("burst-first-given", "", "TSynGAN: condition features, comma-separated, whose values select the burst length's quantile table (e.g. own_count), or none (default: the configuration's)")
 	genWidths := fs.String("gen-widths", "", "generator hidden widths, e.g. 128,256,512 (default: the configuration's)")
 	criticWidths := fs.String("critic-widths", "", "critic hidden widths, e.g. 512,256,128 (default: the configuration's)")
@@ -93,13 +96,18 @@ func trainCmd() *cobra.Command {
 		if *cands != "" && *sel != train.SelectClosedLoop {
 			return fmt.Errorf("train: --candidates needs --select %s", train.SelectClosedLoop)
 		}
+		if *damp != train.DampAuto {
+			if v, err := strconv.ParseFloat(*damp, 64); err != nil || !(v >= 0 && v <= 1) {
+				return fmt.Errorf("train: --calib-damp %q: want auto or a number in [0, 1]", *damp)
+			}
+		}
 		if *batch < 0 {
 			return fmt.Errorf("train: --batch %d: want a batch >= 2 (0 for the configuration's)", *batch)
 		}
 		return runTrain(ctx, stdout, stderr, trainArgs{tr: tr, out: *out, config: *config, steps: *steps, seed: *seed, frac: *frac, valFrac: *valFrac,
 			resume: *resume, parallel: *parallel, evalEvery: *evalEvery, ckEvery: *ckEvery, quiet: *quiet, packetCond: *packetCond,
-			burstCond: *burstCond, packetGiven: *packetGiven, burstGiven: *burstGiven, genWidths: *genWidths, criticWidths: *criticWidths, lr: *lr, logTimes: *logTimes,
-			upto: *upto, ema: ema, mismatch: mis, joint: *joint, calibrate: *calibrate, inBurst: *inBurst, batch: *batch, transform: *transform, sel: *sel, cands: *cands})
+			burstCond: *burstCond, packetGiven: *packetGiven, burstGiven: *burstGiven, packetTime: *packetTime, burstTime: *burstTime, genWidths: *genWidths, criticWidths: *criticWidths, lr: *lr, logTimes: *logTimes,
+			upto: *upto, ema: ema, mismatch: mis, joint: *joint, calibrate: *calibrate, inBurst: *inBurst, batch: *batch, transform: *transform, sel: *sel, cands: *cands, damp: *damp})
 	}
 	return cmd
 }
@@ -114,11 +122,11 @@ type trainArgs struct {
 	parallel, evalEvery, ckEvery                   int
 	quiet                                          bool
 	packetCond, burstCond, genWidths, criticWidths string
-	packetGiven, burstGiven                        string
+	packetGiven, burstGiven, packetTime, burstTime string
 	lr                                             float64
 	logTimes                                       string
 	upto, ema, mismatch                            float64
-	joint, calibrate, transform, sel, cands        string
+	joint, calibrate, transform, sel, cands, damp  string
 	inBurst                                        string
 	batch                                          int
 }
@@ -205,13 +213,27 @@ func runTrain(ctx context.Context, stdout, stderr io.Writer, a trainArgs) error 
 		if err := c.Validate(); err != nil {
 			return fmt.Errorf("train: --%s %q: %w", flag, given, err)
 		}
+		tg, tflag := a.packetTime, "packet-time-given"
+		if kind == graphs.Burst {
+			tg, tflag = a.burstTime, "burst-time-given"
+		}
+		switch tg {
+		case "":
+		case "none":
+			c.TimeGiven = ""
+		default:
+			c.TimeGiven = tg
+		}
+		if err := c.Validate(); err != nil {
+			return fmt.Errorf("train: --%s %q: %w", tflag, tg, err)
+		}
 		cfgs[id] = c
 	}
 	if err := os.MkdirAll(a.out, 0o755); err != nil {
 		return err
 	}
 	opts := train.Options{Conv: conv, TrainFrac: a.frac, ValFrac: a.valFrac, Configs: cfgs, Seed: a.seed, Out: a.out, Resume: a.resume,
-		Parallel: a.parallel, EvalEvery: a.evalEvery, CheckpointEvery: a.ckEvery, Select: a.sel, CandidatesDir: a.cands}
+		Parallel: a.parallel, EvalEvery: a.evalEvery, CheckpointEvery: a.ckEvery, Select: a.sel, CandidatesDir: a.cands, CalibDamp: a.damp}
 	if !a.quiet {
 		opts.Progress = stderr
 	}
@@ -273,6 +295,9 @@ func overrideConfig(c *graphs.Config, kind graphs.Kind, packetCond, burstCond, g
 	c.FirstGiven = slices.DeleteFunc(slices.Clone(c.FirstGiven), func(f string) bool { return !slices.Contains(c.Cond, f) })
 	if len(c.FirstGiven) == 0 {
 		c.FirstGiven = nil
+	}
+	if !slices.Contains(c.Cond, c.TimeGiven) {
+		c.TimeGiven = ""
 	}
 	var err error
 	if genWidths != "" {
