@@ -220,6 +220,16 @@ func TestDecodeManifestBad(t *testing.T) {
 		{"selection mode", edit(func(m map[string]any) {
 			m["selection"] = map[string]any{"mode": "best", "kept": 0, "candidates": []any{map[string]any{"step": 0, "score": 1}}}
 		}), `selection mode "best"`},
+		{"time_given without the quantile transform", edit(func(m map[string]any) {
+			model(m, "server-burst")["config"].(map[string]any)["time_given"] = "opp_count"
+		}), `time_given "opp_count" needs the quantile transform and joint`},
+		{"time keyed tables without time_given", edit(func(m map[string]any) {
+			model(m, "server-burst")["target_scaler"].(map[string]any)["time_key_col"] = 2
+		}), "time's keyed tables do not match the configuration's time_given"},
+		{"time keyed tables in version 6", edit(func(m map[string]any) {
+			m["format_version"] = 6
+			model(m, "server-burst")["target_scaler"].(map[string]any)["time_key_col"] = 2
+		}), "time_given in a version 6 manifest"},
 		{"damping in version 6", edit(func(m map[string]any) {
 			m["format_version"] = 6
 			m["damping"] = map[string]any{"mode": "auto", "damp": 0.5}
