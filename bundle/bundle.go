@@ -248,12 +248,12 @@ func (m *Manifest) validate() error {
 				return fmt.Errorf("bundle: model %s: keyed tables of %s: %w", id, f, err)
 			}
 		}
-		if tg := mm.Config.TimeGiven; tg != "" || mm.Target.TimeKeyed != nil || mm.Target.TimeKeyEdges != nil || mm.Target.TimeKeyCol != 0 ||
-			mm.Cond.TimeKeyed != nil || mm.Cond.TimeKeyEdges != nil || mm.Cond.TimeKeyCol != 0 {
+		timeKeyed := func(s graphs.Scaler) bool { return s.TimeKeyed != nil || s.TimeKeyEdges != nil || s.TimeKeyCol != 0 }
+		if tg := mm.Config.TimeGiven; tg != "" || timeKeyed(mm.Target) || timeKeyed(mm.Cond) {
 			switch {
 			case m.FormatVersion < 7:
 				return fmt.Errorf("bundle: model %s: time_given in a version %d manifest (it came with version 7)", id, m.FormatVersion)
-			case tg == "" || mm.Target.TimeKeyed == nil || mm.Cond.TimeKeyed != nil || mm.Cond.TimeKeyEdges != nil || mm.Cond.TimeKeyCol != 0:
+			case tg == "" || mm.Target.TimeKeyed == nil || timeKeyed(mm.Cond):
 				return fmt.Errorf("bundle: model %s: the time's keyed tables do not match the configuration's time_given %q", id, tg)
 			case mm.Target.TimeKeyCol != slices.Index(mm.Config.Cond, tg):
 				return fmt.Errorf("bundle: model %s: time_key_col is %d, but time_given %q is condition feature %d", id, mm.Target.TimeKeyCol, tg, slices.Index(mm.Config.Cond, tg))

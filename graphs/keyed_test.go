@@ -2,6 +2,7 @@ package graphs
 
 import (
 	"math"
+	"slices"
 	"testing"
 )
 
@@ -16,12 +17,7 @@ func TestKeyedTransform(t *testing.T) {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	key := -1
-	for j, n := range cfg.Cond {
-		if n == "last_size" {
-			key = j
-		}
-	}
+	key := slices.Index(cfg.Cond, "last_size")
 	// A request cycle: 100, 200, 300, 100, ... (the size after 100 is
 	// always 200), times 50 + 10*size.
 	raw := &Raw{}
@@ -214,12 +210,7 @@ func TestTimeKeyedTransform(t *testing.T) {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	key := -1
-	for j, n := range cfg.Cond {
-		if n == "own_gap_us" {
-			key = j
-		}
-	}
+	key := slices.Index(cfg.Cond, "own_gap_us")
 	raw := &Raw{}
 	raw.Cond = make([][]float64, len(cfg.Cond))
 	for i := 0; i < 1000; i++ {

@@ -255,11 +255,7 @@ func TestCalibDamp(t *testing.T) {
 	if d := fixed.Manifest.Damping; d == nil || d.Mode != "fixed" || d.Damp != 0.5 || len(d.Candidates) != 0 {
 		t.Fatalf("fixed damping: record %+v, want fixed 0.5 without candidates", d)
 	}
-	for id, mm := range fixed.Manifest.Models {
-		if c := mm.Target.Calib; c == nil || len(c.Damp) != 2 || c.Damp[0] != 0 || c.Damp[1] != 0.5 {
-			t.Errorf("%s: calibration damp %v, want [0 0.5]", id, c.Damp)
-		}
-	}
+	wantDamp(t, fixed.Manifest, 0.5)
 	o = resumeOpts(dir)
 	o.Resume = true
 	o.CalibDamp = DampAuto
@@ -286,10 +282,8 @@ func TestCalibDamp(t *testing.T) {
 	if d.Damp != DampGrid[best] {
 		t.Errorf("kept damp %v, the lowest score is damp %v's", d.Damp, DampGrid[best])
 	}
+	wantDamp(t, res.Manifest, d.Damp)
 	for id, mm := range res.Manifest.Models {
-		if c := mm.Target.Calib; c == nil || len(c.Damp) != 2 || c.Damp[1] != d.Damp {
-			t.Errorf("%s: calibration damp %v, want [0 %v]", id, c.Damp, d.Damp)
-		}
 		if p := fixed.Manifest.Models[id]; p.WeightsSHA256 != mm.WeightsSHA256 {
 			t.Errorf("%s: weights changed by the damping", id)
 		}
@@ -304,5 +298,16 @@ func TestCalibDamp(t *testing.T) {
 	o.CalibDamp = "1.5"
 	if _, err := Run(context.Background(), o); err == nil || !strings.Contains(err.Error(), `damping "1.5"`) {
 		t.Errorf("damping 1.5: %v, want an error naming it", err)
+	}
+}
+
+// wantDamp checks that every model of man has a calibration damped by d on
+// the time and not on the first target.
+func wantDamp(t *testing.T, man *bundle.Manifest, d float64) {
+	t.Helper()
+	for id, mm := range man.Models {
+		if c := mm.Target.Calib; c == nil || len(c.Damp) != 2 || c.Damp[0] != 0 || c.Damp[1] != d {
+			t.Errorf("%s: calibration %+v, want damp [0 %v]", id, c, d)
+		}
 	}
 }

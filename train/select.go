@@ -307,20 +307,24 @@ const DampAuto = "auto"
 // scores (graphs.Calib.Damp: 0 is the full calibration, 1 none).
 var DampGrid = []float64{0, 0.25, 0.5, 0.75, 1}
 
-// damping parses Options.CalibDamp: auto, or the fixed value.
-func (o *Options) damping() (auto bool, fixed float64, err error) {
-	if o.CalibDamp == DampAuto {
+// ParseCalibDamp parses a calibration damping (Options.CalibDamp): DampAuto,
+// "" (0) or a number in [0, 1].
+func ParseCalibDamp(s string) (auto bool, fixed float64, err error) {
+	switch s {
+	case DampAuto:
 		return true, 0, nil
-	}
-	if o.CalibDamp == "" {
+	case "":
 		return false, 0, nil
 	}
-	d, err := strconv.ParseFloat(o.CalibDamp, 64)
+	d, err := strconv.ParseFloat(s, 64)
 	if err != nil || !(d >= 0 && d <= 1) {
-		return false, 0, fmt.Errorf("train: calibration damping %q: want %s or a number in [0, 1]", o.CalibDamp, DampAuto)
+		return false, 0, fmt.Errorf("train: calibration damping %q: want %s or a number in [0, 1]", s, DampAuto)
 	}
 	return false, d, nil
 }
+
+// damping parses Options.CalibDamp.
+func (o *Options) damping() (auto bool, fixed float64, err error) { return ParseCalibDamp(o.CalibDamp) }
 
 // selectDamp sets the damping of the time's calibration of every
 // calibrated model in man (whose weights are files) and returns its

@@ -96,10 +96,8 @@ func trainCmd() *cobra.Command {
 		if *cands != "" && *sel != train.SelectClosedLoop {
 			return fmt.Errorf("train: --candidates needs --select %s", train.SelectClosedLoop)
 		}
-		if *damp != train.DampAuto {
-			if v, err := strconv.ParseFloat(*damp, 64); err != nil || !(v >= 0 && v <= 1) {
-				return fmt.Errorf("train: --calib-damp %q: want auto or a number in [0, 1]", *damp)
-			}
+		if _, _, err := train.ParseCalibDamp(*damp); err != nil {
+			return fmt.Errorf("train: --calib-damp %q: want auto or a number in [0, 1]", *damp)
 		}
 		if *batch < 0 {
 			return fmt.Errorf("train: --batch %d: want a batch >= 2 (0 for the configuration's)", *batch)
@@ -199,33 +197,29 @@ func runTrain(ctx context.Context, stdout, stderr io.Writer, a trainArgs) error 
 		if err := overrideConfig(&c, kind, a.packetCond, a.burstCond, a.genWidths, a.criticWidths, a.lr, a.logTimes); err != nil {
 			return err
 		}
-		given, flag := a.packetGiven, "packet-first-given"
-		if kind == graphs.Burst {
-			given, flag = a.burstGiven, "burst-first-given"
-		}
-		switch given {
-		case "":
-		case "none":
-			c.FirstGiven = nil
-		default:
-			c.FirstGiven = list(given)
-		}
-		if err := c.Validate(); err != nil {
-			return fmt.Errorf("train: --%s %q: %w", flag, given, err)
-		}
-		tg, tflag := a.packetTime, "packet-time-given"
-		if kind == graphs.Burst {
-			tg, tflag = a.burstTime, "burst-time-given"
-		}
-		switch tg {
-		case "":
-		case "none":
-			c.TimeGiven = ""
-		default:
-			c.TimeGiven = tg
-		}
-		if err := c.Validate(); err != nil {
-			return fmt.Errorf("train: --%s %q: %w", tflag, tg, err)
+		// The keyed-table flags, --packet-X or --burst-X by the model's
+		// kind: "" keeps the configuration's, none turns it off.
+		for _, g := range []struct {
+			name, packet, burst string
+			set                 func(v string) // v "": off
+		}{
+			{"first-given", a.packetGiven, a.burstGiven, func(v string) { c.FirstGiven = list(v) }},
+			{"time-given", a.packetTime, a.burstTime, func(v string) { c.TimeGiven = v }},
+		} {
+			v, flag := g.packet, "packet-"+g.name
+			if kind == graphs.Burst {
+				v, flag = g.burst, "burst-"+g.name
+			}
+			switch v {
+			case "":
+			case "none":
+				g.set("")
+			default:
+				g.set(v)
+			}
+			if err := c.Validate(); err != nil {
+				return fmt.Errorf("train: --%s %q: %w", flag, v, err)
+			}
 		}
 		cfgs[id] = c
 	}
