@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/spatgan/spatgan/features"
 	"github.com/spatgan/spatgan/sampler"
 	"github.com/spatgan/spatgan/trace"
 )
@@ -34,6 +35,17 @@ type DispatchOptions struct {
 	// decisions requested while the sampler runs form the next batch, so
 	// batches grow with the load without delaying a lone decision.
 	MaxWait time.Duration
+	// KeepWarm: when no decision has been requested for this long, the
+	// dispatcher draws a scratch decision (one turn and one packet, in a
+	// conversation of its own) for each side it has served, and again
+	// after each further KeepWarm of idleness. A decision that follows
+	// some milliseconds of idleness costs three to four times one made
+	// back to back (the model's weights and TensorFlow's code have left
+	// the caches); warming every millisecond takes most of that back, at
+	// the price of a share of one core while the agent waits. A request
+	// arriving during a warm draw waits for at most one model call.
+	// 0 (default): no warming.
+	KeepWarm time.Duration
 }
 
 // Dispatcher serves the decisions of many concurrent conversations from
@@ -55,6 +67,7 @@ type Dispatcher struct {
 	s        sampler.Sampler
 	maxBatch int
 	maxWait  time.Duration
+	keepWarm time.Duration
 	req      chan *decision
 	quit     chan struct{}
 	exited   chan struct{}
@@ -63,6 +76,12 @@ type Dispatcher struct {
 	batches   atomic.Int64
 	decisions atomic.Int64
 	maxSeen   atomic.Int64
+	warms     atomic.Int64
+
+	// Owned by the loop: the sides served so far, and the scratch
+	// conversation of the warm draws.
+	served [2]bool
+	warm   warmWork
 }
 
 // decision is one conversation's request for its next burst; each planner
@@ -81,7 +100,7 @@ func NewDispatcher(s sampler.Sampler, opt DispatchOptions) *Dispatcher {
 	if opt.MaxBatch <= 0 {
 		opt.MaxBatch = DefaultMaxBatch
 	}
-	d := &Dispatcher{s: s, maxBatch: opt.MaxBatch, maxWait: max(opt.MaxWait, 0),
+	d := &Dispatcher{s: s, maxBatch: opt.MaxBatch, maxWait: max(opt.MaxWait, 0), keepWarm: max(opt.KeepWarm, 0),
 		req: make(chan *decision, opt.MaxBatch), quit: make(chan struct{}), exited: make(chan struct{})}
 	go d.loop()
 	return d
@@ -103,6 +122,7 @@ type DispatchStats struct {
 	Decisions int64 // bursts drawn
 	Batches   int64 // batches served (per side present: one TurnsTo call, one or two BurstsTo calls)
 	MaxBatch  int64 // largest batch served
+	Warm      int64 // scratch draws made to keep the model warm (DispatchOptions.KeepWarm)
 }
 
 // MeanBatch returns the mean number of decisions per batch.
@@ -115,7 +135,7 @@ func (s DispatchStats) MeanBatch() float64 {
 
 // Stats returns the counts so far.
 func (d *Dispatcher) Stats() DispatchStats {
-	return DispatchStats{Decisions: d.decisions.Load(), Batches: d.batches.Load(), MaxBatch: d.maxSeen.Load()}
+	return DispatchStats{Decisions: d.decisions.Load(), Batches: d.batches.Load(), MaxBatch: d.maxSeen.Load(), Warm: d.warms.Load()}
 }
 
 // plan draws p's side's next burst in conversation c through the
@@ -182,10 +202,23 @@ func (d *Dispatcher) loop() {
 	defer close(d.exited)
 	batch := make([]*decision, 0, d.maxBatch)
 	var w dispatchWork
+	var idle *time.Timer
+	var tick <-chan time.Time
+	if d.keepWarm > 0 {
+		idle = time.NewTimer(d.keepWarm)
+		defer idle.Stop()
+	}
 	for {
 		var r *decision
+		if idle != nil {
+			idle.Reset(d.keepWarm)
+			tick = idle.C
+		}
 		select {
 		case r = <-d.req:
+		case <-tick:
+			d.keepModelWarm()
+			continue
 		case <-d.quit:
 			return
 		}
@@ -244,6 +277,7 @@ func (d *Dispatcher) serve(batch []*decision, w *dispatchWork) {
 			answer(rs, fmt.Errorf("simulate: %s sampler, %s turns: %w", d.s.Name(), side, err))
 			continue
 		}
+		d.served[s] = true
 		for i, r := range rs {
 			if n := len(r.p.open(r.c, w.turns[i], r.b)); n == 1 {
 				w.short[s] = append(w.short[s], r)
@@ -301,6 +335,47 @@ func (d *Dispatcher) collect(batch []*decision) []*decision {
 		runtime.Gosched()
 	}
 	return batch
+}
+
+// warmWork is the scratch conversation of the keep-warm draws.
+type warmWork struct {
+	c     *sampler.Conv
+	start features.History
+	turn  []sampler.Turn
+	convs []*sampler.Conv
+	out   [][]sampler.Pkt
+	pkt   []sampler.Pkt
+}
+
+// keepModelWarm draws, for each side served so far, one turn and one
+// packet in a scratch conversation (its history reset each time), and
+// stops early when a request is pending. Errors are ignored: the draws
+// are thrown away, and a broken model fails the next real decision.
+func (d *Dispatcher) keepModelWarm() {
+	w := &d.warm
+	if w.c == nil {
+		w.c = sampler.NewConv(0)
+		w.start = w.c.H
+		w.turn, w.convs = make([]sampler.Turn, 1), []*sampler.Conv{w.c}
+		w.out, w.pkt = make([][]sampler.Pkt, 1), make([]sampler.Pkt, 1)
+	}
+	for s, ok := range d.served {
+		if len(d.req) > 0 {
+			return
+		}
+		if !ok {
+			continue
+		}
+		side := trace.Side(s)
+		w.c.H = w.start
+		if d.s.TurnsTo(w.turn, side, w.convs) != nil || len(d.req) > 0 {
+			return
+		}
+		w.c.H.Begin(side, sampler.Turn{Count: 1, GapNS: w.turn[0].GapNS})
+		w.out[0] = w.pkt
+		d.s.BurstsTo(w.out, side, w.convs)
+		d.warms.Add(1)
+	}
 }
 
 // WarmUp draws one burst of each side from s in a scratch conversation,

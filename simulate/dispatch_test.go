@@ -21,6 +21,8 @@ type idSampler struct {
 	busy  atomic.Bool
 	sleep time.Duration
 	fail  bool
+	// turns counts TurnsTo calls per side and conversation id (0 or not).
+	turns [2][2]atomic.Int64
 }
 
 func (s *idSampler) Name() string { return "id" }
@@ -39,6 +41,7 @@ func (s *idSampler) TurnsTo(out []sampler.Turn, side trace.Side, convs []*sample
 	}
 	time.Sleep(s.sleep)
 	for i, c := range convs {
+		s.turns[side][min(c.ID, 1)].Add(1)
 		out[i] = sampler.Turn{Count: int(c.ID%4) + 1, GapNS: int64(c.ID) * 1000}
 	}
 	return nil
@@ -95,6 +98,49 @@ func TestDispatcherBatches(t *testing.T) {
 	// 16 conversations asking while the sampler sleeps: batches form.
 	if st.MaxBatch < 2 || st.Batches >= st.Decisions {
 		t.Fatalf("no batching: %+v", st)
+	}
+}
+
+// TestDispatcherKeepWarm: an idle dispatcher with KeepWarm draws scratch
+// decisions in a conversation of its own (id 0) for the sides it has
+// served only, leaves the real conversations alone, and still answers
+// them; without KeepWarm it draws nothing.
+func TestDispatcherKeepWarm(t *testing.T) {
+	for _, kw := range []time.Duration{0, time.Millisecond} {
+		s := &idSampler{t: t}
+		d := NewDispatcher(s, DispatchOptions{KeepWarm: kw})
+		p := newPlanner(nil, trace.Client, Framing{}, 1, 0, 0)
+		p.d = d
+		c := sampler.NewConv(3)
+		var b burstPlan
+		if err := p.plan(c, &b); err != nil {
+			t.Fatal(err)
+		}
+		sent(c, &b, len(b.sizes))
+		before := c.H
+		time.Sleep(40 * time.Millisecond)
+		if c.H != before {
+			t.Errorf("keep-warm %v: the idle conversation's history changed", kw)
+		}
+		if err := p.plan(c, &b); err != nil || len(b.sizes) != 4 || b.sizes[0] != 103 {
+			t.Errorf("keep-warm %v: decision after idling: %v, %d packets", kw, err, len(b.sizes))
+		}
+		d.Close()
+		st := d.Stats()
+		scratch := s.turns[trace.Client][0].Load()
+		if kw == 0 && (st.Warm != 0 || scratch != 0) {
+			t.Errorf("no keep-warm: %d warm draws, %d scratch turns", st.Warm, scratch)
+		}
+		// 40 ms idle at 1 ms: about 40 draws; a loaded machine fires fewer.
+		if kw > 0 && (st.Warm < 3 || scratch != st.Warm) {
+			t.Errorf("keep-warm %v: %d warm draws, %d scratch turns", kw, st.Warm, scratch)
+		}
+		if n := s.turns[trace.Server][0].Load() + s.turns[trace.Server][1].Load(); n != 0 {
+			t.Errorf("keep-warm %v: %d server turns drawn, but no server decision was asked", kw, n)
+		}
+		if real := s.turns[trace.Client][1].Load(); real != 2 {
+			t.Errorf("keep-warm %v: %d real turns, want 2", kw, real)
+		}
 	}
 }
 

@@ -118,6 +118,7 @@ func simulateRoleCmd(role string) *cobra.Command {
 	connTO := fs.Duration("connect-timeout", simulate.DefaultConnectTimeout, "how long the client retries a server that is not up")
 	spin := fs.Duration("spin", 0, "busy-wait this long before each deadline for tighter pacing (costs CPU)")
 	batchWait := fs.Duration("batch-wait", 0, "with --bundle: how long the shared model waits to batch decisions of several conversations (0: batch only what is pending)")
+	keepWarm := fs.Duration("keep-warm", 0, "with --bundle: after this long without a decision, draw a scratch one to keep the model in the caches (0: never)")
 	var rec, srec, crec recFlags
 	var oldPcap, oldCSV, oldPcap2, oldCSV2 string
 	if role == "local" {
@@ -141,7 +142,7 @@ func simulateRoleCmd(role string) *cobra.Command {
 		for _, d := range []struct {
 			name string
 			v    time.Duration
-		}{{"duration", *duration}, {"turn-timeout", *turnTO}, {"peer-timeout", *peerTO}, {"connect-timeout", *connTO}, {"spin", *spin}} {
+		}{{"duration", *duration}, {"turn-timeout", *turnTO}, {"peer-timeout", *peerTO}, {"connect-timeout", *connTO}, {"spin", *spin}, {"batch-wait", *batchWait}, {"keep-warm", *keepWarm}} {
 			if d.v < 0 {
 				return fmt.Errorf("simulate %s: --%s %v: want a duration >= 0", role, d.name, d.v)
 			}
@@ -172,12 +173,16 @@ func simulateRoleCmd(role string) *cobra.Command {
 			if err := simulate.WarmUp(smp); err != nil {
 				return fmt.Errorf("simulate: %w", err)
 			}
-			d := simulate.NewDispatcher(smp, simulate.DispatchOptions{MaxWait: *batchWait})
+			d := simulate.NewDispatcher(smp, simulate.DispatchOptions{MaxWait: *batchWait, KeepWarm: *keepWarm})
 			defer func() {
 				d.Close()
 				st := d.Stats()
-				fmt.Fprintf(stdout, "model calls: %d decisions in %d batches (mean %.1f, max %d per batch)\n",
+				fmt.Fprintf(stdout, "model calls: %d decisions in %d batches (mean %.1f, max %d per batch)",
 					st.Decisions, st.Batches, st.MeanBatch(), st.MaxBatch)
+				if st.Warm > 0 {
+					fmt.Fprintf(stdout, "; %d keep-warm draws", st.Warm)
+				}
+				fmt.Fprintln(stdout)
 			}()
 			cfg.NewSampler, cfg.Dispatcher = nil, d
 		}
