@@ -244,7 +244,7 @@ func NewGenerator(cfg Config, condDim int, f *tf.File, opt tf.SessionOptions) (*
 	m.cond = g.Placeholder("cond", condDim)
 	m.z = g.Placeholder("z", cfg.ZDim)
 	m.gen = buildGenerator(g, cfg, condDim, rand.New(rand.NewPCG(0, 0)))
-	m.out = g.ApplyMLP(m.gen, g.Concat(m.z, m.cond))
+	m.out = g.InferMLP(m.gen, g.Concat(m.z, m.cond))
 	sess, err := tf.NewSession(g, opt)
 	if err != nil {
 		return nil, fmt.Errorf("graphs: generator: %w", err)

@@ -44,6 +44,7 @@ type netBench struct {
 	batch  int
 	mode   benchMode
 	caller bool // SessionOptions.CallerThread
+	fused  bool // forward through InferMLP (BiasAdd, fusable) instead of ApplyMLP
 }
 
 // flops returns the counted FLOPs of one run (see the comment above); 0
@@ -74,6 +75,9 @@ func (nb netBench) name() string {
 	if nb.caller {
 		name += "/caller-thread"
 	}
+	if nb.fused {
+		name += "/fused"
+	}
 	return name
 }
 
@@ -91,7 +95,11 @@ func benchNet(b *testing.B, nb netBench) {
 		fetches = []Node{g.MatMul(x, w.Read())}
 	case forward:
 		m := g.MLP("net", nb.in, nb.widths, nb.act, rng)
-		fetches = []Node{g.ApplyMLP(m, x)}
+		if nb.fused {
+			fetches = []Node{g.InferMLP(m, x)}
+		} else {
+			fetches = []Node{g.ApplyMLP(m, x)}
+		}
 	case backward, gpStep:
 		m := g.MLP("net", nb.in, nb.widths, nb.act, rng)
 		var loss Node
@@ -167,14 +175,21 @@ func BenchmarkCritic(b *testing.B) {
 // BenchmarkGenerator: a generator 33 -> 128 -> 256 -> 512 -> 2 (ReLU)
 // forward at batch 1 (per-packet generation), 64 (training) and 4096
 // (offline generation), with TensorFlow's default thread pools and with
-// every op run in the calling thread (SessionOptions.CallerThread, what a
-// bundle's generators use).
+// every op run in the calling thread (SessionOptions.CallerThread), as the
+// scale issue's reference (ApplyMLP: MatMul, AddV2, activation); then, with
+// the suffix /fused, as a bundle's generators build it since 2026-12-01
+// (InferMLP, caller thread: one fused kernel per layer).
 func BenchmarkGenerator(b *testing.B) {
 	for _, caller := range []bool{false, true} {
 		for _, batch := range []int{1, 64, 4096} {
 			nb := netBench{in: 33, widths: []int{128, 256, 512, 2}, act: ReLU, batch: batch, mode: forward, caller: caller}
 			b.Run(nb.name(), func(b *testing.B) { benchNet(b, nb) })
 		}
+	}
+	// The same network as a bundle's generators build it (InferMLP).
+	for _, batch := range []int{1, 64, 4096} {
+		nb := netBench{in: 33, widths: []int{128, 256, 512, 2}, act: ReLU, batch: batch, mode: forward, caller: true, fused: true}
+		b.Run(nb.name(), func(b *testing.B) { benchNet(b, nb) })
 	}
 }
 

@@ -132,6 +132,16 @@ func (g *Graph) MatMul(a, b Node) Node {
 	return Node{op.MatMul(g.sub("MatMul"), a.out, b.out)}
 }
 
+// BiasAdd returns a with bias (a vector of a's column count) added to
+// every row. Unlike Add it lets TensorFlow's graph optimiser fuse a
+// preceding MatMul, the bias and a following activation into one kernel.
+func (g *Graph) BiasAdd(a, bias Node) Node {
+	if !g.check(a, bias) {
+		return Node{}
+	}
+	return Node{op.BiasAdd(g.sub("BiasAdd"), a.out, bias.out)}
+}
+
 // Add returns a+b with broadcasting (AddV2).
 func (g *Graph) Add(a, b Node) Node {
 	if !g.check(a, b) {
