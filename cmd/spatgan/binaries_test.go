@@ -156,3 +156,29 @@ func TestSideBinaries(t *testing.T) {
 		t.Errorf("mistyped flag: %v\n%s", err, stderr)
 	}
 }
+
+// TestLocalModelPerAgent: simulate local with a bundle gives each of its
+// two agents its own model, and each draws its side's decisions from it.
+func TestLocalModelPerAgent(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	out := filepath.Join(dir, "b")
+	if _, stderr, err := runBin(t, ctx, dir, cleanEnv(), "spatgan", "train", "--steps", "3", "--gen-widths", "8,8",
+		"--critic-widths", "8", "--eval-every", "3", "--checkpoint-every", "3", "--quiet", "--out", out); err != nil {
+		t.Fatalf("train: %v\n%s", err, stderr)
+	}
+	stdout, stderr, err := runBin(t, ctx, dir, cleanEnv(), "spatgan", "simulate", "local", "--bundle", out,
+		"--pairs", "2", "--packets", "40", "--duration", "20s")
+	if err != nil {
+		t.Fatalf("simulate local: %v\n%s\n%s", err, stdout, stderr)
+	}
+	for _, who := range []string{"server", "client"} {
+		m := regexp.MustCompile(`(?m)^` + who + ` model calls: (\d+) decisions`).FindStringSubmatch(stdout)
+		if m == nil || m[1] == "0" {
+			t.Errorf("no decisions from the %s's model:\n%s", who, stdout)
+		}
+	}
+	if strings.Count(stdout, "model calls:") != 2 {
+		t.Errorf("want one model-calls line per agent:\n%s", stdout)
+	}
+}

@@ -162,29 +162,48 @@ func simulateRoleCmd(role string) *cobra.Command {
 		if math.IsInf(float64(speed), 1) {
 			cfg.Speedup = math.Inf(1)
 		}
+		var agentDispatchers [2]*simulate.Dispatcher // one per agent of this process (local: the server's, then the client's)
 		if mf.bundle != "" {
-			// One model per process: every conversation (of both agents,
-			// when local) draws from one bundle through one batching
-			// dispatcher.
-			smp, err := mod.newSampler(0)
-			if err != nil {
-				return fmt.Errorf("simulate: %w", err)
+			// One model per agent: every conversation of an agent draws
+			// from one bundle through one batching dispatcher. With local,
+			// each of the two agents has its own, as two processes would:
+			// the two models then decide in parallel on two cores (at 100
+			// pairs the median decision is about twice as fast as with one
+			// shared model, for some megabytes more; BENCHMARKS.md).
+			agents := []string{role}
+			if role == "local" {
+				agents = []string{"server", "client"}
 			}
-			if err := simulate.WarmUp(smp); err != nil {
-				return fmt.Errorf("simulate: %w", err)
-			}
-			d := simulate.NewDispatcher(smp, simulate.DispatchOptions{MaxWait: *batchWait, KeepWarm: *keepWarm})
 			defer func() {
-				d.Close()
-				st := d.Stats()
-				fmt.Fprintf(stdout, "model calls: %d decisions in %d batches (mean %.1f, max %d per batch)",
-					st.Decisions, st.Batches, st.MeanBatch(), st.MaxBatch)
-				if st.Warm > 0 {
-					fmt.Fprintf(stdout, "; %d keep-warm draws", st.Warm)
+				for i, who := range agents {
+					d := agentDispatchers[i]
+					if d == nil {
+						continue
+					}
+					d.Close()
+					st := d.Stats()
+					if len(agents) > 1 {
+						fmt.Fprintf(stdout, "%s ", who)
+					}
+					fmt.Fprintf(stdout, "model calls: %d decisions in %d batches (mean %.1f, max %d per batch)",
+						st.Decisions, st.Batches, st.MeanBatch(), st.MaxBatch)
+					if st.Warm > 0 {
+						fmt.Fprintf(stdout, "; %d keep-warm draws", st.Warm)
+					}
+					fmt.Fprintln(stdout)
 				}
-				fmt.Fprintln(stdout)
 			}()
-			cfg.NewSampler, cfg.Dispatcher = nil, d
+			for i := range agents {
+				smp, err := mod.newSampler(i)
+				if err != nil {
+					return fmt.Errorf("simulate: %w", err)
+				}
+				if err := simulate.WarmUp(smp); err != nil {
+					return fmt.Errorf("simulate: %w", err)
+				}
+				agentDispatchers[i] = simulate.NewDispatcher(smp, simulate.DispatchOptions{MaxWait: *batchWait, KeepWarm: *keepWarm})
+			}
+			cfg.NewSampler, cfg.Dispatcher = nil, agentDispatchers[0]
 		}
 		fmt.Fprintf(stderr, "model: %s\ntransport: %s (%s)\n", mod.fingerprint, mod.transport, mod.why)
 		if role == "local" {
@@ -194,7 +213,7 @@ func simulateRoleCmd(role string) *cobra.Command {
 			if changed(fs, "server-pcap", "server-csv", "client-pcap", "client-csv") {
 				sp, sc, cp, cc = pick(oldPcap, sp), pick(oldCSV, sc), pick(oldPcap2, cp), pick(oldCSV2, cc)
 			}
-			return runLocal(ctx, stdout, stderr, addr, cfg, *pairs, [2]string{sp, sc}, [2]string{cp, cc})
+			return runLocal(ctx, stdout, stderr, addr, cfg, agentDispatchers[1], *pairs, [2]string{sp, sc}, [2]string{cp, cc})
 		}
 		p, c := rec.paths()
 		if changed(fs, "csv-file") {
@@ -281,7 +300,9 @@ func runAgent(ctx context.Context, stdout, stderr io.Writer, role, addr string, 
 }
 
 // runLocal runs both agents in this process.
-func runLocal(ctx context.Context, stdout, stderr io.Writer, addr string, cfg simulate.Config, pairs int, sfiles, cfiles [2]string) error {
+// runLocal runs a server and a client in this process; with a bundle, cfg
+// holds the server's dispatcher and client the client's.
+func runLocal(ctx context.Context, stdout, stderr io.Writer, addr string, cfg simulate.Config, client *simulate.Dispatcher, pairs int, sfiles, cfiles [2]string) error {
 	srec, err := openRec(sfiles[0], sfiles[1])
 	if err != nil {
 		return err
@@ -292,6 +313,9 @@ func runLocal(ctx context.Context, stdout, stderr io.Writer, addr string, cfg si
 		return err
 	}
 	scfg, ccfg := cfg, cfg
+	if client != nil {
+		ccfg.Dispatcher = client
+	}
 	if srec != nil {
 		scfg.Recorder = srec
 		recordingNote(stderr, sfiles[0], sfiles[1])
