@@ -46,7 +46,22 @@ type DispatchOptions struct {
 	// arriving during a warm draw waits for at most one model call.
 	// 0 (default): no warming.
 	KeepWarm time.Duration
+	// KeepWarmFor bounds the warming: it stops once no decision has been
+	// requested for this long, and starts again with the next one, so an
+	// agent left without conversations does not spin (0: DefaultKeepWarmFor).
+	KeepWarmFor time.Duration
 }
+
+// DefaultKeepWarm is the live agents' default DispatchOptions.KeepWarm
+// (the simulate commands' --keep-warm): with one pair it halves the median
+// decision for about a third of a core while the pair talks
+// (BENCHMARKS.md); busy dispatchers are never idle that long.
+const DefaultKeepWarm = time.Millisecond
+
+// DefaultKeepWarmFor is how long an idle dispatcher keeps its model warm
+// (DispatchOptions.KeepWarmFor): far longer than the gaps inside a
+// conversation, short against a server waiting for clients.
+const DefaultKeepWarmFor = time.Second
 
 // Dispatcher serves the decisions of many concurrent conversations from
 // one sampler.Sampler (the GAN bundle: one set of TensorFlow sessions per
@@ -68,6 +83,7 @@ type Dispatcher struct {
 	maxBatch int
 	maxWait  time.Duration
 	keepWarm time.Duration
+	warmFor  time.Duration
 	req      chan *decision
 	quit     chan struct{}
 	exited   chan struct{}
@@ -100,7 +116,10 @@ func NewDispatcher(s sampler.Sampler, opt DispatchOptions) *Dispatcher {
 	if opt.MaxBatch <= 0 {
 		opt.MaxBatch = DefaultMaxBatch
 	}
-	d := &Dispatcher{s: s, maxBatch: opt.MaxBatch, maxWait: max(opt.MaxWait, 0), keepWarm: max(opt.KeepWarm, 0),
+	if opt.KeepWarmFor <= 0 {
+		opt.KeepWarmFor = DefaultKeepWarmFor
+	}
+	d := &Dispatcher{s: s, maxBatch: opt.MaxBatch, maxWait: max(opt.MaxWait, 0), keepWarm: max(opt.KeepWarm, 0), warmFor: opt.KeepWarmFor,
 		req: make(chan *decision, opt.MaxBatch), quit: make(chan struct{}), exited: make(chan struct{})}
 	go d.loop()
 	return d
@@ -204,18 +223,21 @@ func (d *Dispatcher) loop() {
 	var w dispatchWork
 	var idle *time.Timer
 	var tick <-chan time.Time
+	var last time.Time // when the last request arrived
 	if d.keepWarm > 0 {
 		idle = time.NewTimer(d.keepWarm)
 		defer idle.Stop()
 	}
 	for {
 		var r *decision
-		if idle != nil {
+		tick = nil
+		if idle != nil && !last.IsZero() && time.Since(last) < d.warmFor {
 			idle.Reset(d.keepWarm)
 			tick = idle.C
 		}
 		select {
 		case r = <-d.req:
+			last = time.Now()
 		case <-tick:
 			d.keepModelWarm()
 			continue

@@ -108,7 +108,7 @@ func TestDispatcherBatches(t *testing.T) {
 func TestDispatcherKeepWarm(t *testing.T) {
 	for _, kw := range []time.Duration{0, time.Millisecond} {
 		s := &idSampler{t: t}
-		d := NewDispatcher(s, DispatchOptions{KeepWarm: kw})
+		d := NewDispatcher(s, DispatchOptions{KeepWarm: kw, KeepWarmFor: time.Minute})
 		p := newPlanner(nil, trace.Client, Framing{}, 1, 0, 0)
 		p.d = d
 		c := sampler.NewConv(3)
@@ -141,6 +141,42 @@ func TestDispatcherKeepWarm(t *testing.T) {
 		if real := s.turns[trace.Client][1].Load(); real != 2 {
 			t.Errorf("keep-warm %v: %d real turns, want 2", kw, real)
 		}
+	}
+}
+
+// TestDispatcherKeepWarmStops: the warming stops KeepWarmFor after the last
+// request and starts again with the next one.
+func TestDispatcherKeepWarmStops(t *testing.T) {
+	s := &idSampler{t: t}
+	d := NewDispatcher(s, DispatchOptions{KeepWarm: time.Millisecond, KeepWarmFor: 30 * time.Millisecond})
+	defer d.Close()
+	if n := d.Stats().Warm; n != 0 {
+		t.Fatalf("%d warm draws before any request", n)
+	}
+	p := newPlanner(nil, trace.Server, Framing{}, 1, 0, 0)
+	p.d = d
+	c := sampler.NewConv(1)
+	var b burstPlan
+	plan := func() {
+		if err := p.plan(c, &b); err != nil {
+			t.Fatal(err)
+		}
+		sent(c, &b, len(b.sizes))
+	}
+	plan()
+	time.Sleep(150 * time.Millisecond) // well past KeepWarmFor
+	w1 := d.Stats().Warm
+	if w1 == 0 {
+		t.Fatal("no warm draw after the first request")
+	}
+	time.Sleep(100 * time.Millisecond)
+	if w2 := d.Stats().Warm; w2 != w1 {
+		t.Fatalf("still warming %v after the last request: %d then %d draws", 250*time.Millisecond, w1, w2)
+	}
+	plan()
+	time.Sleep(20 * time.Millisecond)
+	if w3 := d.Stats().Warm; w3 == w1 {
+		t.Fatal("warming did not start again with the next request")
 	}
 }
 

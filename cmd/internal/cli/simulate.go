@@ -118,7 +118,7 @@ func simulateRoleCmd(role string) *cobra.Command {
 	connTO := fs.Duration("connect-timeout", simulate.DefaultConnectTimeout, "how long the client retries a server that is not up")
 	spin := fs.Duration("spin", 0, "busy-wait this long before each deadline for tighter pacing (costs CPU)")
 	batchWait := fs.Duration("batch-wait", 0, "with --bundle: how long the shared model waits to batch decisions of several conversations (0: batch only what is pending)")
-	keepWarm := fs.Duration("keep-warm", 0, "with --bundle: after this long without a decision, draw a scratch one to keep the model in the caches (0: never)")
+	keepWarm := fs.Duration("keep-warm", simulate.DefaultKeepWarm, "with --bundle: after this long without a decision, draw a scratch one to keep the model in the caches, for up to a second after the last (0: never)")
 	var rec, srec, crec recFlags
 	var oldPcap, oldCSV, oldPcap2, oldCSV2 string
 	if role == "local" {
