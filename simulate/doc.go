@@ -109,12 +109,14 @@
 // its own sampler (Config.NewSampler) or, with Config.Dispatcher, all
 // drawing from one shared sampler: the Dispatcher's goroutine owns it and
 // serves the decisions pending together (one TurnsTo and one BurstsTo call
-// per side for the batch; optionally waiting up to MaxWait for more), so a
-// process loads its model once (the GAN bundle's TensorFlow sessions) and
+// per side for the batch; optionally waiting up to MaxWait for more), so an
+// agent loads its model once (the GAN bundle's TensorFlow sessions) and
 // a conversation costs kilobytes: its goroutine, receive queue (QueueLen),
 // buffers and two histograms. A server and a client in one process may
-// share a Dispatcher. WarmUp runs a model's first, slow call before the
-// conversations start.
+// share a Dispatcher; `spatgan simulate local` gives each its own, so that
+// the two decide in parallel. WarmUp runs a model's first, slow call
+// before the conversations start; DispatchOptions.KeepWarm keeps the model
+// in the caches between decisions.
 //
 // # Recording
 //
