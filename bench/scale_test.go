@@ -131,9 +131,10 @@ func BenchmarkOffline(b *testing.B) {
 	}
 }
 
-// BenchmarkLive: live pairs on loopback UDP with the bundle loaded once and
-// shared by every conversation of both agents through one
-// simulate.Dispatcher, for 3 s per iteration at the model's own timing
+// BenchmarkLive: live pairs on loopback UDP as spatgan simulate local runs
+// them: the bundle loaded once per agent and shared by every conversation
+// of that agent through its simulate.Dispatcher, with keep-warm
+// (simulate.DefaultKeepWarm), for 3 s per iteration at the model's own timing
 // with gaps capped at 20 ms (so that an untrained benchmark bundle keeps
 // talking). Reports decision latency (queueing in the dispatcher
 // included) and pacing error quantiles in microseconds (rest: the packets
@@ -142,14 +143,18 @@ func BenchmarkOffline(b *testing.B) {
 func BenchmarkLive(b *testing.B) {
 	for _, pairs := range []int{1, 100} {
 		b.Run(fmt.Sprintf("pairs=%d", pairs), func(b *testing.B) {
-			bu := openBench(b)
+			// One model per agent with keep-warm, as spatgan simulate local.
+			sbu, cbu := openBench(b), openBench(b)
 			var dec, pace, rest simulate.Histogram
 			var packets, late int64
 			var mean float64
+			opt := simulate.DispatchOptions{KeepWarm: simulate.DefaultKeepWarm}
 			for b.Loop() {
-				d := simulate.NewDispatcher(bu, simulate.DispatchOptions{})
-				cfg := simulate.Config{Dispatcher: d, Fingerprint: bu.Fingerprint(), Pairs: pairs,
+				sd, cd := simulate.NewDispatcher(sbu, opt), simulate.NewDispatcher(cbu, opt)
+				cfg := simulate.Config{Dispatcher: sd, Fingerprint: sbu.Fingerprint(), Pairs: pairs,
 					Duration: 3 * time.Second, MaxGap: 20 * time.Millisecond, PeerTimeout: 10 * time.Second}
+				ccfg := cfg
+				ccfg.Dispatcher = cd
 				s, err := simulate.Listen("127.0.0.1:0", cfg)
 				if err != nil {
 					b.Fatal(err)
@@ -162,9 +167,10 @@ func BenchmarkLive(b *testing.B) {
 					defer wg.Done()
 					srep, serr = s.Serve(context.Background())
 				}()
-				crep, cerr := simulate.Dial(context.Background(), s.Addr().String(), cfg)
+				crep, cerr := simulate.Dial(context.Background(), s.Addr().String(), ccfg)
 				wg.Wait()
-				d.Close()
+				sd.Close()
+				cd.Close()
 				if serr != nil || cerr != nil {
 					b.Fatalf("server %v client %v", serr, cerr)
 				}
@@ -176,7 +182,8 @@ func BenchmarkLive(b *testing.B) {
 					packets += t.Sent
 					late += t.Late
 				}
-				mean = d.Stats().MeanBatch()
+				ss, cs := sd.Stats(), cd.Stats()
+				mean = float64(ss.Decisions+cs.Decisions) / float64(max(ss.Batches+cs.Batches, 1))
 			}
 			us := func(v int64) float64 { return float64(v) / 1e3 }
 			b.ReportMetric(us(dec.Quantile(0.5)), "decision-p50-us")
