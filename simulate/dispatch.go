@@ -44,7 +44,8 @@ type DispatchOptions struct {
 	// the caches); warming every millisecond takes most of that back, at
 	// the price of a share of one core while the agent waits. A request
 	// arriving during a warm draw waits for at most one model call.
-	// 0 (default): no warming.
+	// 0 (the zero value): no warming; the simulate commands use
+	// DefaultKeepWarm.
 	KeepWarm time.Duration
 	// KeepWarmFor bounds the warming: it stops once no decision has been
 	// requested for this long, and starts again with the next one, so an
@@ -65,7 +66,7 @@ const DefaultKeepWarmFor = time.Second
 
 // Dispatcher serves the decisions of many concurrent conversations from
 // one sampler.Sampler (the GAN bundle: one set of TensorFlow sessions per
-// process), which is not safe for concurrent use. A conversation's
+// agent), which is not safe for concurrent use. A conversation's
 // goroutine submits a request for its next burst (its *sampler.Conv and
 // planner) and blocks; a single goroutine owning the sampler takes every
 // request pending (up to MaxBatch, waiting at most MaxWait for more),
