@@ -46,10 +46,11 @@ func genRateWith(b *testing.B, batch int, d time.Duration, opt tf.SessionOptions
 	g := tf.NewGraph()
 	x := g.Placeholder("x", 33)
 	m := g.MLP("net", 33, []int{128, 256, 512, 2}, tf.ReLU, rng)
-	y := g.ApplyMLP(m, x)
+	apply := g.ApplyMLP
 	if fused {
-		y = g.InferMLP(m, x)
+		apply = g.InferMLP
 	}
+	y := apply(m, x)
 	s, err := tf.NewSession(g, opt)
 	if err != nil {
 		b.Fatal(err)

@@ -299,7 +299,6 @@ func runAgent(ctx context.Context, stdout, stderr io.Writer, role, addr string, 
 	return finishAgent(stdout, stderr, rep, err)
 }
 
-// runLocal runs both agents in this process.
 // runLocal runs a server and a client in this process; with a bundle, cfg
 // holds the server's dispatcher and client the client's.
 func runLocal(ctx context.Context, stdout, stderr io.Writer, addr string, cfg simulate.Config, client *simulate.Dispatcher, pairs int, sfiles, cfiles [2]string) error {
