@@ -38,12 +38,16 @@ import (
 //	6  the configuration's first_given and mismatch, the target scaler's
 //	   keyed tables and key_col (graphs.Scaler.Keyed);
 //	   versions 3 to 5 are read as they are
-//	7  the calibration's damp (graphs.Calib.Damp) and the optional
+//	7  the calibration's damp (graphs.Calib.Damp), the configuration's
+//	   time_given and the target scaler's time keyed tables, the optional
 //	   damping record (the damp chosen closed loop);
 //	   versions 3 to 6 are read as they are (no damping)
+//	8  the configuration's first_bins and the target scaler's key_edges
+//	   (the first target keyed by a feature's quantile bin);
+//	   versions 3 to 7 are read as they are (no bins)
 const (
 	Format        = "spatgan-bundle"
-	FormatVersion = 7
+	FormatVersion = 8
 	// MinFormatVersion is the oldest version this program reads.
 	MinFormatVersion = 3
 	ManifestName     = "manifest.json"
@@ -233,11 +237,33 @@ func (m *Manifest) validate() error {
 		if len(mm.Config.FirstGiven) > 0 && m.FormatVersion < 6 {
 			return fmt.Errorf("bundle: model %s: first_given in a version %d manifest (it came with version 6)", id, m.FormatVersion)
 		}
-		if nk := len(mm.Target.Keyed); (nk != 0 && nk != len(mm.Config.FirstGiven)) || len(mm.Target.KeyCols) != nk || mm.Cond.Keyed != nil || mm.Cond.KeyCols != nil {
-			return fmt.Errorf("bundle: model %s: the first target's keyed tables do not match the configuration's first_given %q", id, mm.Config.FirstGiven)
+		if (mm.Config.FirstBins != 0 || mm.Target.KeyEdges != nil) && m.FormatVersion < 8 {
+			return fmt.Errorf("bundle: model %s: first_bins or key_edges in a version %d manifest (they came with version 8)", id, m.FormatVersion)
 		}
-		for l, g := range mm.Target.Keyed { // none when the first target's vocabulary is too large (graphs.MaxKeyedValues)
+		binned := mm.Target.KeyEdges != nil
+		want := len(mm.Config.FirstGiven)
+		if binned {
+			want = 1
+		}
+		if nk := len(mm.Target.Keyed); (nk != 0 && nk != want) || len(mm.Target.KeyCols) != nk || mm.Cond.Keyed != nil || mm.Cond.KeyCols != nil || mm.Cond.KeyEdges != nil ||
+			(binned && (nk == 0 || mm.Config.FirstBins < 2)) {
+			return fmt.Errorf("bundle: model %s: the first target's keyed tables do not match the configuration's first_given %q and first_bins %d", id, mm.Config.FirstGiven, mm.Config.FirstBins)
+		}
+		if binned {
+			if len(mm.Target.KeyEdges) > mm.Config.FirstBins-1 {
+				return fmt.Errorf("bundle: model %s: %d key edges, at most %d (first_bins %d)", id, len(mm.Target.KeyEdges), mm.Config.FirstBins-1, mm.Config.FirstBins)
+			}
+			for k, e := range mm.Target.KeyEdges {
+				if !finite(e) || (k > 0 && !(e > mm.Target.KeyEdges[k-1])) {
+					return fmt.Errorf("bundle: model %s: key edge %d is not finite or out of order", id, k)
+				}
+			}
+		}
+		for l, g := range mm.Target.Keyed { // none when the first target's vocabulary is too large (graphs.MaxKeyedValues) and not binned
 			f := mm.Config.FirstGiven[l]
+			if binned { // keyed by the last first_given feature's bin
+				f = mm.Config.FirstGiven[len(mm.Config.FirstGiven)-1]
+			}
 			if want := slices.Index(mm.Config.Cond, f); mm.Target.KeyCols[l] != want {
 				return fmt.Errorf("bundle: model %s: key_cols[%d] is %d, but first_given %q is condition feature %d", id, l, mm.Target.KeyCols[l], f, want)
 			}

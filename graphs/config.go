@@ -82,6 +82,14 @@ type Config struct {
 	// the network need not learn it. Only a first target with at most
 	// MaxKeyedValues distinct training values is keyed. Empty: off.
 	FirstGiven []string `json:"first_given,omitempty"`
+	// FirstBins, with FirstGiven, keys a first target whose vocabulary is
+	// too large for exact keys (more than MaxKeyedValues values: a codec's
+	// sizes) by the quantile bin, of FirstBins equally filled bins, of the
+	// last FirstGiven feature (e.g. last_size): the size is mapped through
+	// its distribution given the range the previous size fell in, so a
+	// slowly varying size (a codec adapting its rate) keeps its memory in
+	// the transform. 0: such a target is not keyed.
+	FirstBins int `json:"first_bins,omitempty"`
 	// TimeGiven, with the quantile transform and Joint, names a condition
 	// feature (e.g. own_gap_us, this side's previous reply gap) whose
 	// decile, together with the first target's value, selects the time's
@@ -226,6 +234,12 @@ func (c Config) Validate() error {
 		if !slices.Contains(c.Cond, f) {
 			return fmt.Errorf("graphs: first_given %q is not a condition feature", f)
 		}
+	}
+	switch {
+	case c.FirstBins < 0 || c.FirstBins > MaxFirstBins:
+		return fmt.Errorf("graphs: first_bins %d: want 0 to %d", c.FirstBins, MaxFirstBins)
+	case c.FirstBins > 0 && len(c.FirstGiven) == 0:
+		return fmt.Errorf("graphs: first_bins %d needs first_given", c.FirstBins)
 	}
 	if c.InBurstDt && c.Kind != Packet {
 		return errors.New("graphs: in_burst_dt applies to packet models only")

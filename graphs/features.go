@@ -30,6 +30,11 @@ type Scaler struct {
 	// feature whose value has a table gives it, else Quant[0].
 	Keyed   []*Given `json:"keyed,omitempty"`
 	KeyCols []int    `json:"key_cols,omitempty"`
+	// KeyEdges, under Config.FirstBins, are the upper edges of the bins of
+	// condition feature KeyCols[0] (raw units, increasing): the single
+	// Keyed table set is then keyed by a value's bin (the number of edges
+	// below it) rather than by the value.
+	KeyEdges []float64 `json:"key_edges,omitempty"`
 	// TimeKeyed holds, for a target scaler under Config.TimeGiven, the
 	// second target's quantile transform per key TimeKey(first target's
 	// value, decile of condition feature TimeKeyCol (raw units)), the
@@ -221,6 +226,57 @@ const MinRows = 64
 // table serves every row). Chosen on the selection split (BENCHMARKS.md).
 const MaxKeyedValues = 64
 
+// MaxFirstBins is the most bins Config.FirstBins may ask for.
+const MaxFirstBins = 64
+
+// fitKeyed fits the first target's keyed tables under Config.FirstGiven:
+// by each feature's exact value where the target is a small vocabulary
+// (at most MaxKeyedValues values), else, with Config.FirstBins, by the
+// quantile bin of the last FirstGiven feature; else none.
+func (s *Scaler) fitKeyed(cfg Config, raw *Raw) error {
+	if len(cfg.FirstGiven) == 0 {
+		return nil
+	}
+	cols := make([]int, len(cfg.FirstGiven))
+	for l, f := range cfg.FirstGiven {
+		cols[l] = slices.Index(cfg.Cond, f)
+		if cols[l] < 0 || cols[l] >= len(raw.Cond) {
+			return fmt.Errorf("graphs: first_given %q is not a condition feature", f)
+		}
+	}
+	q := s.Quant
+	if q == nil {
+		return nil
+	}
+	if q[0].Discrete && len(q[0].Values) <= MaxKeyedValues {
+		for _, col := range cols {
+			g, err := fitGiven(raw.Cond[col], raw.X[0])
+			if err != nil {
+				return err
+			}
+			s.Keyed, s.KeyCols = append(s.Keyed, g), append(s.KeyCols, col)
+		}
+		return nil
+	}
+	if cfg.FirstBins < 2 {
+		// A large vocabulary (a codec's sizes) and no bins: the tables
+		// per key value would be estimated from a few rows each.
+		return nil
+	}
+	col := cols[len(cols)-1]
+	edges := quantileEdges(raw.Cond[col], cfg.FirstBins)
+	keys := make([]float64, len(raw.Cond[col]))
+	for i, v := range raw.Cond[col] {
+		keys[i] = float64(binOf(edges, v))
+	}
+	g, err := fitGiven(keys, raw.X[0])
+	if err != nil {
+		return err
+	}
+	s.Keyed, s.KeyCols, s.KeyEdges = []*Given{g}, []int{col}, edges
+	return nil
+}
+
 // NewDataset scales raw rows with statistics fitted on them.
 func NewDataset(cfg Config, raw *Raw) (*Dataset, error) {
 	n := len(raw.X[0])
@@ -237,21 +293,8 @@ func NewDataset(cfg Config, raw *Raw) (*Dataset, error) {
 			return nil, err
 		}
 	}
-	for _, f := range cfg.FirstGiven {
-		if q := ts.Quant; q == nil || !q[0].Discrete || len(q[0].Values) > MaxKeyedValues {
-			// A large vocabulary (a codec's sizes): the tables per key
-			// value would be estimated from a few rows each.
-			break
-		}
-		col := slices.Index(cfg.Cond, f)
-		if col < 0 || col >= len(raw.Cond) {
-			return nil, fmt.Errorf("graphs: first_given %q is not a condition feature", f)
-		}
-		g, err := fitGiven(raw.Cond[col], raw.X[0])
-		if err != nil {
-			return nil, err
-		}
-		ts.Keyed, ts.KeyCols = append(ts.Keyed, g), append(ts.KeyCols, col)
+	if err := ts.fitKeyed(cfg, raw); err != nil {
+		return nil, err
 	}
 	if cfg.TimeGiven != "" {
 		col := slices.Index(cfg.Cond, cfg.TimeGiven)
@@ -430,12 +473,16 @@ const timeKeyBins = 16
 
 // decileEdges returns the distinct 10th..90th percentiles of v (raw
 // units), increasing: a value's bin is the number of edges below it.
-func decileEdges(v []float64) []float64 {
+func decileEdges(v []float64) []float64 { return quantileEdges(v, 10) }
+
+// quantileEdges returns the distinct upper edges of n equally filled bins
+// of v (the k/n-th quantiles, k = 1..n-1), increasing (raw units).
+func quantileEdges(v []float64, n int) []float64 {
 	s := slices.Clone(v)
 	slices.Sort(s)
 	var out []float64
-	for k := 1; k < 10; k++ {
-		e := s[min(len(s)-1, k*len(s)/10)]
+	for k := 1; k < n; k++ {
+		e := s[min(len(s)-1, k*len(s)/n)]
 		if len(out) == 0 || e > out[len(out)-1] {
 			out = append(out, e)
 		}
@@ -443,11 +490,17 @@ func decileEdges(v []float64) []float64 {
 	return out
 }
 
+// binOf is the bin of v among increasing edges: the number of edges below
+// it (a value equal to an edge is in the bin that edge closes).
+func binOf(edges []float64, v float64) int {
+	b, _ := slices.BinarySearch(edges, v)
+	return b
+}
+
 // timeKey is the TimeKeyed key of a first-target value and a raw value of
 // the TimeGiven feature: x0 * timeKeyBins + the feature's bin.
 func (s *Scaler) timeKey(x0, v float64) float64 {
-	bin, _ := slices.BinarySearch(s.TimeKeyEdges, v)
-	return x0*timeKeyBins + float64(bin)
+	return x0*timeKeyBins + float64(binOf(s.TimeKeyEdges, v))
 }
 
 // timeTable returns the time's table for first-target value x0 and raw
@@ -476,7 +529,7 @@ func (s *Scaler) keyed(cond []float64) *Quantile {
 	}
 	for l, g := range s.Keyed {
 		if c := s.KeyCols[l]; c < len(cond) {
-			if q := g.table(cond[c]); q != nil {
+			if q := g.table(s.key(cond[c])); q != nil {
 				return q
 			}
 		}
@@ -484,12 +537,21 @@ func (s *Scaler) keyed(cond []float64) *Quantile {
 	return nil
 }
 
+// key is the Keyed key of a key feature's raw value: the value, or its
+// bin under KeyEdges.
+func (s *Scaler) key(v float64) float64 {
+	if s.KeyEdges == nil {
+		return v
+	}
+	return float64(binOf(s.KeyEdges, v))
+}
+
 // keyTable returns the first target's table for row i of column-major raw
 // conditions.
 func (s *Scaler) keyTable(cond [][]float64, i int) *Quantile {
 	for l, g := range s.Keyed {
 		if c := s.KeyCols[l]; c < len(cond) {
-			if q := g.table(cond[c][i]); q != nil {
+			if q := g.table(s.key(cond[c][i])); q != nil {
 				return q
 			}
 		}

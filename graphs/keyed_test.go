@@ -2,6 +2,7 @@ package graphs
 
 import (
 	"math"
+	"math/rand/v2"
 	"slices"
 	"testing"
 )
@@ -269,5 +270,92 @@ func TestTimeKeyedTransform(t *testing.T) {
 	bad.TimeGiven = "no_such"
 	if err := bad.Validate(); err == nil {
 		t.Error("time_given of a feature not in the condition accepted")
+	}
+}
+
+// TestKeyedBins: a codec's large vocabulary (400 sizes) that drifts slowly
+// (each size within 5 of the previous) is not keyed by exact value, but
+// with first_bins it is keyed by the bin of the previous size: any network
+// value maps to a size near the previous one, at most the bin's width plus
+// the drift away, where the pooled table spans the whole range; a training
+// pair survives the round trip; and without bins nothing is keyed.
+func TestKeyedBins(t *testing.T) {
+	cfg := Default(Packet)
+	cfg.FirstGiven = []string{"last_size_pair", "last_size"}
+	cfg.FirstBins = 10
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	key := slices.Index(cfg.Cond, "last_size")
+	raw := &Raw{}
+	raw.Cond = make([][]float64, len(cfg.Cond))
+	last := 300.0
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < 20000; i++ {
+		// A walk between 100 and 499, held at the ends.
+		size := min(max(last+float64(rng.IntN(11)-5), 100), 499)
+		raw.X[0] = append(raw.X[0], size)
+		raw.X[1] = append(raw.X[1], 10+float64(i%13))
+		for j := range raw.Cond {
+			v := float64(i % 3)
+			if j == key {
+				v = last
+			}
+			raw.Cond[j] = append(raw.Cond[j], v)
+		}
+		last = size
+	}
+	d, err := NewDataset(cfg, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Target.Keyed) != 1 || d.Target.KeyCols[0] != key || len(d.Target.KeyEdges) == 0 || len(d.Target.KeyEdges) > cfg.FirstBins-1 {
+		t.Fatalf("keyed tables %d, key columns %v (want [%d]), edges %v", len(d.Target.Keyed), d.Target.KeyCols, key, d.Target.KeyEdges)
+	}
+	row := func(last float64) []float64 {
+		r := make([]float64, len(cfg.Cond))
+		r[key] = last
+		return r
+	}
+	// The widest bin, from the edges (the outer bins end at 100 and 499).
+	edges := append(append([]float64{100}, d.Target.KeyEdges...), 499)
+	width := 0.0
+	for k := 1; k < len(edges); k++ {
+		width = max(width, edges[k]-edges[k-1])
+	}
+	for _, prev := range []float64{120, 300, 480} {
+		for _, z := range []float32{-3, -1, 0, 1, 3} {
+			if got, _ := d.Target.ValidCond(Packet, z, 0, row(prev)); math.Abs(got-prev) > width+5 {
+				t.Errorf("after %v, network value %v gives size %v: more than the widest bin (%v) + 5 away", prev, z, got, width)
+			}
+		}
+	}
+	lo, _ := d.Target.ValidCond(Packet, -3, 0, nil)
+	hi, _ := d.Target.ValidCond(Packet, 3, 0, nil)
+	if hi-lo < 300 {
+		t.Errorf("pooled table spans %v to %v, want the whole range", lo, hi)
+	}
+	for i := 0; i < len(raw.X[0]); i += 997 {
+		r := row(raw.Cond[key][i])
+		z0, z1 := d.Target.ForwardTargetsCond(raw.X[0][i], raw.X[1][i], r)
+		if a, _ := d.Target.ValidCond(Packet, float32(z0), float32(z1), r); a != raw.X[0][i] {
+			t.Errorf("row %d: size %v -> %v -> %v", i, raw.X[0][i], z0, a)
+		}
+	}
+	cfg.FirstBins = 0
+	if d, err = NewDataset(cfg, raw); err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Target.Keyed) != 0 || d.Target.KeyEdges != nil {
+		t.Errorf("no bins: %d keyed tables, edges %v", len(d.Target.Keyed), d.Target.KeyEdges)
+	}
+	bad := Default(Packet)
+	bad.FirstGiven, bad.FirstBins = nil, 10
+	if err := bad.Validate(); err == nil {
+		t.Error("first_bins without first_given accepted")
+	}
+	bad.FirstGiven, bad.FirstBins = []string{"last_size"}, MaxFirstBins+1
+	if err := bad.Validate(); err == nil {
+		t.Errorf("first_bins %d accepted", MaxFirstBins+1)
 	}
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -47,6 +48,7 @@ func trainCmd() *cobra.Command {
 	packetGiven := fs.String("packet-first-given", "", "PSynGAN: condition features, comma-separated, whose values select the size's quantile table, the first with a table for its value winning (the size given, e.g., last_size_pair,last_size), or none (default: the configuration's, less any feature --packet-cond leaves out)")
 	packetTime := fs.String("packet-time-given", "", "PSynGAN: a condition feature whose decile, with the size, selects the time's quantile table (e.g. last_dt_us), or none (default: the configuration's)")
 	burstTime := fs.String("burst-time-given", "", "TSynGAN: a condition feature whose decile, with the burst length, selects the reply gap's quantile table (e.g. own_gap_us), or none (default: the configuration's)")
+	packetBins := fs.String("packet-first-bins", "", "PSynGAN: where a side's sizes take more than "+strconv.Itoa(graphs.MaxKeyedValues)+" values (a codec's), key the size's quantile table by the bin, of N equally filled bins, of the last --packet-first-given feature (e.g. 20), or none (default: the configuration's)")
 	burstGiven := fs.String("burst-first-given", "", "TSynGAN: condition features, comma-separated, whose values select the burst length's quantile table (e.g. own_count), or none (default: the configuration's)")
 	genWidths := fs.String("gen-widths", "", "generator hidden widths, e.g. 128,256,512 (default: the configuration's)")
 	criticWidths := fs.String("critic-widths", "", "critic hidden widths, e.g. 512,256,128 (default: the configuration's)")
@@ -104,29 +106,29 @@ func trainCmd() *cobra.Command {
 		}
 		return runTrain(ctx, stdout, stderr, trainArgs{tr: tr, out: *out, config: *config, steps: *steps, seed: *seed, frac: *frac, valFrac: *valFrac,
 			resume: *resume, parallel: *parallel, evalEvery: *evalEvery, ckEvery: *ckEvery, quiet: *quiet, packetCond: *packetCond,
-			burstCond: *burstCond, packetGiven: *packetGiven, burstGiven: *burstGiven, packetTime: *packetTime, burstTime: *burstTime, genWidths: *genWidths, criticWidths: *criticWidths, lr: *lr, logTimes: *logTimes,
+			burstCond: *burstCond, packetGiven: *packetGiven, packetBins: *packetBins, burstGiven: *burstGiven, packetTime: *packetTime, burstTime: *burstTime, genWidths: *genWidths, criticWidths: *criticWidths, lr: *lr, logTimes: *logTimes,
 			upto: *upto, ema: ema, mismatch: mis, joint: *joint, calibrate: *calibrate, inBurst: *inBurst, batch: *batch, transform: *transform, sel: *sel, cands: *cands, damp: *damp})
 	}
 	return cmd
 }
 
 type trainArgs struct {
-	tr                                             traceFlags
-	out, config                                    string
-	steps                                          int
-	seed                                           uint64
-	frac, valFrac                                  float64
-	resume                                         bool
-	parallel, evalEvery, ckEvery                   int
-	quiet                                          bool
-	packetCond, burstCond, genWidths, criticWidths string
-	packetGiven, burstGiven, packetTime, burstTime string
-	lr                                             float64
-	logTimes                                       string
-	upto, ema, mismatch                            float64
-	joint, calibrate, transform, sel, cands, damp  string
-	inBurst                                        string
-	batch                                          int
+	tr                                                         traceFlags
+	out, config                                                string
+	steps                                                      int
+	seed                                                       uint64
+	frac, valFrac                                              float64
+	resume                                                     bool
+	parallel, evalEvery, ckEvery                               int
+	quiet                                                      bool
+	packetCond, burstCond, genWidths, criticWidths             string
+	packetGiven, packetBins, burstGiven, packetTime, burstTime string
+	lr                                                         float64
+	logTimes                                                   string
+	upto, ema, mismatch                                        float64
+	joint, calibrate, transform, sel, cands, damp              string
+	inBurst                                                    string
+	batch                                                      int
 }
 
 func runTrain(ctx context.Context, stdout, stderr io.Writer, a trainArgs) error {
@@ -201,23 +203,35 @@ func runTrain(ctx context.Context, stdout, stderr io.Writer, a trainArgs) error 
 		// kind: "" keeps the configuration's, none turns it off.
 		for _, g := range []struct {
 			name, packet, burst string
-			set                 func(v string) // v "": off
+			set                 func(v string) error // v "": off
 		}{
-			{"first-given", a.packetGiven, a.burstGiven, func(v string) { c.FirstGiven = list(v) }},
-			{"time-given", a.packetTime, a.burstTime, func(v string) { c.TimeGiven = v }},
+			{"first-given", a.packetGiven, a.burstGiven, func(v string) error { c.FirstGiven = list(v); return nil }},
+			{"first-bins", a.packetBins, "", func(v string) error {
+				n, err := strconv.Atoi(cmp.Or(v, "0"))
+				if err != nil {
+					return fmt.Errorf("not a number of bins")
+				}
+				c.FirstBins = n
+				return nil
+			}},
+			{"time-given", a.packetTime, a.burstTime, func(v string) error { c.TimeGiven = v; return nil }},
 		} {
 			v, flag := g.packet, "packet-"+g.name
 			if kind == graphs.Burst {
 				v, flag = g.burst, "burst-"+g.name
 			}
+			var err error
 			switch v {
 			case "":
 			case "none":
-				g.set("")
+				err = g.set("")
 			default:
-				g.set(v)
+				err = g.set(v)
 			}
-			if err := c.Validate(); err != nil {
+			if err == nil {
+				err = c.Validate()
+			}
+			if err != nil {
 				return fmt.Errorf("train: --%s %q: %w", flag, v, err)
 			}
 		}
