@@ -341,3 +341,48 @@ func TestClientEndpoint(t *testing.T) {
 		}
 	}
 }
+
+// TestGenerateConversationsWorkers: with a trained model, --conversations
+// draws groups of conversations in parallel (--workers, two by default):
+// the same flags write the same file, one group writes another (its noise
+// differs), and every conversation has its packets.
+func TestGenerateConversationsWorkers(t *testing.T) {
+	_, conv := benchTrace(t)
+	dir := tinyBundle(t, conv)
+	const k, per = 64, 40
+	gen := func(workers string) []byte {
+		t.Helper()
+		path := filepath.Join(t.TempDir(), "many.pcap")
+		var out, errb bytes.Buffer
+		args := []string{"generate", "--bundle", dir, "--packets", strconv.Itoa(per), "--conversations", strconv.Itoa(k), "--quiet", "--out", path}
+		if workers != "" {
+			args = append(args, "--workers", workers)
+		}
+		if err := Run(context.Background(), &out, &errb, args); err != nil {
+			t.Fatalf("%v\n%s", err, errb.String())
+		}
+		if !strings.Contains(out.String(), fmt.Sprintf("generated %d packets", k*per)) {
+			t.Fatalf("workers %q: %s", workers, out.String())
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	two := gen("")
+	if !bytes.Equal(two, gen("2")) {
+		t.Error("--workers 2 differs from the default")
+	}
+	if !bytes.Equal(two, gen("")) {
+		t.Error("two runs with the same flags differ")
+	}
+	if bytes.Equal(two, gen("1")) {
+		t.Error("one group writes the same file as two")
+	}
+	var out, errb bytes.Buffer
+	if err := Run(context.Background(), &out, &errb, []string{"generate", "--bundle", dir, "--packets", "5", "--workers", "-1",
+		"--out", filepath.Join(t.TempDir(), "x.pcap")}); err == nil || !strings.Contains(err.Error(), "--workers -1") {
+		t.Errorf("--workers -1: %v", err)
+	}
+}
