@@ -73,6 +73,12 @@ type Config struct {
 	// (weight Mismatch), so a target that ignores its condition is fake
 	// even when its marginal is right. 0: off.
 	Mismatch float64 `json:"mismatch,omitempty"`
+	// CondNoise is the standard deviation of Gaussian noise added to every
+	// training row's condition in network space (both the critic's and
+	// the generator's view of the row; generation is unchanged): the
+	// generator learns a smoothed dependence on its condition, which in
+	// closed loop, where it is fed its own draws, amplifies less. 0: off.
+	CondNoise float64 `json:"cond_noise,omitempty"`
 	// FirstGiven, with the quantile transform, names condition features
 	// (e.g. last_size_pair, last_size) whose values select the first
 	// target's quantile table (see Scaler.Keyed), the first feature whose
@@ -255,6 +261,8 @@ func (c Config) Validate() error {
 		return errors.New("graphs: lambda must be >= 0")
 	case !(c.Mismatch >= 0 && c.Mismatch < 1):
 		return fmt.Errorf("graphs: mismatch %v must be in [0, 1)", c.Mismatch)
+	case !(c.CondNoise >= 0 && c.CondNoise <= 10):
+		return fmt.Errorf("graphs: cond_noise %v must be in [0, 10]", c.CondNoise)
 	case !(c.EMA >= 0 && c.EMA < 1):
 		return fmt.Errorf("graphs: ema %v must be in [0, 1)", c.EMA)
 	}

@@ -473,6 +473,11 @@ func (m *model) batch(x, c, z, eps []float32) {
 		copy(c[k*i:k*i+k], m.train.C[k*r:k*r+k])
 		eps[i] = float32(m.rng.Float64())
 	}
+	if sd := m.cfg.CondNoise; sd > 0 {
+		for i := range c {
+			c[i] += float32(sd * m.rng.NormFloat64())
+		}
+	}
 	for i := range z {
 		z[i] = float32(m.rng.NormFloat64())
 	}

@@ -382,3 +382,53 @@ func TestFirstPacketDtIsTheGap(t *testing.T) {
 		}
 	}
 }
+
+// TestCondNoise: with cond_noise the training batches' conditions are the
+// dataset's rows plus Gaussian noise of that standard deviation; without,
+// they are the rows exactly.
+func TestCondNoise(t *testing.T) {
+	conv := synthConv(3, 400)
+	for _, sd := range []float64{0, 0.5} {
+		cfg := small(graphs.Packet, 10)
+		cfg.CondNoise = sd
+		m, err := newModel("client-packet", trace.Client, cfg, conv, conv, 1, 0, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := m.train.CondDim()
+		n := 4096
+		x, c, z, eps := make([]float32, 2*n), make([]float32, k*n), make([]float32, cfg.ZDim*n), make([]float32, n)
+		m.batch(x, c, z, eps)
+		// Every row's target is a dataset row's; its condition is that
+		// row's condition plus the noise: find the row by its target and
+		// condition nearest in each row's first column.
+		var sum float64
+		cnt := 0
+		for i := 0; i < n; i++ {
+			best := math.Inf(1)
+			for r := 0; r < m.train.N; r++ {
+				if m.train.X[2*r] != x[2*i] || m.train.X[2*r+1] != x[2*i+1] {
+					continue
+				}
+				d := 0.0
+				for j := 0; j < k; j++ {
+					e := float64(c[k*i+j] - m.train.C[k*r+j])
+					d += e * e
+				}
+				if d < best {
+					best = d
+				}
+			}
+			sum += best
+			cnt += k
+		}
+		m.wgan.Close()
+		got := math.Sqrt(sum / float64(cnt))
+		if sd == 0 && got != 0 {
+			t.Errorf("cond_noise 0: conditions differ from the rows by %v", got)
+		}
+		if sd > 0 && math.Abs(got-sd) > 0.1*sd {
+			t.Errorf("cond_noise %v: conditions differ from the rows by %v (rms)", sd, got)
+		}
+	}
+}

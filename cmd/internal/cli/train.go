@@ -54,6 +54,7 @@ func trainCmd() *cobra.Command {
 	criticWidths := fs.String("critic-widths", "", "critic hidden widths, e.g. 512,256,128 (default: the configuration's)")
 	lr := fs.Float64("lr", 0, "Adam learning rate (0: the configuration's, 1e-4)")
 	mismatch := fs.String("mismatch", "", "weight in [0, 1) of real rows paired with another row's condition in the critic's fake term (a matching-aware critic); 0 for none (default: the configuration's)")
+	condNoise := fs.String("cond-noise", "", "standard deviation of Gaussian noise added to the training rows' conditions in network space, e.g. 0.2; 0 for none (default: the configuration's)")
 	emaDecay := fs.String("ema", "", "per-step decay of the moving average of generator weights, e.g. 0.999; 0 for none (default: the configuration's)")
 	joint := fs.String("joint", "", "with the quantile transform, map times through their distribution given the size or count: true or false (default: the configuration's)")
 	calibrate := fs.String("calibrate", "", "map the trained generators' outputs onto the training marginals (fitted after training; a --resume of a finished run only refits it): true or false (default: the configuration's)")
@@ -84,6 +85,14 @@ func trainCmd() *cobra.Command {
 			}
 			mis = v
 		}
+		cn := -1.0
+		if *condNoise != "" {
+			v, err := strconv.ParseFloat(*condNoise, 64)
+			if err != nil || !(v >= 0 && v <= 10) {
+				return fmt.Errorf("train: --cond-noise %q: want a standard deviation in [0, 10], e.g. 0.2 (0: none)", *condNoise)
+			}
+			cn = v
+		}
 		ema := -1.0
 		if *emaDecay != "" {
 			v, err := strconv.ParseFloat(*emaDecay, 64)
@@ -107,7 +116,7 @@ func trainCmd() *cobra.Command {
 		return runTrain(ctx, stdout, stderr, trainArgs{tr: tr, out: *out, config: *config, steps: *steps, seed: *seed, frac: *frac, valFrac: *valFrac,
 			resume: *resume, parallel: *parallel, evalEvery: *evalEvery, ckEvery: *ckEvery, quiet: *quiet, packetCond: *packetCond,
 			burstCond: *burstCond, packetGiven: *packetGiven, packetBins: *packetBins, burstGiven: *burstGiven, packetTime: *packetTime, burstTime: *burstTime, genWidths: *genWidths, criticWidths: *criticWidths, lr: *lr, logTimes: *logTimes,
-			upto: *upto, ema: ema, mismatch: mis, joint: *joint, calibrate: *calibrate, inBurst: *inBurst, batch: *batch, transform: *transform, sel: *sel, cands: *cands, damp: *damp})
+			upto: *upto, ema: ema, mismatch: mis, condNoise: cn, joint: *joint, calibrate: *calibrate, inBurst: *inBurst, batch: *batch, transform: *transform, sel: *sel, cands: *cands, damp: *damp})
 	}
 	return cmd
 }
@@ -125,7 +134,7 @@ type trainArgs struct {
 	packetGiven, packetBins, burstGiven, packetTime, burstTime string
 	lr                                                         float64
 	logTimes                                                   string
-	upto, ema, mismatch                                        float64
+	upto, ema, mismatch, condNoise                             float64
 	joint, calibrate, transform, sel, cands, damp              string
 	inBurst                                                    string
 	batch                                                      int
@@ -172,6 +181,9 @@ func runTrain(ctx context.Context, stdout, stderr io.Writer, a trainArgs) error 
 		}
 		if a.mismatch >= 0 {
 			c.Mismatch = a.mismatch
+		}
+		if a.condNoise >= 0 {
+			c.CondNoise = a.condNoise
 		}
 		if a.batch > 0 {
 			c.Batch = a.batch
