@@ -24,8 +24,6 @@ type Bundle struct {
 	scalers  map[string]*Model
 	conds    map[string]*scaleCache
 	rng      *rand.Rand
-	seed     uint64 // the noise's seed (Open's; a fork's is derived)
-	forked   bool   // a Fork: the generators' sessions are the parent's
 	fp       string
 	sets     map[string]*features.Set
 	cbuf, z  []float32
@@ -72,7 +70,7 @@ func Open(dir string, seed uint64, opt tf.SessionOptions) (*Bundle, error) {
 // bundle has no directory or fingerprint.
 func FromFiles(m *Manifest, files map[string]*tf.File, seed uint64, opt tf.SessionOptions) (*Bundle, error) {
 	b := &Bundle{Manifest: m, gens: map[string]*graphs.Generator{}, scalers: map[string]*Model{}, conds: map[string]*scaleCache{}, sets: map[string]*features.Set{},
-		rng: rand.New(rand.NewPCG(seed, 0xb0d1e)), seed: seed}
+		rng: rand.New(rand.NewPCG(seed, 0xb0d1e))}
 	for _, id := range ModelIDs {
 		mm, ok := m.Models[id]
 		f := files[id]
@@ -99,28 +97,7 @@ func FromFiles(m *Manifest, files map[string]*tf.File, seed uint64, opt tf.Sessi
 	return b, nil
 }
 
-// Fork implements sampler.Forker: a sampler on b's generators for another
-// goroutine, with its own noise (seeded by b's seed and n), scaling caches
-// and buffers. It shares b's TensorFlow sessions and does not own them: b
-// must outlive it, and its Close releases nothing.
-func (b *Bundle) Fork(n uint64) (sampler.Sampler, error) {
-	if len(b.gens) == 0 {
-		return nil, fmt.Errorf("bundle: fork of a closed bundle")
-	}
-	f := &Bundle{Dir: b.Dir, Manifest: b.Manifest, gens: map[string]*graphs.Generator{}, scalers: b.scalers, conds: map[string]*scaleCache{},
-		sets: b.sets, fp: b.fp, forked: true, seed: b.seed,
-		rng: rand.New(rand.NewPCG(b.seed, 0xb0d1e^(0x9e3779b97f4a7c15*(n+1))))}
-	for id, g := range b.gens {
-		f.gens[id] = g.Share()
-		f.conds[id] = newScaleCache(&b.scalers[id].Cond, g.CondDim)
-	}
-	return f, nil
-}
-
-var _ sampler.Forker = (*Bundle)(nil)
-
-// Close releases every generator (a fork's: nothing of the parent's). It
-// is safe to call twice.
+// Close releases every generator. It is safe to call twice.
 func (b *Bundle) Close() error {
 	var first error
 	for id, g := range b.gens {

@@ -226,7 +226,6 @@ type Generator struct {
 	cond, z tf.Node
 	out     tf.Node
 	buf     [][]float32
-	shared  bool // a Share: the session is another Generator's
 }
 
 // NewGenerator builds the generator of cfg and restores its weights from f.
@@ -258,22 +257,8 @@ func NewGenerator(cfg Config, condDim int, f *tf.File, opt tf.SessionOptions) (*
 	return m, nil
 }
 
-// Close releases the session (nothing for a Share).
-func (m *Generator) Close() error {
-	if m.shared {
-		return nil
-	}
-	return m.sess.Close()
-}
-
-// Share returns a Generator on m's session for another goroutine, with its
-// own result buffer (runs on one session are serialised). It does not own
-// the session: its Close releases nothing, and m must outlive it.
-func (m *Generator) Share() *Generator {
-	c := *m
-	c.buf, c.shared = nil, true
-	return &c
-}
+// Close releases the session.
+func (m *Generator) Close() error { return m.sess.Close() }
 
 // Generate writes rows x 2 network-space outputs for conditions c and noise
 // z into dst (grown if needed).

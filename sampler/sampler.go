@@ -74,17 +74,6 @@ type Fingerprinter interface {
 	Fingerprint() string
 }
 
-// Forker is an optional interface of a Sampler that makes another sampler
-// of the same model for use in another goroutine: its own noise (drawn
-// from the parent's seed and n, so forks with different n differ), buffers
-// and per-conversation state, the fitted model shared read-only.
-// GenerateMany draws groups of conversations in parallel through forks. A
-// fork must not outlive its parent; closing it (when it has Close)
-// releases only what is its own.
-type Forker interface {
-	Fork(n uint64) (Sampler, error)
-}
-
 // CheckBatch returns an error unless out and convs have the same length and
 // side is a side; implementations call it first.
 func CheckBatch(nOut, nConvs int, side trace.Side) error {

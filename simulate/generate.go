@@ -42,13 +42,6 @@ type GenOptions struct {
 	// clock has passed them, so memory grows with the spread of the
 	// conversations' clocks (a few bursts each in practice).
 	Ordered bool
-	// Workers (GenerateMany): the number of groups of conversations drawn
-	// in parallel, each by its own fork of the sampler (sampler.Forker);
-	// at most one group per MinGroup conversations, one for a sampler
-	// that cannot fork. 0: two. The output depends on it (each group's
-	// sampler has its own noise), not on the machine: 1 gives the output
-	// of the versions before groups.
-	Workers int
 	// Prime, when set, is the History every conversation starts from
 	// instead of an empty one (features.Prime of a real conversation: the
 	// generators continue it), and the first burst is the side that comes

@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -415,90 +414,5 @@ func TestGeneratePrimed(t *testing.T) {
 	cold := collect(t, newEcho(3, 2e6, dt), GenOptions{Packets: 50})
 	if cold[0].Packet.From != trace.Client {
 		t.Errorf("an unprimed generation opens with %v, want the client", cold[0].Packet.From)
-	}
-}
-
-// forkEcho is an echoSampler that forks (sampler.Forker): fork n draws
-// from its own stream, and the forks made and closed are counted.
-type forkEcho struct {
-	*echoSampler
-	seed          uint64
-	forks, closed *atomic.Int32
-}
-
-func newForkEcho(seed uint64) *forkEcho {
-	return &forkEcho{echoSampler: newEcho(seed, 2e6, 250e3), seed: seed, forks: new(atomic.Int32), closed: new(atomic.Int32)}
-}
-
-func (f *forkEcho) Fork(n uint64) (sampler.Sampler, error) {
-	f.forks.Add(1)
-	return &forkEcho{echoSampler: newEcho(f.seed*1000+n, 2e6, 250e3), seed: f.seed, forks: f.forks, closed: f.closed}, nil
-}
-
-func (f *forkEcho) Close() error { f.closed.Add(1); return nil }
-
-// TestGenerateManyGroups: with a sampler that forks, GenerateMany draws
-// groups of conversations through forks (two by default, at most one per
-// MinGroup conversations), closes the forks, keeps every conversation's
-// closed loop, and is deterministic; Workers 1 gives exactly the output of
-// a sampler that does not fork.
-func TestGenerateManyGroups(t *testing.T) {
-	run := func(s sampler.Sampler, k, workers int) ([]Event, GenStats) {
-		t.Helper()
-		var evs []Event
-		st, err := GenerateMany(context.Background(), s, k, GenOptions{Packets: 300, Workers: workers, Ordered: true, Stagger: time.Millisecond},
-			func(c int, e Event) error {
-				if e.Header.Conv != uint32(c+1) {
-					t.Fatalf("conversation %d emits id %d", c, e.Header.Conv)
-				}
-				evs = append(evs, e)
-				return nil
-			})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return evs, st
-	}
-	const k = 100
-	for _, c := range []struct{ k, workers, forks int }{{k, 0, 1}, {k, 3, 2}, {k, 9, 2}, {40, 0, 0}, {k, 1, 0}} {
-		f := newForkEcho(5)
-		evs, st := run(f, c.k, c.workers)
-		if got := int(f.forks.Load()); got != c.forks || int(f.closed.Load()) != c.forks {
-			t.Errorf("k %d, workers %d: %d forks, %d closed, want %d", c.k, c.workers, got, f.closed.Load(), c.forks)
-		}
-		if st.Packets != int64(c.k)*300 || len(evs) != c.k*300 {
-			t.Fatalf("k %d, workers %d: %d packets (%d emitted), want %d", c.k, c.workers, st.Packets, len(evs), c.k*300)
-		}
-		per := make([][]Event, c.k)
-		for i, e := range evs {
-			if i > 0 && e.Packet.TS < evs[i-1].Packet.TS {
-				t.Fatalf("k %d, workers %d: packet %d goes back in time", c.k, c.workers, i)
-			}
-			per[e.Header.Conv-1] = append(per[e.Header.Conv-1], e)
-		}
-		for conv, pe := range per {
-			bursts := splitBursts(pe)
-			for j := 1; j+1 < len(bursts); j++ {
-				if b := bursts[j]; b[0].Packet.From == trace.Server && len(b) != len(bursts[j-1]) {
-					t.Fatalf("k %d, workers %d: conversation %d burst %d: %d packets answer %d", c.k, c.workers, conv, j, len(b), len(bursts[j-1]))
-				}
-			}
-		}
-		again, _ := run(newForkEcho(5), c.k, c.workers)
-		if !slices.Equal(evs, again) {
-			t.Errorf("k %d, workers %d: two runs differ", c.k, c.workers)
-		}
-	}
-	one, _ := run(newForkEcho(5), k, 1)
-	plain, _ := run(newEcho(5, 2e6, 250e3), k, 0)
-	if !slices.Equal(one, plain) {
-		t.Error("workers 1 differs from a sampler that does not fork")
-	}
-	two, _ := run(newForkEcho(5), k, 2)
-	if slices.Equal(one, two) {
-		t.Error("two groups give the output of one: the fork's draws are not used")
-	}
-	if _, err := GenerateMany(context.Background(), newForkEcho(5), k, GenOptions{Packets: 10, Workers: -1}, func(int, Event) error { return nil }); err == nil {
-		t.Error("negative workers accepted")
 	}
 }

@@ -4,16 +4,11 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"sync"
 	"time"
 
 	"github.com/spatgan/spatgan/sampler"
 	"github.com/spatgan/spatgan/trace"
 )
-
-// MinGroup is the fewest conversations per group when GenerateMany draws
-// groups of conversations in parallel (GenOptions.Workers).
-const MinGroup = 32
 
 // GenerateMany generates k independent conversations offline in lockstep,
 // so that a sampler whose draws depend on their history (the GAN) still
@@ -25,17 +20,10 @@ const MinGroup = 32
 // (opt.Packets, opt.Duration apply to each) and virtual clock starting at
 // opt.StartNS.
 //
-// With opt.Workers groups (conversation c in group c mod Workers), each
-// group is drawn by its own sampler, s for group 0 and s's forks
-// (sampler.Forker) for the others, in parallel goroutines: one group's
-// feature and scaling work overlaps another's model call. Each step then
-// waits for every group before it emits.
-//
 // emit receives conversation c's packets (c in 0..k-1) in time order per
 // conversation; the conversations are interleaved step by step. The output
-// is deterministic for a given sampler, seed, k and options (the number of
-// groups included: see GenOptions.Workers). The returned statistics sum all
-// conversations (FirstNS and LastNS span them).
+// is deterministic for a given sampler, seed, k and options. The returned
+// statistics sum all conversations (FirstNS and LastNS span them).
 func GenerateMany(ctx context.Context, s sampler.Sampler, k int, opt GenOptions, emit func(conv int, e Event) error) (GenStats, error) {
 	var st GenStats
 	if k < 1 {
@@ -45,22 +33,25 @@ func GenerateMany(ctx context.Context, s sampler.Sampler, k int, opt GenOptions,
 	if err != nil {
 		return st, err
 	}
+	wall := time.Now()
+	// The planners hold the clamping rules and counters; the sampler is
+	// called here, across conversations.
+	pl := [2]*planner{
+		newPlanner(s, trace.Server, opt.Framing, 1, opt.MaxCount, opt.MaxGap),
+		newPlanner(s, trace.Client, opt.Framing, 1, opt.MaxCount, opt.MaxGap),
+	}
+	type convState struct {
+		sc      *sampler.Conv
+		ref     int64
+		end     int64
+		carried int64
+		seq     [2]uint32
+		plan    burstPlan
+	}
 	if opt.Stagger < 0 {
 		return st, fmt.Errorf("simulate: generate: negative stagger %v", opt.Stagger)
 	}
-	wall := time.Now()
-	groups, err := manyGroups(s, k, opt)
-	if err != nil {
-		return st, err
-	}
-	defer func() {
-		for _, g := range groups[1:] {
-			if c, ok := g.s.(interface{ Close() error }); ok {
-				c.Close()
-			}
-		}
-	}()
-	cs := make([]manyConv, k)
+	cs := make([]convState, k)
 	active := make([]int, k) // indices of running conversations
 	for i := range cs {
 		cs[i].sc = sampler.NewConv(uint64(i + 1))
@@ -78,65 +69,79 @@ func GenerateMany(ctx context.Context, s sampler.Sampler, k int, opt GenOptions,
 		ord = newTimeOrder(k, emit)
 		emit = ord.push
 	}
+	var (
+		turns []sampler.Turn
+		convs []*sampler.Conv
+		outs  [][]sampler.Pkt
+		times []int64
+		calls int64
+	)
 	side := trace.Client
 	if opt.Prime != nil {
 		if next, ok := opt.Prime.Next(); ok {
 			side = next
 		}
 	}
-	var wg sync.WaitGroup
 	for burst := uint32(0); len(active) > 0; burst++ {
 		if burst%64 == 0 {
 			if err := ctx.Err(); err != nil {
 				return st, err
 			}
 		}
-		for _, g := range groups {
-			g.active = g.active[:0]
+		p := pl[side]
+		n := len(active)
+		turns = grow(turns, n)
+		convs = grow(convs, n)
+		outs = grow(outs, n)
+		for a, c := range active {
+			convs[a] = cs[c].sc
 		}
-		for _, c := range active {
-			g := groups[c%len(groups)]
-			g.active = append(g.active, c)
+		if err := s.TurnsTo(turns, side, convs); err != nil {
+			return st, fmt.Errorf("simulate: %s sampler, %s turns: %w", s.Name(), side, err)
 		}
-		for _, g := range groups[1:] {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				g.err = g.step(cs, side, burst, proto, opt)
-			}()
+		for a, c := range active {
+			outs[a] = p.open(cs[c].sc, turns[a], &cs[c].plan)
 		}
-		groups[0].err = groups[0].step(cs, side, burst, proto, opt)
-		wg.Wait()
-		for _, g := range groups {
-			if g.err != nil {
-				return st, g.err
-			}
+		if err := s.BurstsTo(outs, side, convs); err != nil {
+			return st, fmt.Errorf("simulate: %s sampler, %s bursts: %w", s.Name(), side, err)
 		}
-		// Emit each conversation's burst in conversation order; the
-		// opponent answers it next.
+		calls += 2
+		// Send each conversation's burst; the opponent answers it next.
 		next := active[:0]
 		for _, c := range active {
 			st1 := &cs[c]
-			for i := range st1.evs {
-				e := &st1.evs[i]
-				if err := emit(c, *e); err != nil {
+			p.fill(&st1.plan)
+			times = schedule(times[:0], st1.ref, &st1.plan)
+			n, why := truncate(times, st1.carried, opt.Packets, st1.end)
+			for i := 0; i < n; i++ {
+				size := st1.plan.sizes[i]
+				h := Header{Side: uint8(side), Conv: uint32(c + 1), Seq: st1.seq[side], Burst: burst, SendNS: times[i],
+					Length: uint16(opt.Framing.MessageLen(size))}
+				if i == n-1 {
+					h.Flags = FlagLast
+				}
+				st1.seq[side]++
+				if err := emit(c, Event{Packet: trace.Packet{TS: times[i], Size: size, From: side, Proto: proto}, Header: h}); err != nil {
 					return st, err
 				}
-				ts := e.Packet.TS
-				if st.Packets == 0 || ts < st.FirstNS {
-					st.FirstNS = ts
+				if st.Packets == 0 || times[i] < st.FirstNS {
+					st.FirstNS = times[i]
 				}
-				st.LastNS = max(st.LastNS, ts)
+				st.LastNS = max(st.LastNS, times[i])
 				st.Packets++
-				st.Bytes += int64(e.Packet.Size)
+				st.Bytes += int64(size)
 				st.PerSide[side]++
 			}
-			if len(st1.evs) > 0 {
+			sent(st1.sc, &st1.plan, n)
+			st1.carried += int64(n)
+			if n > 0 {
 				st.Bursts++
 			}
-			if !st1.done {
-				next = append(next, c)
+			if n == 0 || why != goOn {
+				continue // this conversation is over
 			}
+			st1.ref = times[n-1]
+			next = append(next, c)
 		}
 		active = next
 		side = side.Other()
@@ -152,129 +157,12 @@ func GenerateMany(ctx context.Context, s sampler.Sampler, k int, opt GenOptions,
 			}
 		}
 	}
-	for _, g := range groups {
-		st.SamplerCalls += g.calls
-		for _, p := range g.pl {
-			st.Clamps.add(p.clamps)
-		}
+	st.SamplerCalls = calls
+	for _, p := range pl {
+		st.Clamps.add(p.clamps)
 	}
 	st.Elapsed = time.Since(wall)
 	return st, nil
-}
-
-// manyConv is one conversation of GenerateMany.
-type manyConv struct {
-	sc      *sampler.Conv
-	ref     int64
-	end     int64
-	carried int64
-	seq     [2]uint32
-	plan    burstPlan
-	times   []int64
-	evs     []Event // this step's packets
-	done    bool
-}
-
-// manyGroup draws the bursts of a group of GenerateMany's conversations
-// with its own sampler and planners.
-type manyGroup struct {
-	s      sampler.Sampler
-	pl     [2]*planner
-	active []int
-	turns  []sampler.Turn
-	convs  []*sampler.Conv
-	outs   [][]sampler.Pkt
-	calls  int64
-	err    error
-}
-
-// manyGroups returns the groups for k conversations: opt.Workers of them
-// (0: two), at most one per MinGroup conversations, and only one when s
-// cannot fork.
-func manyGroups(s sampler.Sampler, k int, opt GenOptions) ([]*manyGroup, error) {
-	f, forks := s.(sampler.Forker)
-	workers := opt.Workers
-	switch {
-	case workers < 0:
-		return nil, fmt.Errorf("simulate: generate: %d workers, want at least 0", workers)
-	case !forks:
-		workers = 1
-	case workers == 0:
-		workers = 2
-	}
-	workers = max(1, min(workers, k/MinGroup))
-	gs := make([]*manyGroup, workers)
-	for g := range gs {
-		gs[g] = &manyGroup{s: s}
-		if g > 0 {
-			fs, err := f.Fork(uint64(g))
-			if err != nil {
-				for _, o := range gs[1:g] {
-					if c, ok := o.s.(interface{ Close() error }); ok {
-						c.Close()
-					}
-				}
-				return nil, fmt.Errorf("simulate: generate: fork %d of the %s sampler: %w", g, s.Name(), err)
-			}
-			gs[g].s = fs
-		}
-		gs[g].pl = [2]*planner{
-			newPlanner(gs[g].s, trace.Server, opt.Framing, 1, opt.MaxCount, opt.MaxGap),
-			newPlanner(gs[g].s, trace.Client, opt.Framing, 1, opt.MaxCount, opt.MaxGap),
-		}
-	}
-	return gs, nil
-}
-
-// step draws side's next burst in each of the group's active
-// conversations and plans its packets into each conversation's evs, with
-// the rules of Generate.
-func (g *manyGroup) step(cs []manyConv, side trace.Side, burst uint32, proto uint8, opt GenOptions) error {
-	n := len(g.active)
-	if n == 0 {
-		return nil
-	}
-	p := g.pl[side]
-	g.turns = grow(g.turns, n)
-	g.convs = grow(g.convs, n)
-	g.outs = grow(g.outs, n)
-	for a, c := range g.active {
-		g.convs[a] = cs[c].sc
-	}
-	if err := g.s.TurnsTo(g.turns, side, g.convs); err != nil {
-		return fmt.Errorf("simulate: %s sampler, %s turns: %w", g.s.Name(), side, err)
-	}
-	for a, c := range g.active {
-		g.outs[a] = p.open(cs[c].sc, g.turns[a], &cs[c].plan)
-	}
-	if err := g.s.BurstsTo(g.outs, side, g.convs); err != nil {
-		return fmt.Errorf("simulate: %s sampler, %s bursts: %w", g.s.Name(), side, err)
-	}
-	g.calls += 2
-	for _, c := range g.active {
-		st1 := &cs[c]
-		p.fill(&st1.plan)
-		st1.times = schedule(st1.times[:0], st1.ref, &st1.plan)
-		n, why := truncate(st1.times, st1.carried, opt.Packets, st1.end)
-		st1.evs = st1.evs[:0]
-		for i := 0; i < n; i++ {
-			size := st1.plan.sizes[i]
-			h := Header{Side: uint8(side), Conv: uint32(c + 1), Seq: st1.seq[side], Burst: burst, SendNS: st1.times[i],
-				Length: uint16(opt.Framing.MessageLen(size))}
-			if i == n-1 {
-				h.Flags = FlagLast
-			}
-			st1.seq[side]++
-			st1.evs = append(st1.evs, Event{Packet: trace.Packet{TS: st1.times[i], Size: size, From: side, Proto: proto}, Header: h})
-		}
-		sent(st1.sc, &st1.plan, n)
-		st1.carried += int64(n)
-		st1.done = n == 0 || why != goOn
-		if !st1.done {
-			st1.ref = st1.times[n-1]
-		}
-	}
-	return nil
 }
 
 // grow returns s resized to n, reallocating only when needed.

@@ -7,7 +7,6 @@ import (
 	"github.com/spatgan/spatgan/features"
 	"io"
 	"net/netip"
-	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -36,7 +35,6 @@ func generateCmd() *cobra.Command {
 	ipv6 := fs.Bool("ipv6", false, "write IPv6 frames")
 	start := fs.String("start", "", "virtual start time, RFC 3339 (default 2020-01-01T00:00:00Z)")
 	convs := fs.Int("conversations", 1, "number of concurrent conversations in the capture (limits apply to each); conversation i uses client port 50000+i")
-	workers := fs.Int("workers", 0, "with --conversations: groups of conversations drawn in parallel by a trained model, each with its own noise, at most one per "+strconv.Itoa(simulate.MinGroup)+" conversations (0: two; 1: one, the output of earlier versions); the file depends on it")
 	stagger := fs.Duration("stagger", 10*time.Millisecond, "with --conversations: conversation i starts i times this after --start")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	cont := fs.Bool("continue", false, "continue the conversation of --trace: every conversation starts from its last bursts per side (what a party that saw it remembers), with the side that comes next")
@@ -45,7 +43,7 @@ func generateCmd() *cobra.Command {
 		if *out == "" {
 			return errors.New("generate: --out FILE is required (see spatgan generate --help)")
 		}
-		if err := atLeast("generate", bound{"packets", *packets, 0, ""}, bound{"conversations", int64(*convs), 1, ""}, bound{"workers", int64(*workers), 0, "0 for two"}); err != nil {
+		if err := atLeast("generate", bound{"packets", *packets, 0, ""}, bound{"conversations", int64(*convs), 1, ""}); err != nil {
 			return err
 		}
 		if *duration < 0 {
@@ -57,7 +55,7 @@ func generateCmd() *cobra.Command {
 		if *convs > 1<<16 || *stagger < 0 {
 			return fmt.Errorf("generate: --conversations %d must be in 1..65536, --stagger not negative", *convs)
 		}
-		opt := simulate.GenOptions{Packets: *packets, Duration: *duration, Stagger: *stagger, Ordered: *convs > 1, Workers: *workers}
+		opt := simulate.GenOptions{Packets: *packets, Duration: *duration, Stagger: *stagger, Ordered: *convs > 1}
 		if *start != "" {
 			t, err := time.Parse(time.RFC3339Nano, *start)
 			if err != nil {
