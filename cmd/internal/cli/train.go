@@ -77,29 +77,29 @@ func trainCmd() *cobra.Command {
 		if !(*upto > 0 && *upto <= 1) {
 			return fmt.Errorf("train: --upto %g: want a fraction in (0, 1]", *upto)
 		}
-		mis := -1.0
-		if *mismatch != "" {
-			v, err := strconv.ParseFloat(*mismatch, 64)
-			if err != nil || !(v >= 0 && v < 1) {
-				return fmt.Errorf("train: --mismatch %q: want a weight in [0, 1), e.g. 0.5 (0: none)", *mismatch)
+		// Optional numbers: -1 when not given (the configuration's).
+		opt := func(flag, v string, ok func(float64) bool, want string) (float64, error) {
+			if v == "" {
+				return -1, nil
 			}
-			mis = v
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || !ok(f) {
+				return 0, fmt.Errorf("train: --%s %q: want %s", flag, v, want)
+			}
+			return f, nil
 		}
-		cn := -1.0
-		if *condNoise != "" {
-			v, err := strconv.ParseFloat(*condNoise, 64)
-			if err != nil || !(v >= 0 && v <= 10) {
-				return fmt.Errorf("train: --cond-noise %q: want a standard deviation in [0, 10], e.g. 0.2 (0: none)", *condNoise)
-			}
-			cn = v
+		below1 := func(f float64) bool { return f >= 0 && f < 1 }
+		mis, err := opt("mismatch", *mismatch, below1, "a weight in [0, 1), e.g. 0.5 (0: none)")
+		if err != nil {
+			return err
 		}
-		ema := -1.0
-		if *emaDecay != "" {
-			v, err := strconv.ParseFloat(*emaDecay, 64)
-			if err != nil || !(v >= 0 && v < 1) {
-				return fmt.Errorf("train: --ema %q: want a decay in [0, 1), e.g. 0.999 (0: none)", *emaDecay)
-			}
-			ema = v
+		cn, err := opt("cond-noise", *condNoise, func(f float64) bool { return f >= 0 && f <= 10 }, "a standard deviation in [0, 10], e.g. 0.2 (0: none)")
+		if err != nil {
+			return err
+		}
+		ema, err := opt("ema", *emaDecay, below1, "a decay in [0, 1), e.g. 0.999 (0: none)")
+		if err != nil {
+			return err
 		}
 		if !slices.Contains(train.SelectModes, *sel) {
 			return fmt.Errorf("train: --select %q: want %s", *sel, strings.Join(train.SelectModes, " or "))

@@ -67,13 +67,22 @@ func TestTrainCommandAndBundleConsumers(t *testing.T) {
 		t.Errorf("plot --bundle --split 0.5: %v", err)
 	}
 	// Bad flags are refused before any work.
-	for _, args := range [][]string{
-		{"train", "--out", dir, "--config", "nope"},
-		{"train", "--out", dir, "--packet-cond", "opp_count,bogus"},
-		{"train", "--out", dir, "--gen-widths", "16,x"},
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"train", "--out", dir, "--config", "nope"}, "unknown configuration"},
+		{[]string{"train", "--out", dir, "--packet-cond", "opp_count,bogus"}, "bogus"},
+		{[]string{"train", "--out", dir, "--gen-widths", "16,x"}, "--gen-widths"},
+		{[]string{"train", "--out", dir, "--mismatch", "1"}, `--mismatch "1": want a weight in [0, 1)`},
+		{[]string{"train", "--out", dir, "--ema", "x"}, `--ema "x": want a decay`},
+		{[]string{"train", "--out", dir, "--cond-noise", "-0.1"}, `--cond-noise "-0.1": want a standard deviation`},
+		{[]string{"train", "--out", dir, "--packet-first-bins", "x"}, `--packet-first-bins "x": not a number of bins`},
+		{[]string{"train", "--out", dir, "--packet-first-bins", "65"}, "first_bins 65: want 0 to 64"},
+		{[]string{"train", "--out", dir, "--packet-first-given", "none", "--packet-first-bins", "8"}, "first_bins 8 needs first_given"},
 	} {
-		if err := Run(context.Background(), &out, &errb, args); err == nil {
-			t.Errorf("%v: no error", args)
+		if err := Run(context.Background(), &out, &errb, c.args); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: %v, want an error containing %q", c.args, err, c.want)
 		}
 	}
 }
