@@ -42,7 +42,7 @@ import (
 //	   time_given and the target scaler's time keyed tables, the optional
 //	   damping record (the damp chosen closed loop);
 //	   versions 3 to 6 are read as they are (no damping)
-//	8  the configuration's cond_noise and first_bins, the target
+//	8  the configuration's lr_end, cond_noise and first_bins, the target
 //	   scaler's key_edges (the first target keyed by a feature's quantile
 //	   bin);
 //	   versions 3 to 7 are read as they are (no bins)
@@ -238,8 +238,8 @@ func (m *Manifest) validate() error {
 		if len(mm.Config.FirstGiven) > 0 && m.FormatVersion < 6 {
 			return fmt.Errorf("bundle: model %s: first_given in a version %d manifest (it came with version 6)", id, m.FormatVersion)
 		}
-		if (mm.Config.FirstBins != 0 || mm.Config.CondNoise != 0 || mm.Target.KeyEdges != nil) && m.FormatVersion < 8 {
-			return fmt.Errorf("bundle: model %s: first_bins, cond_noise or key_edges in a version %d manifest (they came with version 8)", id, m.FormatVersion)
+		if (mm.Config.FirstBins != 0 || mm.Config.CondNoise != 0 || mm.Config.LREnd != 0 || mm.Target.KeyEdges != nil) && m.FormatVersion < 8 {
+			return fmt.Errorf("bundle: model %s: lr_end, first_bins, cond_noise or key_edges in a version %d manifest (they came with version 8)", id, m.FormatVersion)
 		}
 		binned := mm.Target.KeyEdges != nil
 		want := len(mm.Config.FirstGiven)

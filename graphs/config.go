@@ -45,6 +45,11 @@ type Config struct {
 	Lambda       float64 `json:"lambda"`
 	GPWholeBatch bool    `json:"gp_whole_batch"` // the original's bug, for reproduction only
 	LR           float64 `json:"lr"`
+	// LREnd, when set, makes the learning rate fall linearly with the
+	// generator step, from LR at the first step to LREnd*LR at the last
+	// (both networks' optimisers), so the adversarial updates settle
+	// before the last weights are averaged and kept. 0: constant.
+	LREnd float64 `json:"lr_end,omitempty"`
 	Beta1        float64 `json:"beta1"`
 	Beta2        float64 `json:"beta2"`
 	Epsilon      float64 `json:"epsilon"`
@@ -104,6 +109,16 @@ type Config struct {
 	// distribution given the previous time's decile, so how long pauses
 	// follow each other is in the transform. Empty: off.
 	TimeGiven string `json:"time_given,omitempty"`
+}
+
+// LRScale is the factor of LR at generator step gen (0-based) under LREnd:
+// 1 without a schedule.
+func (c Config) LRScale(gen int64) float64 {
+	if c.LREnd == 0 || c.Steps <= 1 {
+		return 1
+	}
+	f := min(float64(gen)/float64(c.Steps-1), 1)
+	return 1 - (1-c.LREnd)*f
 }
 
 // Targets returns the names of the two generated features.
@@ -261,6 +276,8 @@ func (c Config) Validate() error {
 		return errors.New("graphs: lambda must be >= 0")
 	case !(c.Mismatch >= 0 && c.Mismatch < 1):
 		return fmt.Errorf("graphs: mismatch %v must be in [0, 1)", c.Mismatch)
+	case !(c.LREnd >= 0 && c.LREnd <= 1):
+		return fmt.Errorf("graphs: lr_end %v must be in [0, 1]", c.LREnd)
 	case !(c.CondNoise >= 0 && c.CondNoise <= 10):
 		return fmt.Errorf("graphs: cond_noise %v must be in [0, 10]", c.CondNoise)
 	case !(c.EMA >= 0 && c.EMA < 1):

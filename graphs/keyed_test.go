@@ -359,3 +359,26 @@ func TestKeyedBins(t *testing.T) {
 		t.Errorf("first_bins %d accepted", MaxFirstBins+1)
 	}
 }
+
+// TestLRScale: with lr_end the rate falls linearly from 1 at the first
+// generator step to lr_end at the last; without, it stays 1.
+func TestLRScale(t *testing.T) {
+	c := Default(Packet)
+	c.Steps = 1001
+	if got := c.LRScale(500); got != 1 {
+		t.Errorf("no schedule: scale %v at step 500", got)
+	}
+	c.LREnd = 0.1
+	for _, w := range []struct {
+		step int64
+		want float64
+	}{{0, 1}, {500, 0.55}, {1000, 0.1}, {5000, 0.1}} {
+		if got := c.LRScale(w.step); math.Abs(got-w.want) > 1e-12 {
+			t.Errorf("step %d: scale %v, want %v", w.step, got, w.want)
+		}
+	}
+	c.LREnd = 1.5
+	if err := c.Validate(); err == nil {
+		t.Error("lr_end 1.5 accepted")
+	}
+}

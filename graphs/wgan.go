@@ -184,6 +184,13 @@ func (m *WGAN) Generate(dst, c, z []float32) ([]float32, error) {
 	return out[0], nil
 }
 
+// SetLRScale multiplies both optimisers' learning rate by f from the next
+// step on (Config.LRScale).
+func (m *WGAN) SetLRScale(f float64) {
+	m.genOpt.SetLRScale(f)
+	m.critOpt.SetLRScale(f)
+}
+
 // Steps returns the number of generator and critic updates applied.
 func (m *WGAN) Steps() (gen, critic int64) { return m.genOpt.Step(), m.critOpt.Step() }
 

@@ -31,11 +31,12 @@ type Adam struct {
 	step    int64
 	feeds   [3]Feed
 	scalars [3][1]float32
+	scale   float64 // of cfg.LR (SetLRScale)
 }
 
 // Adam adds the optimiser's slots and update ops for loss over vars.
 func (g *Graph) Adam(name string, loss Node, vars []*Variable, cfg AdamConfig) *Adam {
-	a := &Adam{cfg: cfg, vars: vars}
+	a := &Adam{cfg: cfg, vars: vars, scale: 1}
 	if g.Err() != nil {
 		return a
 	}
@@ -93,13 +94,17 @@ func (a *Adam) Step() int64 { return a.step }
 // SetStep sets the update count, when restoring a checkpoint.
 func (a *Adam) SetStep(t int64) { a.step = t }
 
+// SetLRScale multiplies the configured learning rate by f from the next
+// update on (a schedule; 1 until set).
+func (a *Adam) SetLRScale(f float64) { a.scale = f }
+
 // Run applies one update, feeding feeds (which must determine the loss) and
 // fetching fetches computed before the update in the same run.
 func (a *Adam) Run(s *Session, feeds []Feed, fetches []Node, dst [][]float32) ([][]float32, error) {
 	t := float64(a.step + 1)
 	a.scalars[0][0] = float32(math.Pow(a.cfg.Beta1, t))
 	a.scalars[1][0] = float32(math.Pow(a.cfg.Beta2, t))
-	a.scalars[2][0] = float32(a.cfg.LR)
+	a.scalars[2][0] = float32(a.cfg.LR * a.scale)
 	a.feeds = [3]Feed{
 		{Node: a.b1p, Data: a.scalars[0][:], Rows: -1},
 		{Node: a.b2p, Data: a.scalars[1][:], Rows: -1},

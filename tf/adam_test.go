@@ -321,3 +321,48 @@ func ExampleGraph_Gradients() {
 	fmt.Printf("y=%.2f dy/dx=%.2f dy/dw=%.2f\n", out[0], out[1], out[2])
 	// Output: y=[0.30] dy/dx=[0.50 -0.10] dy/dw=[1.00 2.00]
 }
+
+// TestAdamLRScale: an optimiser with learning rate r scaled by f takes
+// the steps of one configured with r*f, and a later scale applies from the
+// next step on.
+func TestAdamLRScale(t *testing.T) {
+	ref := loadAdamReference(t)
+	c := ref.Runs[0].Config
+	cfg := AdamConfig{LR: c.LR, Beta1: c.Beta1, Beta2: c.Beta2, Epsilon: c.Epsilon}
+	half := cfg
+	half.LR = cfg.LR / 2
+	scaled, plain := newAdamProblem(ref, cfg, ref.W0, ref.B0), newAdamProblem(ref, half, ref.W0, ref.B0)
+	full := newAdamProblem(ref, cfg, ref.W0, ref.B0)
+	ss, sp, sf := newSession(t, scaled.g), newSession(t, plain.g), newSession(t, full.g)
+	scaled.opt.SetLRScale(0.5)
+	for step := 0; step < 3; step++ {
+		for _, p := range []struct {
+			s *Session
+			a *adamProblem
+		}{{ss, scaled}, {sp, plain}, {sf, full}} {
+			if _, err := p.a.opt.Run(p.s, p.a.feeds, nil, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	vals := func(s *Session, p *adamProblem) []float32 {
+		v, err := s.Values([]*Variable{p.w})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v[0]
+	}
+	a, b, f := vals(ss, scaled), vals(sp, plain), vals(sf, full)
+	moved := false
+	for i := range a {
+		if math.Abs(float64(a[i]-b[i])) > 1e-7 {
+			t.Errorf("W[%d]: %v with the rate scaled by 0.5, %v with half the rate", i, a[i], b[i])
+		}
+		if math.Abs(float64(a[i]-f[i])) > 1e-4 {
+			moved = true
+		}
+	}
+	if !moved {
+		t.Error("the scaled run took the full rate's steps")
+	}
+}

@@ -517,6 +517,7 @@ func (m *model) run(ctx context.Context, o Options, ckdir string, lg *lossLog, b
 	}
 	var ran int64
 	for gen < int64(cfg.Steps) {
+		m.wgan.SetLRScale(cfg.LRScale(gen))
 		if err := ctx.Err(); err != nil {
 			return stop(ran, err)
 		}

@@ -54,6 +54,7 @@ func trainCmd() *cobra.Command {
 	criticWidths := fs.String("critic-widths", "", "critic hidden widths, e.g. 512,256,128 (default: the configuration's)")
 	lr := fs.Float64("lr", 0, "Adam learning rate (0: the configuration's, 1e-4)")
 	mismatch := fs.String("mismatch", "", "weight in [0, 1) of real rows paired with another row's condition in the critic's fake term (a matching-aware critic); 0 for none (default: the configuration's)")
+	lrEnd := fs.String("lr-end", "", "make the learning rate fall linearly to this fraction of --lr at the last step, e.g. 0.1; 0 for a constant rate (default: the configuration's)")
 	condNoise := fs.String("cond-noise", "", "standard deviation of Gaussian noise added to the training rows' conditions in network space, e.g. 0.2; 0 for none (default: the configuration's)")
 	emaDecay := fs.String("ema", "", "per-step decay of the moving average of generator weights, e.g. 0.999; 0 for none (default: the configuration's)")
 	joint := fs.String("joint", "", "with the quantile transform, map times through their distribution given the size or count: true or false (default: the configuration's)")
@@ -101,6 +102,10 @@ func trainCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
+		le, err := opt("lr-end", *lrEnd, func(f float64) bool { return f >= 0 && f <= 1 }, "a fraction in [0, 1], e.g. 0.1 (0: a constant rate)")
+		if err != nil {
+			return err
+		}
 		if !slices.Contains(train.SelectModes, *sel) {
 			return fmt.Errorf("train: --select %q: want %s", *sel, strings.Join(train.SelectModes, " or "))
 		}
@@ -116,7 +121,7 @@ func trainCmd() *cobra.Command {
 		return runTrain(ctx, stdout, stderr, trainArgs{tr: tr, out: *out, config: *config, steps: *steps, seed: *seed, frac: *frac, valFrac: *valFrac,
 			resume: *resume, parallel: *parallel, evalEvery: *evalEvery, ckEvery: *ckEvery, quiet: *quiet, packetCond: *packetCond,
 			burstCond: *burstCond, packetGiven: *packetGiven, packetBins: *packetBins, burstGiven: *burstGiven, packetTime: *packetTime, burstTime: *burstTime, genWidths: *genWidths, criticWidths: *criticWidths, lr: *lr, logTimes: *logTimes,
-			upto: *upto, ema: ema, mismatch: mis, condNoise: cn, joint: *joint, calibrate: *calibrate, inBurst: *inBurst, batch: *batch, transform: *transform, sel: *sel, cands: *cands, damp: *damp})
+			upto: *upto, ema: ema, mismatch: mis, condNoise: cn, lrEnd: le, joint: *joint, calibrate: *calibrate, inBurst: *inBurst, batch: *batch, transform: *transform, sel: *sel, cands: *cands, damp: *damp})
 	}
 	return cmd
 }
@@ -134,7 +139,7 @@ type trainArgs struct {
 	packetGiven, packetBins, burstGiven, packetTime, burstTime string
 	lr                                                         float64
 	logTimes                                                   string
-	upto, ema, mismatch, condNoise                             float64
+	upto, ema, mismatch, condNoise, lrEnd                      float64
 	joint, calibrate, transform, sel, cands, damp              string
 	inBurst                                                    string
 	batch                                                      int
@@ -184,6 +189,9 @@ func runTrain(ctx context.Context, stdout, stderr io.Writer, a trainArgs) error 
 		}
 		if a.condNoise >= 0 {
 			c.CondNoise = a.condNoise
+		}
+		if a.lrEnd >= 0 {
+			c.LREnd = a.lrEnd
 		}
 		if a.batch > 0 {
 			c.Batch = a.batch
