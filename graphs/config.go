@@ -49,14 +49,14 @@ type Config struct {
 	// generator step, from LR at the first step to LREnd*LR at the last
 	// (both networks' optimisers), so the adversarial updates settle
 	// before the last weights are averaged and kept. 0: constant.
-	LREnd float64 `json:"lr_end,omitempty"`
-	Beta1        float64 `json:"beta1"`
-	Beta2        float64 `json:"beta2"`
-	Epsilon      float64 `json:"epsilon"`
-	Batch        int     `json:"batch"`
-	CriticIters  int     `json:"critic_iters"`
-	Pretrain     int     `json:"pretrain"` // critic steps before the first generator step
-	Steps        int     `json:"steps"`    // generator steps
+	LREnd       float64 `json:"lr_end,omitempty"`
+	Beta1       float64 `json:"beta1"`
+	Beta2       float64 `json:"beta2"`
+	Epsilon     float64 `json:"epsilon"`
+	Batch       int     `json:"batch"`
+	CriticIters int     `json:"critic_iters"`
+	Pretrain    int     `json:"pretrain"` // critic steps before the first generator step
+	Steps       int     `json:"steps"`    // generator steps
 	// EMA is the per-step decay of an exponential moving average of the
 	// generator's weights, which validation and the bundle use instead of
 	// the last weights (0: off).
