@@ -23,11 +23,15 @@
 // inference-only half that bundle loads. After training, a Calib (fitted
 // by train) maps a generator's outputs onto the training targets'
 // distribution before the inverse transform (Scaler.Valid; ValidCond when
-// the size's table is keyed by the row's condition, Config.FirstGiven, or
-// the time's by a condition feature's decile, Config.TimeGiven); its Damp
-// undoes a share of the time's map (chosen by train). Config.Mismatch
-// makes the critic matching-aware; TimeGiven and a damped calibration
-// were measured and rejected as defaults, and stay as options. This package never
+// the size's table is keyed by the row's condition, Config.FirstGiven, by
+// a condition feature's quantile bin for a large vocabulary,
+// Config.FirstBins, or the time's by a condition feature's decile,
+// Config.TimeGiven); its Damp undoes a share of the time's map (chosen by
+// train). Config.Mismatch makes the critic matching-aware, CondNoise adds
+// noise to the training conditions, LREnd makes the learning rate fall
+// (WGAN.SetLRScale); TimeGiven, FirstBins, CondNoise, LREnd and a damped
+// calibration were measured and rejected as defaults, and stay as options.
+// This package never
 // reads a capture, decides when to stop or which weights to keep (train),
 // or writes files (bundle, tf checkpoints). It needs cgo (package tf).
 //
