@@ -46,9 +46,12 @@ import (
 //	   scaler's key_edges (the first target keyed by a feature's quantile
 //	   bin);
 //	   versions 3 to 7 are read as they are (no bins)
+//	9  the optional noise_memory record (the generators' noise carried
+//	   from one draw of a conversation to the next, chosen closed loop);
+//	   versions 3 to 8 are read as they are (no memory)
 const (
 	Format        = "spatgan-bundle"
-	FormatVersion = 8
+	FormatVersion = 9
 	// MinFormatVersion is the oldest version this program reads.
 	MinFormatVersion = 3
 	ManifestName     = "manifest.json"
@@ -152,7 +155,43 @@ type Manifest struct {
 	Models        map[string]Model `json:"models"`
 	Selection     *Selection       `json:"selection,omitempty"`
 	Damping       *Damping         `json:"damping,omitempty"`
+	NoiseMemory   *NoiseMemory     `json:"noise_memory,omitempty"`
 }
+
+// NoiseMemory records how much of a generator's noise a conversation
+// carries from one draw to the next (the bundle's samplers keep it per
+// conversation): the noise of a model's draw for a conversation is
+// rho*z + sqrt(1-rho^2)*e, z the noise of its previous draw for that
+// conversation and e fresh, so every draw's noise is still standard
+// normal but successive draws are correlated (a slowly drifting latent:
+// a codec's rate, a session's phase). Packet is rho for the packet models
+// (successive packets of a side), Burst for the burst models (successive
+// turns). Fixed by the user, or chosen closed loop ("auto") among
+// Candidates, each scored as the closed-loop selection scores weights.
+type NoiseMemory struct {
+	Mode       string            `json:"mode"` // "auto" or "fixed"
+	Packet     float64           `json:"packet"`
+	Burst      float64           `json:"burst"`
+	Candidates []MemoryCandidate `json:"candidates,omitempty"`
+}
+
+// MaxNoiseMemory bounds a noise memory: at 1 the noise would never change.
+const MaxNoiseMemory = 0.999
+
+// MemoryCandidate is one noise memory's closed-loop score on the
+// validation part.
+type MemoryCandidate struct {
+	Packet        float64 `json:"packet"`
+	Burst         float64 `json:"burst"`
+	Score         float64 `json:"score"`
+	C2STPacket    float64 `json:"c2st_packet"`
+	C2STWindow    float64 `json:"c2st_window"`
+	KSMean        float64 `json:"ks_mean"`
+	TimelineRatio float64 `json:"timeline_ratio"` // 0: undefined
+}
+
+// memoryOK reports whether rho is a valid noise memory.
+func memoryOK(rho float64) bool { return rho >= 0 && rho <= MaxNoiseMemory }
 
 // Damping records the damping of the time's calibration that training
 // applied to every calibrated model (graphs.Calib.Damp): fixed by the user,
@@ -393,6 +432,21 @@ func (m *Manifest) validate() error {
 		for _, id := range ModelIDs {
 			if c := m.Models[id].Target.Calib; c != nil && c.Damp == nil {
 				return fmt.Errorf("bundle: model %s: a damping record, but its calibration has no damp", id)
+			}
+		}
+	}
+	if nm := m.NoiseMemory; nm != nil {
+		switch {
+		case m.FormatVersion < 9:
+			return fmt.Errorf("bundle: a noise_memory record in a version %d manifest (it came with version 9)", m.FormatVersion)
+		case nm.Mode != "auto" && nm.Mode != "fixed":
+			return fmt.Errorf("bundle: noise_memory mode %q, want \"auto\" or \"fixed\"", nm.Mode)
+		case !memoryOK(nm.Packet) || !memoryOK(nm.Burst):
+			return fmt.Errorf("bundle: noise_memory packet %v, burst %v: each must be in [0, %v]", nm.Packet, nm.Burst, MaxNoiseMemory)
+		}
+		for i, c := range nm.Candidates {
+			if !memoryOK(c.Packet) || !memoryOK(c.Burst) || !finite(c.Score) || !finite(c.C2STPacket) || !finite(c.C2STWindow) || !finite(c.KSMean) || !finite(c.TimelineRatio) {
+				return fmt.Errorf("bundle: noise_memory candidate %d: bad memory or score", i)
 			}
 		}
 	}

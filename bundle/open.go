@@ -4,9 +4,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/spatgan/spatgan/features"
 	"github.com/spatgan/spatgan/graphs"
@@ -30,6 +32,16 @@ type Bundle struct {
 	out      []float32
 	raw      []float64
 	rows     [][2]int
+	owner    []int
+	// memory is the noise memory of the packet models ([0]) and of the
+	// burst models ([1]) (Manifest.NoiseMemory); 0: fresh noise per draw.
+	memory [2]float64
+}
+
+// convNoise is a conversation's State in a bundle with a noise memory: the
+// noise of each model's last draw for it (index in ModelIDs).
+type convNoise struct {
+	z [4][]float32
 }
 
 var _ sampler.Sampler = (*Bundle)(nil)
@@ -94,8 +106,15 @@ func FromFiles(m *Manifest, files map[string]*tf.File, seed uint64, opt tf.Sessi
 		b.scalers[id] = &mc
 		b.conds[id] = newScaleCache(&mc.Cond, len(mm.Config.Cond))
 	}
+	if nm := m.NoiseMemory; nm != nil {
+		b.memory = [2]float64{nm.Packet, nm.Burst}
+	}
 	return b, nil
 }
+
+// NoiseMemory returns the noise memory of the packet and burst models
+// (Manifest.NoiseMemory): 0, 0 without one.
+func (b *Bundle) NoiseMemory() (packet, burst float64) { return b.memory[0], b.memory[1] }
 
 // Close releases every generator. It is safe to call twice.
 func (b *Bundle) Close() error {
@@ -117,8 +136,10 @@ func (b *Bundle) Fingerprint() string { return b.fp }
 func (b *Bundle) Name() string { return "gan" }
 
 // generate runs model id on n rows of raw condition features (n x k,
-// row-major, in raw units) and returns n x 2 network-space outputs.
-func (b *Bundle) generate(id string, raw []float64, n int) ([]float32, *Model, error) {
+// row-major, in raw units) and returns n x 2 network-space outputs. Row r
+// is drawn for convs[owner[r]]; a conversation's rows come in the order it
+// draws them (its noise memory runs through them in that order).
+func (b *Bundle) generate(id string, raw []float64, n int, convs []*sampler.Conv, owner []int) ([]float32, *Model, error) {
 	g, ok := b.gens[id]
 	if !ok {
 		return nil, nil, fmt.Errorf("bundle: model %s is not loaded (bundle closed?)", id)
@@ -136,7 +157,9 @@ func (b *Bundle) generate(id string, raw []float64, n int) ([]float32, *Model, e
 	for i := 0; i < n; i++ {
 		sc.condTo(c[i*k:(i+1)*k], raw[i*k:(i+1)*k])
 	}
-	b.noiseTo(z)
+	if err := b.noise(z, id, zd, convs, owner); err != nil {
+		return nil, nil, err
+	}
 	out, err := g.Generate(b.out, c, z)
 	if err != nil {
 		return nil, nil, fmt.Errorf("bundle: model %s: %w", id, err)
@@ -160,7 +183,11 @@ func (b *Bundle) TurnsTo(out []sampler.Turn, side trace.Side, convs []*sampler.C
 	for i, c := range convs {
 		set.To(b.raw[i*k:(i+1)*k], &features.Ctx{H: &c.H, Side: side})
 	}
-	gen, m, err := b.generate(id, b.raw, len(convs))
+	b.owner = grow(b.owner, len(convs))
+	for i := range b.owner {
+		b.owner[i] = i
+	}
+	gen, m, err := b.generate(id, b.raw, len(convs), convs, b.owner)
 	if err != nil {
 		return err
 	}
@@ -193,13 +220,15 @@ func (b *Bundle) BurstsTo(out [][]sampler.Pkt, side trace.Side, convs []*sampler
 	// rows collects (conversation, position) pairs drawn in one call.
 	draw := func(rows [][2]int) error {
 		b.raw = grow(b.raw, len(rows)*k)
+		b.owner = grow(b.owner, len(rows))
 		for r, cp := range rows {
+			b.owner[r] = cp[0]
 			c, pos := convs[cp[0]], cp[1]
 			_, turn, _ := c.H.Open()
 			ctx := features.Ctx{H: &c.H, Side: side, Turn: turn, Drawn: out[cp[0]][:pos]}
 			set.To(b.raw[r*k:(r+1)*k], &ctx)
 		}
-		gen, m, err := b.generate(id, b.raw, len(rows))
+		gen, m, err := b.generate(id, b.raw, len(rows), convs, b.owner)
 		if err != nil {
 			return err
 		}
@@ -252,6 +281,51 @@ func (b *Bundle) noiseTo(z []float32) {
 	for i := range z {
 		z[i] = float32(b.rng.NormFloat64())
 	}
+}
+
+// noise fills z (rows of zd) with model id's noise: fresh, or, under a
+// noise memory rho, rho times the noise of the conversation's previous
+// draw of the model plus sqrt(1-rho^2) times fresh noise (the first draw
+// of a conversation is fresh). Without a memory it is noiseTo, draw for
+// draw, so a bundle without one generates what it did before.
+func (b *Bundle) noise(z []float32, id string, zd int, convs []*sampler.Conv, owner []int) error {
+	_, kind, err := ModelKind(id)
+	if err != nil {
+		return err
+	}
+	rho := b.memory[0]
+	if kind == graphs.Burst {
+		rho = b.memory[1]
+	}
+	if rho == 0 {
+		b.noiseTo(z)
+		return nil
+	}
+	mi := slices.Index(ModelIDs, id)
+	fresh := math.Sqrt(1 - rho*rho)
+	for r := 0; r*zd < len(z); r++ {
+		c := convs[owner[r]]
+		st, ok := c.State.(*convNoise)
+		if !ok {
+			if c.State != nil {
+				return fmt.Errorf("bundle: conversation %d holds another sampler's state (%T)", c.ID, c.State)
+			}
+			st = &convNoise{}
+			c.State = st
+		}
+		zr := z[r*zd : (r+1)*zd]
+		prev := st.z[mi]
+		if prev == nil {
+			b.noiseTo(zr)
+			st.z[mi] = slices.Clone(zr)
+			continue
+		}
+		for j := range zr {
+			v := rho*float64(prev[j]) + fresh*b.rng.NormFloat64()
+			zr[j], prev[j] = float32(v), float32(v)
+		}
+	}
+	return nil
 }
 
 func grow[T any](s []T, n int) []T {

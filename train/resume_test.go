@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/spatgan/spatgan/bundle"
+	"github.com/spatgan/spatgan/tf"
 )
 
 // resumeOpts are a cheap run: 4 models x 40 steps, a check every 10 steps.
@@ -308,6 +310,84 @@ func wantDamp(t *testing.T, man *bundle.Manifest, d float64) {
 	for id, mm := range man.Models {
 		if c := mm.Target.Calib; c == nil || len(c.Damp) != 2 || c.Damp[0] != 0 || c.Damp[1] != d {
 			t.Errorf("%s: calibration %+v, want damp [0 %v]", id, c, d)
+		}
+	}
+}
+
+// TestNoiseMemory: a fixed noise memory goes into the manifest's record
+// and the opened bundle; a finished run resumed with the automatic choice
+// trains nothing, scores every pair of MemoryGrid closed loop on the
+// validation part, keeps the lowest score's pair and leaves the weights as
+// they were; the bundle is then up to date, and a run asking for no memory
+// rewrites it without a record. Bad memories are refused before training.
+func TestNoiseMemory(t *testing.T) {
+	dir := t.TempDir()
+	o := resumeOpts(dir)
+	o.NoiseMemory = "0.8,0.5"
+	fixed, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nm := fixed.Manifest.NoiseMemory; nm == nil || nm.Mode != "fixed" || nm.Packet != 0.8 || nm.Burst != 0.5 || len(nm.Candidates) != 0 {
+		t.Fatalf("fixed noise memory: record %+v, want fixed 0.8, 0.5 without candidates", nm)
+	}
+	b, err := bundle.Open(dir, 1, tf.SessionOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, q := b.NoiseMemory(); p != 0.8 || q != 0.5 {
+		t.Errorf("opened bundle: memory %v, %v; want 0.8, 0.5", p, q)
+	}
+	b.Close()
+	o = resumeOpts(dir)
+	o.Resume = true
+	o.NoiseMemory = MemoryAuto
+	res, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.UpToDate || res.GenSteps != 0 {
+		t.Fatalf("resume with the automatic memory: up to date %v, %d steps trained; want a rewrite and no training", res.UpToDate, res.GenSteps)
+	}
+	nm := res.Manifest.NoiseMemory
+	n := len(MemoryGrid[0]) * len(MemoryGrid[1])
+	if nm == nil || nm.Mode != MemoryAuto || len(nm.Candidates) != n {
+		t.Fatalf("automatic memory: record %+v, want %d candidates", nm, n)
+	}
+	best, i := 0, 0
+	for _, p := range MemoryGrid[0] {
+		for _, q := range MemoryGrid[1] {
+			c := nm.Candidates[i]
+			if c.Packet != p || c.Burst != q || !(c.Score > 0) || !(c.TimelineRatio > 0) {
+				t.Errorf("candidate %d: %+v, want memory %v, %v with a positive score and timeline", i, c, p, q)
+			}
+			if c.Score < nm.Candidates[best].Score {
+				best = i
+			}
+			i++
+		}
+	}
+	if c := nm.Candidates[best]; nm.Packet != c.Packet || nm.Burst != c.Burst {
+		t.Errorf("kept memory %v, %v; the lowest score is %v, %v's", nm.Packet, nm.Burst, c.Packet, c.Burst)
+	}
+	for id, mm := range res.Manifest.Models {
+		if p := fixed.Manifest.Models[id]; p.WeightsSHA256 != mm.WeightsSHA256 {
+			t.Errorf("%s: weights changed by the noise memory", id)
+		}
+	}
+	again, err := Run(context.Background(), o)
+	if err != nil || !again.UpToDate {
+		t.Fatalf("second resume: %+v, %v; want up to date", again, err)
+	}
+	o.NoiseMemory = "0"
+	none, err := Run(context.Background(), o)
+	if err != nil || none.UpToDate || none.Manifest.NoiseMemory != nil {
+		t.Fatalf("resume without memory: %+v, %v; want a rewrite without a record", none, err)
+	}
+	for _, bad := range []string{"1", "-0.1", "0.5,0.5,0.5", "x", "NaN"} {
+		o.NoiseMemory = bad
+		if _, err := Run(context.Background(), o); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("noise memory %q", bad)) {
+			t.Errorf("noise memory %q: %v, want an error naming it", bad, err)
 		}
 	}
 }

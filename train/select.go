@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/spatgan/spatgan/bundle"
 	"github.com/spatgan/spatgan/features"
@@ -405,5 +406,103 @@ func selectDamp(ctx context.Context, o Options, man *bundle.Manifest, files map[
 	}
 	rec.Damp = rec.Candidates[best].Damp
 	set(rec.Damp)
+	return rec, nil
+}
+
+// MemoryAuto is Options.NoiseMemory for the noise memory chosen closed loop.
+const MemoryAuto = "auto"
+
+// MemoryGrid is the noise memories (bundle.NoiseMemory) the automatic
+// choice scores, for the packet models and for the burst models: every
+// pair of the two lists.
+var MemoryGrid = [2][]float64{{0, 0.5, 0.8, 0.95}, {0, 0.5, 0.8}}
+
+// ParseNoiseMemory parses a noise memory (Options.NoiseMemory): MemoryAuto,
+// "" (none), "P" (the packet models' memory) or "P,B" (the packet and the
+// burst models'), each a number in [0, bundle.MaxNoiseMemory].
+func ParseNoiseMemory(s string) (auto bool, fixed [2]float64, err error) {
+	switch s {
+	case MemoryAuto:
+		return true, fixed, nil
+	case "":
+		return false, fixed, nil
+	}
+	parts := strings.Split(s, ",")
+	if len(parts) > 2 {
+		return false, fixed, fmt.Errorf("train: noise memory %q: want %s, P or P,B", s, MemoryAuto)
+	}
+	for i, p := range parts {
+		v, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+		if err != nil || !(v >= 0 && v <= bundle.MaxNoiseMemory) {
+			return false, fixed, fmt.Errorf("train: noise memory %q: want %s, P or P,B with each in [0, %v]", s, MemoryAuto, bundle.MaxNoiseMemory)
+		}
+		fixed[i] = v
+	}
+	return false, fixed, nil
+}
+
+// selectMemory sets the noise memory of the bundle in man (whose weights
+// are files) and returns its record; nil when there is none. With
+// MemoryAuto, each pair of MemoryGrid is scored as the closed-loop
+// selection scores weights (the bundle continues fitConv's conversation for
+// valConv's packets and is compared with valConv; the lowest score wins,
+// ties to the earlier pair, so to less memory). Only the training part is
+// read.
+//
+// Why: each draw's noise is fresh in training, so a generator's packets
+// have no memory beyond what its condition holds (the previous packet),
+// and a size that drifts slowly (a codec's rate) or a conversation's phase
+// comes out with too little autocorrelation. Correlated noise keeps every
+// draw's noise standard normal while successive draws of a conversation
+// share part of it.
+func selectMemory(ctx context.Context, o Options, man *bundle.Manifest, files map[string]*tf.File, fitConv, valConv *trace.Conversation) (*bundle.NoiseMemory, error) {
+	auto, fixed, err := ParseNoiseMemory(o.NoiseMemory)
+	if err != nil {
+		return nil, err
+	}
+	if !auto {
+		if fixed == [2]float64{} {
+			return nil, nil
+		}
+		return &bundle.NoiseMemory{Mode: "fixed", Packet: fixed[0], Burst: fixed[1]}, nil
+	}
+	prime := features.Prime(fitConv)
+	n := len(MemoryGrid[0]) * len(MemoryGrid[1])
+	var bar *progress.Bar
+	if o.Progress != nil {
+		bar = progress.New(o.Progress, "noise memory", int64(n), "pairs")
+	}
+	rec := &bundle.NoiseMemory{Mode: MemoryAuto}
+	best := -1
+	for _, p := range MemoryGrid[0] {
+		for _, q := range MemoryGrid[1] {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			man.NoiseMemory = &bundle.NoiseMemory{Mode: MemoryAuto, Packet: p, Burst: q}
+			b, err := bundle.FromFiles(man, files, o.Seed, tf.SessionOptions{IntraOpThreads: 1, InterOpThreads: 1})
+			if err != nil {
+				return nil, err
+			}
+			sc, err := scoreClosedLoop(ctx, b, &prime, valConv)
+			b.Close()
+			if err != nil {
+				return nil, fmt.Errorf("train: noise memory %v, %v: %w", p, q, err)
+			}
+			rec.Candidates = append(rec.Candidates, bundle.MemoryCandidate{Packet: p, Burst: q, Score: sc.Score, C2STPacket: sc.C2STPacket,
+				C2STWindow: sc.C2STWindow, KSMean: sc.KSMean, TimelineRatio: finiteOr0(sc.TimelineRatio)})
+			if best < 0 || sc.Score < rec.Candidates[best].Score {
+				best = len(rec.Candidates) - 1
+			}
+			if bar != nil {
+				c := rec.Candidates[best]
+				bar.Add(1, fmt.Sprintf("memory %.2f/%.2f score %.3f timeline %.2f (best %.2f/%.2f)", p, q, sc.Score, sc.TimelineRatio, c.Packet, c.Burst))
+			}
+		}
+	}
+	if bar != nil {
+		bar.Finish()
+	}
+	rec.Packet, rec.Burst = rec.Candidates[best].Packet, rec.Candidates[best].Burst
 	return rec, nil
 }

@@ -61,6 +61,12 @@ type Options struct {
 	// validation part (tried as the default and rejected: BENCHMARKS.md,
 	// "Sixth round").
 	CalibDamp string
+	// NoiseMemory is the generators' noise memory (bundle.NoiseMemory):
+	// "" or "0" for none (fresh noise for every draw), a number for the
+	// packet models' memory ("P") or the packet and burst models' ("P,B"),
+	// each in [0, bundle.MaxNoiseMemory], or MemoryAuto to choose it
+	// closed loop among MemoryGrid on the validation part.
+	NoiseMemory string
 
 	Progress io.Writer // progress bar; nil for none
 
@@ -227,6 +233,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, fmt.Errorf("train: candidate bundles come from the closed-loop selection (select %q)", o.Select)
 	}
 	if _, _, err := o.damping(); err != nil {
+		return nil, err
+	}
+	if _, _, err := ParseNoiseMemory(o.NoiseMemory); err != nil {
 		return nil, err
 	}
 	trainConv, testConv, err := o.Conv.SplitAt(o.TrainFrac)
@@ -418,6 +427,18 @@ func upToDate(o Options, models []*model, id identity) (*bundle.Manifest, bool) 
 	case d == nil:
 		return nil, false
 	case auto && d.Mode != DampAuto, !auto && (d.Mode != "fixed" || d.Damp != fixed):
+		return nil, false
+	}
+	// The noise memory as asked: none is a bundle without a record.
+	mauto, mfixed, _ := ParseNoiseMemory(o.NoiseMemory)
+	switch nm := man.NoiseMemory; {
+	case !mauto && mfixed == [2]float64{}:
+		if nm != nil {
+			return nil, false
+		}
+	case nm == nil:
+		return nil, false
+	case mauto && nm.Mode != MemoryAuto, !mauto && (nm.Mode != "fixed" || [2]float64{nm.Packet, nm.Burst} != mfixed):
 		return nil, false
 	}
 	for _, m := range models {
@@ -832,6 +853,9 @@ func writeBundle(ctx context.Context, o Options, models []*model, trainConv, fit
 	}
 	var err error
 	if man.Damping, err = selectDamp(ctx, o, man, files, fitConv, valConv); err != nil {
+		return nil, err
+	}
+	if man.NoiseMemory, err = selectMemory(ctx, o, man, files, fitConv, valConv); err != nil {
 		return nil, err
 	}
 	if err := bundle.WriteManifest(o.Out, man); err != nil {
