@@ -132,7 +132,7 @@ func (s *Set) Sequential() bool {
 	return false
 }
 
-var sequential = map[string]bool{"prev_size": true, "last_size": true, "last_dt_us": true}
+var sequential = map[string]bool{"prev_size": true, "last_size": true, "last_dt_us": true, "last_size_pair": true, "last_size_triple": true}
 
 func us(ns int64) float64 { return float64(ns) / 1e3 }
 
@@ -311,6 +311,27 @@ func init() {
 		}
 		o, _ := opp(c)
 		return mine*65536 + float64(o.LastSize)
+	}})
+	Register(Feature{"last_size_triple", PacketDecision, "this side's previous packet's size x 2^34 + the size of its packet before that x 2^17 + the opponent's last packet's size: a key for first_given, a second-order size context (the packet before the previous is 0 when it was not the last of a one-packet burst or of this burst)", func(c *Ctx) float64 {
+		var mine, before float64
+		switch n := len(c.Drawn); {
+		case n >= 2:
+			mine, before = float64(c.Drawn[n-1].Size), float64(c.Drawn[n-2].Size)
+		case n == 1:
+			mine = float64(c.Drawn[0].Size)
+			if b, ok := own(c); ok {
+				before = float64(b.LastSize)
+			}
+		default:
+			if b, ok := own(c); ok {
+				mine = float64(b.LastSize)
+				if b2, ok := c.H.Last(c.Side, 1); ok && b.Count == 1 {
+					before = float64(b2.LastSize)
+				}
+			}
+		}
+		o, _ := opp(c)
+		return mine*(1<<34) + before*(1<<17) + float64(o.LastSize)
 	}})
 	Register(Feature{"last_dt_us", PacketDecision, "time before this side's previous packet, across bursts, µs (0 if none)", func(c *Ctx) float64 {
 		if n := len(c.Drawn); n > 0 {

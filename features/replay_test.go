@@ -308,3 +308,49 @@ func TestLastSizePairByHand(t *testing.T) {
 		}
 	}
 }
+
+// TestLastSizeTripleByHand: the key holds this side's previous size, the
+// size before it and the opponent's last size. In the client's second burst
+// (60, 70, 80 after the server's 500) the packet before the previous is
+// unknown for the first packet (its previous burst had two packets), the
+// previous burst's last packet for the second, the burst's own first for
+// the third; between one-packet bursts it is the burst before.
+func TestLastSizeTripleByHand(t *testing.T) {
+	const a, b = 1 << 34, 1 << 17
+	ms := int64(1e6)
+	oneEach := []trace.Packet{
+		{TS: 0, Size: 10, From: trace.Client},
+		{TS: 1 * ms, Size: 20, From: trace.Server},
+		{TS: 2 * ms, Size: 30, From: trace.Client},
+		{TS: 3 * ms, Size: 40, From: trace.Server},
+		{TS: 4 * ms, Size: 50, From: trace.Client},
+	}
+	for _, c := range []struct {
+		pkts []trace.Packet
+		want []float64
+	}{
+		{handPackets(), []float64{120*a + 500, 60*a + 120*b + 500, 70*a + 60*b + 500}},
+		{oneEach, []float64{10*a + 20, 30*a + 10*b + 40}},
+	} {
+		conv := &trace.Conversation{Source: "hand", Packets: c.pkts}
+		set, err := Resolve([]string{"last_size_triple"}, PacketDecision)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !set.Sequential() {
+			t.Error("last_size_triple reads the burst's drawn packets: the set must be sequential")
+		}
+		tb, err := Rows(conv, trace.Client, PacketDecision, set)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tb.Len() != len(c.want) {
+			t.Fatalf("%d client packet rows, want %d", tb.Len(), len(c.want))
+		}
+		for i, w := range c.want {
+			if got := tb.Cond[0][i]; got != w {
+				t.Errorf("row %d: last_size_triple %v, want %v", i, got, w)
+			}
+		}
+	}
+}
