@@ -14,7 +14,10 @@
 // FormatVersion, bounds exceeded, inconsistent scalers); Open returns a
 // *Bundle, a sampler.Sampler: it draws turns and bursts through the sampler
 // contract, computing every condition from the conversation's
-// features.History with the features the manifest names. The names a
+// features.History with the features the manifest names. A bundle with a
+// noise memory (Manifest.NoiseMemory) keeps each conversation's last noise
+// per model in the conversation's sampler state (sampler.Conv.State);
+// without one it keeps nothing per conversation. The names a
 // bundle directory holds (model IDs, loss log) are in bundle/layout, which
 // cgo-free tools import. This package needs cgo (package tf); layout does
 // not.

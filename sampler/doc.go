@@ -22,7 +22,7 @@
 // conversation through a History): what a model sees in generation is
 // exactly what it saw in training. A Conv also has a State slot the
 // sampler may use for its own per-conversation memory (a recurrent hidden
-// state); the caller never touches it.
+// state, the GAN bundle's noise memory); the caller never touches it.
 //
 // Each burst of the side a party draws for takes four steps:
 //
