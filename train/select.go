@@ -177,6 +177,18 @@ func scoreClosedLoop(ctx context.Context, s sampler.Sampler, prime *features.His
 	return sc, nil
 }
 
+// scoreManifest builds the bundle of man and files in memory (the
+// generators' sessions on one thread each) and scores it closed loop
+// (scoreClosedLoop).
+func scoreManifest(ctx context.Context, man *bundle.Manifest, files map[string]*tf.File, seed uint64, prime *features.History, real *trace.Conversation) (ClosedLoopScore, error) {
+	b, err := bundle.FromFiles(man, files, seed, tf.SessionOptions{IntraOpThreads: 1, InterOpThreads: 1})
+	if err != nil {
+		return ClosedLoopScore{}, err
+	}
+	defer b.Close()
+	return scoreClosedLoop(ctx, b, prime, real)
+}
+
 // selectClosedLoop scores the open-loop choice and every validation step
 // all four models share, each continuing fitConv for valConv's packets,
 // and sets every model's kept weights to the best candidate's. It returns
@@ -253,12 +265,7 @@ func selectClosedLoop(ctx context.Context, o Options, models []*model, fitConv, 
 			man.Models[m.id] = bundle.Model{Config: m.cfg, Target: target, Cond: m.train.Cond}
 			files[m.id] = c.files[i]
 		}
-		b, err := bundle.FromFiles(man, files, o.Seed, tf.SessionOptions{IntraOpThreads: 1, InterOpThreads: 1})
-		if err != nil {
-			return nil, 0, err
-		}
-		sc, err := scoreClosedLoop(ctx, b, &prime, valConv)
-		b.Close()
+		sc, err := scoreManifest(ctx, man, files, o.Seed, &prime, valConv)
 		if err != nil {
 			return nil, 0, fmt.Errorf("train: closed-loop selection, step %d: %w", c.step, err)
 		}
@@ -383,12 +390,7 @@ func selectDamp(ctx context.Context, o Options, man *bundle.Manifest, files map[
 			return nil, err
 		}
 		set(d)
-		b, err := bundle.FromFiles(man, files, o.Seed, tf.SessionOptions{IntraOpThreads: 1, InterOpThreads: 1})
-		if err != nil {
-			return nil, err
-		}
-		sc, err := scoreClosedLoop(ctx, b, &prime, valConv)
-		b.Close()
+		sc, err := scoreManifest(ctx, man, files, o.Seed, &prime, valConv)
 		if err != nil {
 			return nil, fmt.Errorf("train: calibration damping %v: %w", d, err)
 		}
@@ -480,12 +482,7 @@ func selectMemory(ctx context.Context, o Options, man *bundle.Manifest, files ma
 				return nil, err
 			}
 			man.NoiseMemory = &bundle.NoiseMemory{Mode: MemoryAuto, Packet: p, Burst: q}
-			b, err := bundle.FromFiles(man, files, o.Seed, tf.SessionOptions{IntraOpThreads: 1, InterOpThreads: 1})
-			if err != nil {
-				return nil, err
-			}
-			sc, err := scoreClosedLoop(ctx, b, &prime, valConv)
-			b.Close()
+			sc, err := scoreManifest(ctx, man, files, o.Seed, &prime, valConv)
 			if err != nil {
 				return nil, fmt.Errorf("train: noise memory %v, %v: %w", p, q, err)
 			}
