@@ -219,9 +219,36 @@ type Result struct {
 	// there were too few rows (see Notes).
 	C2STPacket *metrics.C2STResult `json:"c2st_packet"`
 	C2STWindow *metrics.C2STResult `json:"c2st_window"`
+	// WindowParts is the window test again with columns left out: where
+	// the windows differ (nil when the window is one packet).
+	WindowParts *WindowParts `json:"c2st_window_parts,omitempty"`
 	// Generation is nil for the noise floor.
 	Generation *GenInfo `json:"generation,omitempty"`
 	Notes      []string `json:"notes,omitempty"`
+}
+
+// WindowParts is the window test (Result.C2STWindow) on rows with some of
+// each packet's columns left out (metrics.WindowRowsOf). Compared with the
+// whole test, it says what the classifier reads: when windows without
+// sizes score as high as whole windows, the difference is in the times
+// and directions; when directions alone score high, in who sends when (the
+// burst structure). A nil part had too few rows.
+type WindowParts struct {
+	WithoutSizes   *metrics.C2STResult `json:"without_sizes"`   // direction and time
+	WithoutTimes   *metrics.C2STResult `json:"without_times"`   // direction and size
+	DirectionsOnly *metrics.C2STResult `json:"directions_only"` // direction
+}
+
+// windowParts lists the parts of WindowParts: their columns, their names
+// in the report and where each result goes.
+var windowParts = []struct {
+	Name string
+	Cols metrics.Columns
+	Get  func(*WindowParts) **metrics.C2STResult
+}{
+	{"without sizes", metrics.ColDirection | metrics.ColTime, func(w *WindowParts) **metrics.C2STResult { return &w.WithoutSizes }},
+	{"without times", metrics.ColDirection | metrics.ColSize, func(w *WindowParts) **metrics.C2STResult { return &w.WithoutTimes }},
+	{"directions only", metrics.ColDirection, func(w *WindowParts) **metrics.C2STResult { return &w.DirectionsOnly }},
 }
 
 // TraceInfo describes the evaluated conversation and its split.
@@ -440,6 +467,17 @@ func evaluateOne(res *Result, pkts []trace.Packet, real [2]metrics.Series, realD
 		}
 		if k == opt.WindowK {
 			res.C2STWindow = &r
+		}
+	}
+	if opt.WindowK > 1 && res.C2STWindow != nil {
+		res.WindowParts = &WindowParts{}
+		for _, part := range windowParts {
+			r, err := metrics.C2STWindowsOf(test, pkts, opt.WindowK, part.Cols, opt.C2ST)
+			if err != nil {
+				res.Notes = append(res.Notes, fmt.Sprintf("C2ST on windows %s not computed: %v", part.Name, err))
+				continue
+			}
+			*part.Get(res.WindowParts) = &r
 		}
 	}
 	return nil

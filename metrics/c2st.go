@@ -178,11 +178,17 @@ func C2ST(real, syn [][]float64, cfg C2STConfig) (C2STResult, error) {
 // (WindowRows with stride k) of a real and a synthetic packet sequence. With
 // k = 1 it tests single packets.
 func C2STWindows(real, syn []trace.Packet, k int, cfg C2STConfig) (C2STResult, error) {
-	rr, err := WindowRows(real, k, k)
+	return C2STWindowsOf(real, syn, k, AllColumns, cfg)
+}
+
+// C2STWindowsOf is C2STWindows on rows of only the columns cols
+// (WindowRowsOf).
+func C2STWindowsOf(real, syn []trace.Packet, k int, cols Columns, cfg C2STConfig) (C2STResult, error) {
+	rr, err := WindowRowsOf(real, k, k, cols)
 	if err != nil {
 		return C2STResult{}, fmt.Errorf("metrics: c2st real packets: %w", err)
 	}
-	sr, err := WindowRows(syn, k, k)
+	sr, err := WindowRowsOf(syn, k, k, cols)
 	if err != nil {
 		return C2STResult{}, fmt.Errorf("metrics: c2st synthetic packets: %w", err)
 	}

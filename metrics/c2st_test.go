@@ -204,3 +204,43 @@ func TestC2STWindowsSeesOrder(t *testing.T) {
 		t.Error("window 0 accepted")
 	}
 }
+
+// TestC2STWindowsOfFindsTheColumn: real and synthetic sequences share
+// their directions and times and differ in sizes only (the synthetic sizes
+// come from a wider range). Windows without the size column must be near
+// 0.5; windows with it, and sizes alone, must tell them apart.
+func TestC2STWindowsOfFindsTheColumn(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	const n = 8000
+	draw := func(spread int) []trace.Packet {
+		from := make([]trace.Side, n)
+		size := make([]int32, n)
+		dt := make([]int64, n)
+		for i := range from {
+			from[i] = trace.Side(rng.IntN(2))
+			size[i] = int32(100 + rng.IntN(spread))
+			dt[i] = int64(100 + rng.IntN(5000))
+		}
+		return seqFromTuples(from, size, dt)
+	}
+	real, syn := draw(50), draw(400)
+	acc := map[Columns]float64{}
+	for _, cols := range []Columns{AllColumns, ColDirection | ColTime, ColSize, ColDirection} {
+		r, err := C2STWindowsOf(real, syn, 4, cols, C2STConfig{Seed: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		acc[cols] = r.Accuracy
+		t.Logf("%s: %.4f", cols, r.Accuracy)
+	}
+	for _, cols := range []Columns{ColDirection | ColTime, ColDirection} {
+		if math.Abs(acc[cols]-0.5) > 0.05 {
+			t.Errorf("without sizes (%s): accuracy %.4f, want about 0.5", cols, acc[cols])
+		}
+	}
+	for _, cols := range []Columns{AllColumns, ColSize} {
+		if acc[cols] < 0.9 {
+			t.Errorf("with sizes (%s): accuracy %.4f, want >= 0.9", cols, acc[cols])
+		}
+	}
+}

@@ -3,6 +3,7 @@ package metrics
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/spatgan/spatgan/internal/stat"
 	"github.com/spatgan/spatgan/trace"
@@ -146,18 +147,69 @@ func PacketRows(pkts []trace.Packet) ([][]float64, error) {
 // has 3k columns. stride = k gives non-overlapping windows. It returns an
 // error for k < 1, stride < 1 or an invalid side.
 func WindowRows(pkts []trace.Packet, k, stride int) ([][]float64, error) {
+	return WindowRowsOf(pkts, k, stride, AllColumns)
+}
+
+// Columns selects which of a packet's three C2ST columns a row holds.
+type Columns uint8
+
+// The columns of a packet in a C2ST row, in this order.
+const (
+	ColDirection Columns = 1 << iota // the sending side (trace.Side value)
+	ColSize                          // the size in bytes
+	ColTime                          // LogTime of the merged delta in µs
+	AllColumns   = ColDirection | ColSize | ColTime
+)
+
+// String names the columns, e.g. "direction+time".
+func (c Columns) String() string {
+	var names []string
+	for _, n := range []struct {
+		c    Columns
+		name string
+	}{{ColDirection, "direction"}, {ColSize, "size"}, {ColTime, "time"}} {
+		if c&n.c != 0 {
+			names = append(names, n.name)
+		}
+	}
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, "+")
+}
+
+// WindowRowsOf is WindowRows with only the columns cols of each packet (a
+// row has k times as many columns as cols selects): leaving a column out
+// of a C2ST shows how much of the classifier's accuracy it carried. It
+// returns an error for an empty or unknown column set.
+func WindowRowsOf(pkts []trace.Packet, k, stride int, cols Columns) ([][]float64, error) {
 	if k < 1 || stride < 1 {
 		return nil, fmt.Errorf("metrics: window rows: window %d and stride %d must be at least 1", k, stride)
+	}
+	if cols == 0 || cols&^AllColumns != 0 {
+		return nil, fmt.Errorf("metrics: window rows: column set %#x: want a non-empty set of direction, size and time", uint8(cols))
 	}
 	if err := checkSides(pkts); err != nil {
 		return nil, err
 	}
+	width := 0
+	for c := cols; c != 0; c &= c - 1 {
+		width++
+	}
 	var rows [][]float64
 	for start := 1; start+k <= len(pkts); start += stride {
-		row := make([]float64, 0, 3*k)
+		row := make([]float64, 0, width*k)
 		for j := start; j < start+k; j++ {
 			p := pkts[j]
-			row = append(row, float64(p.From), float64(p.Size), LogTime(nsToUS(p.TS-pkts[j-1].TS)))
+			if cols&ColDirection != 0 {
+				row = append(row, float64(p.From))
+			}
+			if cols&ColSize != 0 {
+				row = append(row, float64(p.Size))
+			}
+			if cols&ColTime != 0 {
+				row = append(row, LogTime(nsToUS(p.TS-pkts[j-1].TS)))
+			}
 		}
 		rows = append(rows, row)
 	}

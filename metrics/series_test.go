@@ -122,6 +122,38 @@ func TestExtractHand(t *testing.T) {
 			t.Errorf("window %d = %v, want %v", i, rows[i], wantRows[i])
 		}
 	}
+	// The same windows with some columns only, in the order direction,
+	// size, time.
+	for _, c := range []struct {
+		cols Columns
+		name string
+		want [][]float64
+	}{
+		{ColDirection | ColTime, "direction+time", [][]float64{{1, 1, 0, math.Log10(40)}, {1, 0, 1, math.Log10(30)}}},
+		{ColSize, "size", [][]float64{{110, 300}, {130, 140}}},
+		{ColDirection, "direction", [][]float64{{1, 0}, {1, 1}}},
+	} {
+		got, err := WindowRowsOf(handPackets(), 2, 3, c.cols)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.cols.String() != c.name {
+			t.Errorf("columns %#x named %q, want %q", uint8(c.cols), c.cols.String(), c.name)
+		}
+		if len(got) != len(c.want) {
+			t.Fatalf("WindowRowsOf %s = %v", c.name, got)
+		}
+		for i := range got {
+			if !equalFloats(got[i], c.want[i]) {
+				t.Errorf("%s window %d = %v, want %v", c.name, i, got[i], c.want[i])
+			}
+		}
+	}
+	for _, bad := range []Columns{0, 8, AllColumns | 16} {
+		if _, err := WindowRowsOf(handPackets(), 2, 3, bad); err == nil || !strings.Contains(err.Error(), "column set") {
+			t.Errorf("columns %#x: %v, want an error naming the column set", uint8(bad), err)
+		}
+	}
 	pr, _ := PacketRows(handPackets())
 	if len(pr) != 6 || len(pr[0]) != 3 {
 		t.Errorf("PacketRows gave %d rows of %d", len(pr), len(pr[0]))
