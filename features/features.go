@@ -68,18 +68,21 @@ func Names() []string {
 
 // Known returns the registered feature names for a message, sorted, with
 // each per-lag family written once: own_bytes_2 ... own_bytes_8 as
-// "own_bytes_2..8".
+// "own_bytes_2..8", own_gap_2_us ... own_gap_8_us as "own_gap_2..8_us".
 func Known() string {
 	names := Names()
 	out := make([]string, 0, len(names))
+next:
 	for i := 0; i < len(names); i++ {
 		n := names[i]
-		if base, ok := strings.CutSuffix(n, "_2"); ok {
-			last := fmt.Sprintf("%s_%d", base, Depth)
-			if j := i + Depth - 2; j < len(names) && names[j] == last {
-				out = append(out, fmt.Sprintf("%s_2..%d", base, Depth))
-				i = j
-				continue
+		for _, unit := range []string{"", "_us"} {
+			if base, ok := strings.CutSuffix(n, "_2"+unit); ok {
+				last := fmt.Sprintf("%s_%d%s", base, Depth, unit)
+				if j := i + Depth - 2; j < len(names) && names[j] == last {
+					out = append(out, fmt.Sprintf("%s_2..%d%s", base, Depth, unit))
+					i = j
+					continue next
+				}
 			}
 		}
 		out = append(out, n)
@@ -249,6 +252,9 @@ func init() {
 			}})
 			Register(Feature{fmt.Sprintf("%s_bytes_%d", w.prefix, k), Both, fmt.Sprintf("frame bytes in the %s side's burst %d back (0 if none)", w.prefix, k), func(c *Ctx) float64 {
 				return float64(nth(c).Bytes)
+			}})
+			Register(Feature{fmt.Sprintf("%s_gap_%d_us", w.prefix, k), Both, fmt.Sprintf("reply gap before the %s side's burst %d back, µs (0 if none): where a session is in its phase (how many quick exchanges since the last pause)", w.prefix, k), func(c *Ctx) float64 {
+				return us(max(nth(c).GapNS, 0))
 			}})
 		}
 	}

@@ -248,12 +248,12 @@ func TestPrimeByHand(t *testing.T) {
 // other name as it is.
 func TestKnownCompactsLags(t *testing.T) {
 	k := Known()
-	for _, want := range []string{"own_bytes_2..8", "opp_count_2..8", "own_bytes, ", "pos"} {
+	for _, want := range []string{"own_bytes_2..8", "opp_count_2..8", "own_gap_2..8_us", "own_bytes, ", "own_gap_us", "pos"} {
 		if !strings.Contains(k, want) {
 			t.Errorf("Known() = %q lacks %q", k, want)
 		}
 	}
-	if strings.Contains(k, "own_bytes_3") {
+	if strings.Contains(k, "own_bytes_3") || strings.Contains(k, "own_gap_3_us") {
 		t.Errorf("Known() = %q lists a lag one by one", k)
 	}
 }
@@ -350,6 +350,39 @@ func TestLastSizeTripleByHand(t *testing.T) {
 		for i, w := range c.want {
 			if got := tb.Cond[0][i]; got != w {
 				t.Errorf("row %d: last_size_triple %v, want %v", i, got, w)
+			}
+		}
+	}
+}
+
+// TestGapLagsByHand: own_gap_2_us is the reply gap before this side's
+// burst two back. The client's bursts at 3, 7 and 12 ms answer the server's
+// at 1, 4 and 8 ms; its own earlier gaps are none (the opening burst),
+// 2 ms and 3 ms.
+func TestGapLagsByHand(t *testing.T) {
+	ms := int64(1e6)
+	pkts := []trace.Packet{
+		{TS: 0, Size: 10, From: trace.Client}, {TS: 1 * ms, Size: 20, From: trace.Server},
+		{TS: 3 * ms, Size: 30, From: trace.Client}, {TS: 4 * ms, Size: 40, From: trace.Server},
+		{TS: 7 * ms, Size: 50, From: trace.Client}, {TS: 8 * ms, Size: 60, From: trace.Server},
+		{TS: 12 * ms, Size: 70, From: trace.Client},
+	}
+	set, err := Resolve([]string{"own_gap_us", "own_gap_2_us", "own_gap_3_us"}, TurnDecision)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb, err := Rows(&trace.Conversation{Source: "hand", Packets: pkts}, trace.Client, TurnDecision, set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][]float64{{0, 2000, 3000}, {0, 0, 2000}, {0, 0, 0}}
+	if tb.Len() != 3 {
+		t.Fatalf("%d client turn rows, want 3", tb.Len())
+	}
+	for f, w := range want {
+		for i := range w {
+			if got := tb.Cond[f][i]; got != w[i] {
+				t.Errorf("%s row %d: %v, want %v", set.Names[f], i, got, w[i])
 			}
 		}
 	}
