@@ -135,7 +135,7 @@ func (s *Set) Sequential() bool {
 	return false
 }
 
-var sequential = map[string]bool{"prev_size": true, "last_size": true, "last_dt_us": true, "last_size_pair": true, "last_size_triple": true}
+var sequential = map[string]bool{"prev_size": true, "last_size": true, "last_dt_us": true, "last_size_pair": true, "last_size_triple": true, "last_size_2": true}
 
 func us(ns int64) float64 { return float64(ns) / 1e3 }
 
@@ -317,6 +317,24 @@ func init() {
 		}
 		o, _ := opp(c)
 		return mine*65536 + float64(o.LastSize)
+	}})
+	Register(Feature{"last_size_2", PacketDecision, "size of this side's packet before its previous one, across bursts (0 if none): with last_size, a second-order memory of the sizes", func(c *Ctx) float64 {
+		switch n := len(c.Drawn); {
+		case n >= 2:
+			return float64(c.Drawn[n-2].Size)
+		case n == 1:
+			b, _ := own(c)
+			return float64(b.LastSize)
+		}
+		b, ok := own(c)
+		if !ok {
+			return 0
+		}
+		if b.Count >= 2 {
+			return float64(b.PrevSize)
+		}
+		b2, _ := c.H.Last(c.Side, 1)
+		return float64(b2.LastSize)
 	}})
 	Register(Feature{"last_size_triple", PacketDecision, "this side's previous packet's size x 2^34 + the size of its packet before that x 2^17 + the opponent's last packet's size: a key for first_given, a second-order size context (the packet before the previous is 0 when it was not the last of a one-packet burst or of this burst)", func(c *Ctx) float64 {
 		var mine, before float64

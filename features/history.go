@@ -23,6 +23,9 @@ type Burst struct {
 	// not record sizes).
 	LastSize int32
 	LastDtNS int64
+	// PrevSize is the size of the burst's packet before its last; 0 for
+	// a one-packet burst or when unknown.
+	PrevSize int32
 }
 
 // Turn is the decision that opens a burst: how many packets, and the reply
@@ -145,6 +148,8 @@ func SentBurst(gapNS int64, pkts []Pkt) Burst {
 		b.LastDtNS = pkts[n-1].DtNS
 		if n == 1 {
 			b.LastDtNS = gapNS
+		} else {
+			b.PrevSize = pkts[n-2].Size
 		}
 	}
 	return b

@@ -219,7 +219,7 @@ func TestPrimeByHand(t *testing.T) {
 		t.Errorf("next side %v (%v), want the client: the server's burst was the last", next, ok)
 	}
 	last, _ := h.Last(trace.Server, 0)
-	if want := (Burst{Count: 2, Bytes: 940, DurNS: 1 * ms, GapNS: 12 * ms, LastSize: 40, LastDtNS: 1 * ms}); last != want {
+	if want := (Burst{Count: 2, Bytes: 940, DurNS: 1 * ms, GapNS: 12 * ms, LastSize: 40, LastDtNS: 1 * ms, PrevSize: 900}); last != want {
 		t.Errorf("server's last burst %+v, want %+v", last, want)
 	}
 	if _, _, open := h.Open(); open {
@@ -383,6 +383,44 @@ func TestGapLagsByHand(t *testing.T) {
 		for i := range w {
 			if got := tb.Cond[f][i]; got != w[i] {
 				t.Errorf("%s row %d: %v, want %v", set.Names[f], i, got, w[i])
+			}
+		}
+	}
+}
+
+// TestLastSize2ByHand: last_size_2 is the size two packets back on this
+// side, across bursts. In the client's second burst (60, 70, 80 after
+// 100, 120): 100 before its first packet (the previous burst's packet
+// before its last), 120 before its second, 60 before its third; between
+// one-packet bursts it is the burst before's.
+func TestLastSize2ByHand(t *testing.T) {
+	ms := int64(1e6)
+	oneEach := []trace.Packet{
+		{TS: 0, Size: 10, From: trace.Client}, {TS: 1 * ms, Size: 20, From: trace.Server},
+		{TS: 2 * ms, Size: 30, From: trace.Client}, {TS: 3 * ms, Size: 40, From: trace.Server},
+		{TS: 4 * ms, Size: 50, From: trace.Client},
+	}
+	for _, c := range []struct {
+		pkts []trace.Packet
+		want []float64
+	}{
+		{handPackets(), []float64{100, 120, 60}},
+		{oneEach, []float64{0, 10}},
+	} {
+		set, err := Resolve([]string{"last_size_2"}, PacketDecision)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tb, err := Rows(&trace.Conversation{Source: "hand", Packets: c.pkts}, trace.Client, PacketDecision, set)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tb.Len() != len(c.want) {
+			t.Fatalf("%d client packet rows, want %d", tb.Len(), len(c.want))
+		}
+		for i, w := range c.want {
+			if got := tb.Cond[0][i]; got != w {
+				t.Errorf("row %d: last_size_2 %v, want %v", i, got, w)
 			}
 		}
 	}

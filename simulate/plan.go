@@ -176,10 +176,10 @@ func sent(c *sampler.Conv, b *burstPlan, n int) {
 
 // meter measures a burst as received: count, bytes, first and last arrival.
 type meter struct {
-	n                 int
-	bytes             int64
-	first, prev, last int64
-	lastSize          int32
+	n                  int
+	bytes              int64
+	first, prev, last  int64
+	prevSize, lastSize int32
 }
 
 func (m *meter) reset() { *m = meter{} }
@@ -189,7 +189,7 @@ func (m *meter) add(ts int64, size int32) {
 		m.first = ts
 	}
 	m.prev, m.last = m.last, ts
-	m.lastSize = size
+	m.prevSize, m.lastSize = m.lastSize, size
 	m.n++
 	m.bytes += int64(size)
 }
@@ -202,6 +202,9 @@ func (m *meter) burst(p *planner, gapFrom int64) features.Burst {
 		return features.Burst{GapNS: -1}
 	}
 	b := features.Burst{Count: m.n, Bytes: m.bytes, DurNS: p.unscale(m.last - m.first), GapNS: -1, LastSize: m.lastSize}
+	if m.n > 1 {
+		b.PrevSize = m.prevSize
+	}
 	if gapFrom >= 0 {
 		b.GapNS = p.unscale(max(m.first-gapFrom, 0))
 	}
