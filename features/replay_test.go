@@ -332,25 +332,32 @@ func TestLastSizeTripleByHand(t *testing.T) {
 		{handPackets(), []float64{120*a + 500, 60*a + 120*b + 500, 70*a + 60*b + 500}},
 		{oneEach, []float64{10*a + 20, 30*a + 10*b + 40}},
 	} {
-		conv := &trace.Conversation{Source: "hand", Packets: c.pkts}
-		set, err := Resolve([]string{"last_size_triple"}, PacketDecision)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !set.Sequential() {
-			t.Error("last_size_triple reads the burst's drawn packets: the set must be sequential")
-		}
-		tb, err := Rows(conv, trace.Client, PacketDecision, set)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if tb.Len() != len(c.want) {
-			t.Fatalf("%d client packet rows, want %d", tb.Len(), len(c.want))
-		}
-		for i, w := range c.want {
-			if got := tb.Cond[0][i]; got != w {
-				t.Errorf("row %d: last_size_triple %v, want %v", i, got, w)
-			}
+		clientPacketFeature(t, "last_size_triple", c.pkts, c.want)
+	}
+}
+
+// clientPacketFeature checks one packet feature over the client's packet
+// rows of pkts, and that it makes a set sequential (it reads the drawn
+// packets).
+func clientPacketFeature(t *testing.T, name string, pkts []trace.Packet, want []float64) {
+	t.Helper()
+	set, err := Resolve([]string{name}, PacketDecision)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !set.Sequential() {
+		t.Errorf("%s reads the burst's drawn packets: the set must be sequential", name)
+	}
+	tb, err := Rows(&trace.Conversation{Source: "hand", Packets: pkts}, trace.Client, PacketDecision, set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tb.Len() != len(want) {
+		t.Fatalf("%s: %d client packet rows, want %d", name, tb.Len(), len(want))
+	}
+	for i, w := range want {
+		if got := tb.Cond[0][i]; got != w {
+			t.Errorf("row %d: %s %v, want %v", i, name, got, w)
 		}
 	}
 }
@@ -407,21 +414,6 @@ func TestLastSize2ByHand(t *testing.T) {
 		{handPackets(), []float64{100, 120, 60}},
 		{oneEach, []float64{0, 10}},
 	} {
-		set, err := Resolve([]string{"last_size_2"}, PacketDecision)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tb, err := Rows(&trace.Conversation{Source: "hand", Packets: c.pkts}, trace.Client, PacketDecision, set)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if tb.Len() != len(c.want) {
-			t.Fatalf("%d client packet rows, want %d", tb.Len(), len(c.want))
-		}
-		for i, w := range c.want {
-			if got := tb.Cond[0][i]; got != w {
-				t.Errorf("row %d: last_size_2 %v, want %v", i, got, w)
-			}
-		}
+		clientPacketFeature(t, "last_size_2", c.pkts, c.want)
 	}
 }
