@@ -24,18 +24,17 @@ func TestNoiseMemory(t *testing.T) {
 	for _, rho := range []float64{0, 0.5, 0.95} {
 		b := &Bundle{rng: rand.New(rand.NewPCG(7, 0xb0d1e)), memory: [2]float64{rho, 0}}
 		convs := []*sampler.Conv{sampler.NewConv(1), sampler.NewConv(2)}
-		owner := []int{0, 1}
 		series := [2][][]float64{}
 		burst := [][]float64{}
 		z := make([]float32, 2*zd)
 		for d := 0; d < draws; d++ {
-			if err := b.noise(z, "client-packet", zd, convs, owner); err != nil {
+			if err := b.noise(z, "client-packet", zd, convs, nil); err != nil {
 				t.Fatal(err)
 			}
 			for c := range 2 {
 				series[c] = append(series[c], f64(z[c*zd:(c+1)*zd]))
 			}
-			if err := b.noise(z[:zd], "client-burst", zd, convs, owner[:1]); err != nil {
+			if err := b.noise(z[:zd], "client-burst", zd, convs, [][2]int{{0, 0}}); err != nil {
 				t.Fatal(err)
 			}
 			burst = append(burst, f64(z[:zd]))
@@ -81,7 +80,7 @@ func TestNoiseMemory(t *testing.T) {
 	b := &Bundle{rng: rand.New(rand.NewPCG(7, 0)), memory: [2]float64{0.5, 0.5}}
 	c := sampler.NewConv(9)
 	c.State = "someone else's"
-	if err := b.noise(make([]float32, zd), "server-burst", zd, []*sampler.Conv{c}, []int{0}); err == nil || !strings.Contains(err.Error(), "conversation 9") {
+	if err := b.noise(make([]float32, zd), "server-burst", zd, []*sampler.Conv{c}, nil); err == nil || !strings.Contains(err.Error(), "conversation 9") {
 		t.Errorf("foreign state: %v, want an error naming conversation 9", err)
 	}
 }

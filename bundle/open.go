@@ -32,7 +32,6 @@ type Bundle struct {
 	out      []float32
 	raw      []float64
 	rows     [][2]int
-	owner    []int
 	// memory is the noise memory of the packet models ([0]) and of the
 	// burst models ([1]) (Manifest.NoiseMemory); 0: fresh noise per draw.
 	memory [2]float64
@@ -137,9 +136,10 @@ func (b *Bundle) Name() string { return "gan" }
 
 // generate runs model id on n rows of raw condition features (n x k,
 // row-major, in raw units) and returns n x 2 network-space outputs. Row r
-// is drawn for convs[owner[r]]; a conversation's rows come in the order it
-// draws them (its noise memory runs through them in that order).
-func (b *Bundle) generate(id string, raw []float64, n int, convs []*sampler.Conv, owner []int) ([]float32, *Model, error) {
+// is drawn for convs[rows[r][0]], or for convs[r] when rows is nil; a
+// conversation's rows come in the order it draws them (its noise memory
+// runs through them in that order).
+func (b *Bundle) generate(id string, raw []float64, n int, convs []*sampler.Conv, rows [][2]int) ([]float32, *Model, error) {
 	g, ok := b.gens[id]
 	if !ok {
 		return nil, nil, fmt.Errorf("bundle: model %s is not loaded (bundle closed?)", id)
@@ -157,7 +157,7 @@ func (b *Bundle) generate(id string, raw []float64, n int, convs []*sampler.Conv
 	for i := 0; i < n; i++ {
 		sc.condTo(c[i*k:(i+1)*k], raw[i*k:(i+1)*k])
 	}
-	if err := b.noise(z, id, zd, convs, owner); err != nil {
+	if err := b.noise(z, id, zd, convs, rows); err != nil {
 		return nil, nil, err
 	}
 	out, err := g.Generate(b.out, c, z)
@@ -183,11 +183,7 @@ func (b *Bundle) TurnsTo(out []sampler.Turn, side trace.Side, convs []*sampler.C
 	for i, c := range convs {
 		set.To(b.raw[i*k:(i+1)*k], &features.Ctx{H: &c.H, Side: side})
 	}
-	b.owner = grow(b.owner, len(convs))
-	for i := range b.owner {
-		b.owner[i] = i
-	}
-	gen, m, err := b.generate(id, b.raw, len(convs), convs, b.owner)
+	gen, m, err := b.generate(id, b.raw, len(convs), convs, nil)
 	if err != nil {
 		return err
 	}
@@ -220,15 +216,13 @@ func (b *Bundle) BurstsTo(out [][]sampler.Pkt, side trace.Side, convs []*sampler
 	// rows collects (conversation, position) pairs drawn in one call.
 	draw := func(rows [][2]int) error {
 		b.raw = grow(b.raw, len(rows)*k)
-		b.owner = grow(b.owner, len(rows))
 		for r, cp := range rows {
-			b.owner[r] = cp[0]
 			c, pos := convs[cp[0]], cp[1]
 			_, turn, _ := c.H.Open()
 			ctx := features.Ctx{H: &c.H, Side: side, Turn: turn, Drawn: out[cp[0]][:pos]}
 			set.To(b.raw[r*k:(r+1)*k], &ctx)
 		}
-		gen, m, err := b.generate(id, b.raw, len(rows), convs, b.owner)
+		gen, m, err := b.generate(id, b.raw, len(rows), convs, rows)
 		if err != nil {
 			return err
 		}
@@ -283,12 +277,13 @@ func (b *Bundle) noiseTo(z []float32) {
 	}
 }
 
-// noise fills z (rows of zd) with model id's noise: fresh, or, under a
+// noise fills z (rows of zd; row r for convs[rows[r][0]], or convs[r]
+// when rows is nil) with model id's noise: fresh, or, under a
 // noise memory rho, rho times the noise of the conversation's previous
 // draw of the model plus sqrt(1-rho^2) times fresh noise (the first draw
 // of a conversation is fresh). Without a memory it is noiseTo, draw for
 // draw, so a bundle without one generates what it did before.
-func (b *Bundle) noise(z []float32, id string, zd int, convs []*sampler.Conv, owner []int) error {
+func (b *Bundle) noise(z []float32, id string, zd int, convs []*sampler.Conv, rows [][2]int) error {
 	_, kind, err := ModelKind(id)
 	if err != nil {
 		return err
@@ -304,7 +299,10 @@ func (b *Bundle) noise(z []float32, id string, zd int, convs []*sampler.Conv, ow
 	mi := slices.Index(ModelIDs, id)
 	fresh := math.Sqrt(1 - rho*rho)
 	for r := 0; r*zd < len(z); r++ {
-		c := convs[owner[r]]
+		c := convs[r]
+		if rows != nil {
+			c = convs[rows[r][0]]
+		}
 		st, ok := c.State.(*convNoise)
 		if !ok {
 			if c.State != nil {

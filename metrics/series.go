@@ -3,6 +3,7 @@ package metrics
 import (
 	"fmt"
 	"math"
+	"math/bits"
 	"strings"
 
 	"github.com/spatgan/spatgan/internal/stat"
@@ -192,10 +193,7 @@ func WindowRowsOf(pkts []trace.Packet, k, stride int, cols Columns) ([][]float64
 	if err := checkSides(pkts); err != nil {
 		return nil, err
 	}
-	width := 0
-	for c := cols; c != 0; c &= c - 1 {
-		width++
-	}
+	width := bits.OnesCount8(uint8(cols))
 	var rows [][]float64
 	for start := 1; start+k <= len(pkts); start += stride {
 		row := make([]float64, 0, width*k)
