@@ -77,7 +77,9 @@ type Config struct {
 	// skipped. Nil: none.
 	Log io.Writer
 	// Spin busy-waits the last Spin before each packet's deadline for a
-	// smaller pacing error, at the cost of CPU. 0 (default) only sleeps.
+	// smaller pacing error, at the cost of CPU. At most MaxSpinners
+	// conversations of the process spin at once; one that finds no free
+	// slot sleeps to its deadline. 0 (default) only sleeps.
 	Spin time.Duration
 	// LateAfter is the pacing error beyond which a packet counts as late.
 	LateAfter time.Duration

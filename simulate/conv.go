@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	"github.com/spatgan/spatgan/sampler"
@@ -303,11 +304,56 @@ func (c *conv) waitUntil(ctx context.Context, deadline int64) error {
 			fineSleep(time.Duration(d))
 		}
 	}
-	for spin > 0 && c.clk.now() < deadline {
-		runtime.Gosched()
+	if spin > 0 {
+		if !spinners.acquire() {
+			// Every spinning slot is taken: sleep to the deadline instead
+			// of burning another core.
+			if d := deadline - c.clk.now(); d > 0 {
+				fineSleep(time.Duration(d))
+			}
+			return nil
+		}
+		for c.clk.now() < deadline {
+			runtime.Gosched()
+		}
+		spinners.release()
 	}
 	return nil
 }
+
+// spinBudget bounds how many conversations of the process busy-wait at
+// once (Config.Spin): with many conversations their deadlines overlap,
+// and unbounded spinning would take every core from the model and the
+// other conversations. A conversation that finds no free slot sleeps to
+// its deadline instead.
+type spinBudget struct {
+	busy atomic.Int32
+	max  atomic.Int32 // 0: MaxSpinners()
+}
+
+var spinners spinBudget
+
+// MaxSpinners is how many conversations of a process may busy-wait at
+// once: one core fewer than the Go processors, at least one.
+func MaxSpinners() int { return max(runtime.GOMAXPROCS(0)-1, 1) }
+
+func (b *spinBudget) acquire() bool {
+	limit := b.max.Load()
+	if limit <= 0 {
+		limit = int32(MaxSpinners())
+	}
+	for {
+		n := b.busy.Load()
+		if n >= limit {
+			return false
+		}
+		if b.busy.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+func (b *spinBudget) release() { b.busy.Add(-1) }
 
 // whileSending handles a message that arrives during this side's turn.
 func (c *conv) whileSending(m inbound) error {

@@ -62,10 +62,10 @@
 // with a nanosleep system call (Go timers wake up to a millisecond late),
 // with the thread's timer slack set to 1 ns (Linux lets a sleep overrun
 // by the slack, 50 µs by default), optionally busy-waits the last
-// Config.Spin, and sends; a packet whose
-// deadline has already passed is sent at once. Pacing error = actual send time minus
-// deadline, reported as p50/p99/p99.9/max (Histogram), with the packets later
-// than LateAfter counted as late. Decision latency = the time to draw one
+// Config.Spin (at most MaxSpinners conversations at once), and sends; a
+// packet whose deadline has already passed is sent at once. Pacing error
+// = actual send time minus deadline, reported as p50/p99/p99.9/max
+// (Histogram), with the packets later than LateAfter counted as late. Decision latency = the time to draw one
 // burst (TurnsTo and PacketsTo calls), reported likewise.
 //
 // # Wire protocol, version 1

@@ -13,8 +13,8 @@ import (
 // and records how late each wait returned. The variants separate the
 // error sources: a Go timer alone (timer resolution and scheduling),
 // with the last 2 ms slept by nanosleep at the default timer slack, with
-// the slack set to 1 ns (the default), and with a 20 µs busy-wait at the
-// end; gc adds a goroutine allocating 64 MB/s in the background.
+// the slack set to 1 ns (the default), and with a 20 µs or a 300 µs
+// busy-wait at the end; gc adds a goroutine allocating 64 MB/s in the background.
 func BenchmarkPacing(b *testing.B) {
 	type variant struct {
 		name  string
@@ -28,6 +28,7 @@ func BenchmarkPacing(b *testing.B) {
 		{name: "nanosleep-slack50us", fine: DefaultFineSleep},
 		{name: "nanosleep", fine: DefaultFineSleep, slack: true},
 		{name: "nanosleep+spin20us", fine: DefaultFineSleep, spin: 20 * time.Microsecond, slack: true},
+		{name: "nanosleep+spin300us", fine: DefaultFineSleep, spin: 300 * time.Microsecond, slack: true},
 		{name: "nanosleep+gc", fine: DefaultFineSleep, slack: true, gc: true},
 	} {
 		b.Run(v.name, func(b *testing.B) {
