@@ -313,8 +313,11 @@ func (c *conv) waitUntil(ctx context.Context, deadline int64) error {
 			}
 			return nil
 		}
+		// A pure busy loop: yielding (runtime.Gosched) would hand this
+		// processor to whichever goroutine is runnable, such as one about
+		// to enter a model call of a millisecond, and the deadline would
+		// wait for it. The budget leaves the other processors free.
 		for c.clk.now() < deadline {
-			runtime.Gosched()
 		}
 		spinners.release()
 	}

@@ -116,7 +116,7 @@ func simulateRoleCmd(role string) *cobra.Command {
 	turnTO := fs.Duration("turn-timeout", simulate.DefaultTurnTimeout, "silence before a waiting agent re-synchronises the turn")
 	peerTO := fs.Duration("peer-timeout", simulate.DefaultPeerTimeout, "silence after which the peer is declared gone")
 	connTO := fs.Duration("connect-timeout", simulate.DefaultConnectTimeout, "how long the client retries a server that is not up")
-	spin := fs.Duration("spin", 0, "busy-wait this long before each deadline for tighter pacing (costs CPU; at most one conversation per spare core spins at a time)")
+	spin := fs.Duration("spin", 0, "busy-wait this long before each deadline for tighter pacing, e.g. 300us for a few pairs (costs a core while it spins; at most one conversation per spare core spins at a time, and with many pairs it slows the decisions)")
 	batchWait := fs.Duration("batch-wait", 0, "with --bundle: how long the shared model waits to batch decisions of several conversations (0: batch only what is pending)")
 	keepWarm := fs.Duration("keep-warm", simulate.DefaultKeepWarm, "with --bundle: after this long without a decision, draw a scratch one to keep the model in the caches, for up to a second after the last (0: never)")
 	var rec, srec, crec recFlags
