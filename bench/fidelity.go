@@ -274,11 +274,14 @@ type TraceInfo struct {
 
 // Report is the outcome of the fidelity protocol.
 type Report struct {
-	Trace   TraceInfo `json:"trace"`
-	Seed    uint64    `json:"seed"`
-	WindowK int       `json:"window_k"`
-	ACFLags int       `json:"acf_lags"`
-	Framing string    `json:"framing"`
+	Trace TraceInfo `json:"trace"`
+	Seed  uint64    `json:"seed"`
+	// DrawSeed seeded the comparators' samplers when it differs from
+	// Seed (gan.FidelityConfig.DrawSeed); 0 or equal to Seed: Seed did.
+	DrawSeed uint64 `json:"draw_seed,omitempty"`
+	WindowK  int    `json:"window_k"`
+	ACFLags  int    `json:"acf_lags"`
+	Framing  string `json:"framing"`
 	// Primed says the generators continued the training part's
 	// conversation (Options.Prime) rather than starting from nothing.
 	Primed   bool  `json:"primed"`

@@ -133,8 +133,12 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	} else {
 		p("Every generator starts a conversation from nothing (no earlier bursts), with the client's burst.\n\n")
 	}
-	p("Seed %d. Generation framing %s: generated sizes are clamped to at least %d B, and %.1f%% of the held-out packets are smaller than that.\n\n",
-		r.Seed, r.Framing, r.MinFrame, 100*t.BelowMinFrame)
+	draws := ""
+	if r.DrawSeed != 0 && r.DrawSeed != r.Seed {
+		draws = fmt.Sprintf(" (the generators' draws: seed %d)", r.DrawSeed)
+	}
+	p("Seed %d%s. Generation framing %s: generated sizes are clamped to at least %d B, and %.1f%% of the held-out packets are smaller than that.\n\n",
+		r.Seed, draws, r.Framing, r.MinFrame, 100*t.BelowMinFrame)
 	p("Comparators:\n\n")
 	for _, c := range r.Comparators {
 		p("- `%s` (%s)", c.Name, c.Kind)

@@ -52,6 +52,12 @@ type FidelityConfig struct {
 	// Seed seeds training, every sampler (each comparator its own stream
 	// derived from Seed and its name) and the classifier tests.
 	Seed uint64
+	// DrawSeed, when non-zero, seeds the samplers' draws (the models'
+	// noise and the baselines) instead of Seed, which keeps seeding
+	// training and the classifier tests: with Seed fixed, reports that
+	// differ only by DrawSeed show how much the generated traffic's
+	// randomness alone moves each score.
+	DrawSeed uint64
 	// Options configure the evaluation; its Seed is set to Seed.
 	Options bench.Options
 	// Session configures the TensorFlow sessions of the bundles.
@@ -148,17 +154,21 @@ func RunFidelity(ctx context.Context, cfg FidelityConfig) (*bench.Report, error)
 			}
 		}
 	}()
+	draw := cfg.Seed
+	if cfg.DrawSeed != 0 {
+		draw = cfg.DrawSeed
+	}
 	for _, col := range []struct{ name, dir, note string }{{bench.NameGAN, gan, ganNote}, {bench.NamePaper, cfg.PaperBundle, ""}} {
 		if col.dir == "" {
 			continue
 		}
-		c, err := OpenModel(col.name, col.dir, manifests[col.dir], col.note, cfg.Seed, cfg.Session)
+		c, err := OpenModel(col.name, col.dir, manifests[col.dir], col.note, draw, cfg.Session)
 		if err != nil {
 			return nil, err
 		}
 		comps = append(comps, c)
 	}
-	bl, err := bench.FitBaselines(split, names, cfg.Seed)
+	bl, err := bench.FitBaselines(split, names, draw)
 	if err != nil {
 		return nil, err
 	}
@@ -173,6 +183,7 @@ func RunFidelity(ctx context.Context, cfg FidelityConfig) (*bench.Report, error)
 	if err != nil {
 		return nil, err
 	}
+	rep.DrawSeed = draw
 	if cfg.PaperBundle == "" {
 		rep.Notes = append(rep.Notes, "no paper-configuration bundle given (--paper-bundle): no gan-paper column")
 	}

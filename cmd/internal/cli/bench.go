@@ -43,6 +43,7 @@ func benchFidelityCmd() *cobra.Command {
 	out := fs.String("out", "", "write the Markdown report to this file (default: standard output)")
 	jsonOut := fs.String("json", "", "also write the report as JSON to this file")
 	seed := fs.Uint64("seed", 1, "random seed (quick training, samplers, classifier tests)")
+	drawSeed := fs.Uint64("draw-seed", 0, "seed of the generators' draws (models and baselines) when not 0, --seed still seeding training and the classifier tests: runs that differ only by --draw-seed show how much the draws alone move each score")
 	window := fs.Int("window", bench.DefaultWindowK, "window length of the windowed classifier test")
 	baselines := fs.String("baselines", strings.Join(bench.DefaultBaselines(), ","), "comma-separated baselines to fit on the training part (empty: none)")
 	quiet := fs.Bool("quiet", false, "no progress output")
@@ -58,13 +59,13 @@ func benchFidelityCmd() *cobra.Command {
 		if !(*upto > 0 && *upto <= 1) {
 			return fmt.Errorf("bench fidelity: --upto %g: want a fraction in (0, 1]", *upto)
 		}
-		return runBenchFidelity(ctx, stdout, stderr, tr, *bundleDir, *paper, *steps, *quickOut, *upto, *frac, *out, *jsonOut, *seed, *window, *baselines, *quiet, *prime)
+		return runBenchFidelity(ctx, stdout, stderr, tr, *bundleDir, *paper, *steps, *quickOut, *upto, *frac, *out, *jsonOut, *seed, *drawSeed, *window, *baselines, *quiet, *prime)
 	}
 	return cmd
 }
 
 func runBenchFidelity(ctx context.Context, stdout, stderr io.Writer, tr traceFlags, bundleDir, paper string, steps int, quickOut string,
-	upto, frac float64, out, jsonOut string, seed uint64, window int, baselines string, quiet, prime bool) error {
+	upto, frac float64, out, jsonOut string, seed, drawSeed uint64, window int, baselines string, quiet, prime bool) error {
 	conv, err := tr.load(stderr)
 	if err != nil {
 		return err
@@ -87,7 +88,7 @@ func runBenchFidelity(ctx context.Context, stdout, stderr io.Writer, tr traceFla
 	t, why := captureTransport(conv.Proto, conv.Packets)
 	fmt.Fprintf(stderr, "transport of the generated traffic: %s (the protocol of %s: %s)\n", t, conv.Source, why)
 	cfg := gan.FidelityConfig{Conv: conv, Bundle: bundleDir, PaperBundle: paper, TrainFrac: frac,
-		QuickSteps: steps, QuickOut: quickOut, Baselines: names, Seed: seed,
+		QuickSteps: steps, QuickOut: quickOut, Baselines: names, Seed: seed, DrawSeed: drawSeed,
 		Options: bench.Options{WindowK: window, Prime: prime, Gen: simulate.GenOptions{Framing: simulate.NewFraming(t, conv.Server.Addr.Is6())}}}
 	if !quiet {
 		cfg.Progress = stderr
