@@ -34,6 +34,11 @@ package bench_test
 //
 // Without any of them gan is left out (the benchmark logs why). Relative
 // paths in these variables are relative to the repository root.
+//
+// SPATGAN_DRAW_SEED=N seeds the generators' draws (gan and the baselines)
+// with N instead of fidelitySeed, training and the classifier tests
+// staying as they are (spatgan bench fidelity --draw-seed): runs with a
+// few draw seeds give benchstat the spread the draws alone cause.
 
 import (
 	"context"
@@ -122,6 +127,14 @@ func BenchmarkFidelity(b *testing.B) {
 // benchFidelity runs one sub-benchmark per comparator on conv.
 func benchFidelity(b *testing.B, name string, conv *trace.Conversation) {
 	ctx := context.Background()
+	draw := uint64(fidelitySeed)
+	if v := os.Getenv("SPATGAN_DRAW_SEED"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil || n == 0 {
+			b.Fatalf("SPATGAN_DRAW_SEED %q: want a positive integer", v)
+		}
+		draw = n
+	}
 	dir, m, split, notes := fidelityBundle(b, name, conv)
 	var quick sync.Once
 	var quickErr error
@@ -145,12 +158,12 @@ func benchFidelity(b *testing.B, name string, conv *trace.Conversation) {
 					return bench.Comparator{}, err
 				}
 			}
-			return gan.OpenModel(bench.NameGAN, dir, m, "", fidelitySeed, tf.SessionOptions{})
+			return gan.OpenModel(bench.NameGAN, dir, m, "", draw, tf.SessionOptions{})
 		}})
 	}
 	for _, bl := range bench.DefaultBaselines() {
 		cols = append(cols, column{bl, func() (bench.Comparator, error) {
-			cs, err := bench.FitBaselines(split, []string{bl}, fidelitySeed)
+			cs, err := bench.FitBaselines(split, []string{bl}, draw)
 			if err != nil {
 				return bench.Comparator{}, err
 			}

@@ -32,6 +32,9 @@
 #   NICE       niceness of training and evaluation (default 15: the machine
 #              is shared)
 #   SEED       seed of training and evaluation (default 1)
+#   DRAW_SEED  seed of the generators' draws in the evaluation (bench
+#              fidelity --draw-seed; default: SEED), with FIDELITY set apart
+#              per draw seed to see how much the draws alone move a score
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CAPTURES=${CAPTURES:-skype5 skype1 skype2 pgbench redis pgbench-wan}
@@ -41,6 +44,7 @@ FIDELITY=${FIDELITY:-out/fidelity}
 SHARED=${SHARED:-${SPATGAN_SHARED_DATA:-../shared/data}}
 NICE=${NICE:-15}
 SEED=${SEED:-1}
+DRAW_SEED=${DRAW_SEED:-0}
 export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-2}
 
 log() { echo "fidelity-all: $*" >&2; }
@@ -81,7 +85,7 @@ for name in $CAPTURES; do
   fi
   log "$name: bench fidelity"
   start=$SECONDS
-  nice -n "$NICE" bin/spatgan bench fidelity --trace "$tr" --bundle "$b" --seed "$SEED" --quiet \
+  nice -n "$NICE" bin/spatgan bench fidelity --trace "$tr" --bundle "$b" --seed "$SEED" --draw-seed "$DRAW_SEED" --quiet \
     --json "$FIDELITY/$name.json" >"$FIDELITY/$name.md"
   log "$name: report in $FIDELITY/$name.md (${FIDELITY}/$name.json), $(( SECONDS - start )) s"
   done_reports+=("$FIDELITY/$name.json")
