@@ -337,8 +337,10 @@ type spinBudget struct {
 var spinners spinBudget
 
 // MaxSpinners is how many conversations of a process may busy-wait at
-// once: one core fewer than the Go processors, at least one.
-func MaxSpinners() int { return max(runtime.GOMAXPROCS(0)-1, 1) }
+// once: one fewer than the Go processors, so that one is always left to
+// the rest of the process (none with a single processor: Config.Spin then
+// only sleeps).
+func MaxSpinners() int { return runtime.GOMAXPROCS(0) - 1 }
 
 func (b *spinBudget) acquire() bool {
 	limit := b.max.Load()

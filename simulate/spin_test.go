@@ -2,6 +2,7 @@ package simulate
 
 import (
 	"context"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -48,5 +49,15 @@ func TestWaitUntilWithoutSpinSlot(t *testing.T) {
 		if got := spinners.busy.Load(); got != 0 {
 			t.Fatalf("slot held %v: %d slots busy after the wait, want 0", held, got)
 		}
+	}
+}
+
+// One processor leaves no spinning slot: a busy loop would hold the only
+// processor and stop every other goroutine of the agent.
+func TestNoSpinnerOnOneProcessor(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	var b spinBudget
+	if b.acquire() {
+		t.Fatal("a spinning slot with GOMAXPROCS 1")
 	}
 }
