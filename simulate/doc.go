@@ -65,8 +65,9 @@
 // Config.Spin (at most MaxSpinners conversations at once), and sends; a
 // packet whose deadline has already passed is sent at once. Pacing error
 // = actual send time minus deadline, reported as p50/p99/p99.9/max
-// (Histogram), with the packets later than LateAfter counted as late. Decision latency = the time to draw one
-// burst (TurnsTo and PacketsTo calls), reported likewise.
+// (Histogram), with the packets later than LateAfter counted as late.
+// Decision latency = the time to draw one burst (TurnsTo and PacketsTo
+// calls), reported likewise.
 //
 // # Wire protocol, version 1
 //

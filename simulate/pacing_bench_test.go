@@ -14,7 +14,8 @@ import (
 // error sources: a Go timer alone (timer resolution and scheduling),
 // with the last 2 ms slept by nanosleep at the default timer slack, with
 // the slack set to 1 ns (the default), and with a 20 µs or a 300 µs
-// busy-wait at the end; gc adds a goroutine allocating 64 MB/s in the background.
+// busy-wait at the end; gc adds a goroutine allocating 64 MB/s in the
+// background.
 func BenchmarkPacing(b *testing.B) {
 	type variant struct {
 		name  string
