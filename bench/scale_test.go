@@ -140,10 +140,21 @@ func BenchmarkOffline(b *testing.B) {
 // talking). Reports decision latency (queueing in the dispatcher
 // included) and pacing error quantiles in microseconds (rest: the packets
 // after the first of their burst, which do not wait for a decision), the packets per
-// second of both agents together and the mean decisions per model batch.
+// second of both agents together and the mean requests per model batch.
+// draw=stepwise: the default, each burst's first packet drawn with its turn
+// and the others as they come due; draw=whole: every burst drawn whole
+// first (simulate.Config.WholeBursts), as before.
 func BenchmarkLive(b *testing.B) {
-	for _, pairs := range []int{1, 100} {
-		b.Run(fmt.Sprintf("pairs=%d", pairs), func(b *testing.B) {
+	for _, v := range []struct {
+		pairs int
+		whole bool
+	}{{1, false}, {1, true}, {100, false}, {100, true}} {
+		pairs := v.pairs
+		name := fmt.Sprintf("pairs=%d/draw=stepwise", pairs)
+		if v.whole {
+			name = fmt.Sprintf("pairs=%d/draw=whole", pairs)
+		}
+		b.Run(name, func(b *testing.B) {
 			// One model per agent with keep-warm, as spatgan simulate local.
 			sbu, cbu := openBench(b), openBench(b)
 			var dec, pace, rest simulate.Histogram
@@ -153,7 +164,7 @@ func BenchmarkLive(b *testing.B) {
 			for b.Loop() {
 				sd, cd := simulate.NewDispatcher(sbu, opt), simulate.NewDispatcher(cbu, opt)
 				cfg := simulate.Config{Dispatcher: sd, Fingerprint: sbu.Fingerprint(), Pairs: pairs,
-					Duration: 3 * time.Second, MaxGap: 20 * time.Millisecond, PeerTimeout: 10 * time.Second}
+					Duration: 3 * time.Second, MaxGap: 20 * time.Millisecond, PeerTimeout: 10 * time.Second, WholeBursts: v.whole}
 				ccfg := cfg
 				ccfg.Dispatcher = cd
 				s, err := simulate.Listen("127.0.0.1:0", cfg)
@@ -184,7 +195,7 @@ func BenchmarkLive(b *testing.B) {
 					late += t.Late
 				}
 				ss, cs := sd.Stats(), cd.Stats()
-				mean = float64(ss.Decisions+cs.Decisions) / float64(max(ss.Batches+cs.Batches, 1))
+				mean = float64(ss.Decisions+ss.Draws+cs.Decisions+cs.Draws) / float64(max(ss.Batches+cs.Batches, 1))
 			}
 			us := func(v int64) float64 { return float64(v) / 1e3 }
 			b.ReportMetric(us(dec.Quantile(0.5)), "decision-p50-us")
@@ -196,7 +207,7 @@ func BenchmarkLive(b *testing.B) {
 			b.ReportMetric(us(rest.Quantile(0.99)), "pacing-rest-p99-us")
 			b.ReportMetric(float64(packets)/b.Elapsed().Seconds(), "packets/s")
 			b.ReportMetric(float64(late)/float64(max(packets, 1)), "late-frac")
-			b.ReportMetric(mean, "decisions/batch")
+			b.ReportMetric(mean, "requests/batch")
 		})
 	}
 }

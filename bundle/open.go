@@ -199,16 +199,45 @@ func (b *Bundle) TurnsTo(out []sampler.Turn, side trace.Side, convs []*sampler.C
 // does not read earlier packets of the burst, else one call per packet
 // position (batched across the conversations).
 func (b *Bundle) BurstsTo(out [][]sampler.Pkt, side trace.Side, convs []*sampler.Conv) error {
+	return b.BurstsFrom(out, nil, side, convs)
+}
+
+// Stepwise implements sampler.Stepper: side's packet model reads the
+// earlier packets of its burst.
+func (b *Bundle) Stepwise(side trace.Side) bool {
+	set := b.sets[ModelID(side, graphs.Packet)]
+	return set != nil && set.Sequential()
+}
+
+// BurstsFrom implements sampler.Stepper: as BurstsTo, for the positions
+// from[i] on of out[i] (from nil: all of them).
+func (b *Bundle) BurstsFrom(out [][]sampler.Pkt, from []int, side trace.Side, convs []*sampler.Conv) error {
 	if err := sampler.CheckBatch(len(out), len(convs), side); err != nil {
 		return err
+	}
+	if from != nil && len(from) != len(out) {
+		return fmt.Errorf("bundle: %d starting positions for %d bursts", len(from), len(out))
+	}
+	first := func(i int) int {
+		if from == nil {
+			return 0
+		}
+		return from[i]
 	}
 	id := ModelID(side, graphs.Packet)
 	set := b.sets[id]
 	k := set.Len()
-	maxN, total := 0, 0
-	for _, o := range out {
+	minPos, maxN, total := math.MaxInt, 0, 0
+	for i, o := range out {
+		f := first(i)
+		if f < 0 || f > len(o) {
+			return fmt.Errorf("bundle: conversation %d: starting position %d outside its %d packets", convs[i].ID, f, len(o))
+		}
 		maxN = max(maxN, len(o))
-		total += len(o)
+		total += len(o) - f
+		if f < len(o) {
+			minPos = min(minPos, f)
+		}
 	}
 	if total == 0 {
 		return nil
@@ -249,18 +278,21 @@ func (b *Bundle) BurstsTo(out [][]sampler.Pkt, side trace.Side, convs []*sampler
 	b.rows = b.rows[:0]
 	if !set.Sequential() {
 		for i, o := range out {
-			for pos := range o {
+			for pos := first(i); pos < len(o); pos++ {
 				b.rows = append(b.rows, [2]int{i, pos})
 			}
 		}
 		return draw(b.rows)
 	}
-	for pos := 0; pos < maxN; pos++ {
+	for pos := minPos; pos < maxN; pos++ {
 		b.rows = b.rows[:0]
 		for i, o := range out {
-			if pos < len(o) {
+			if pos >= first(i) && pos < len(o) {
 				b.rows = append(b.rows, [2]int{i, pos})
 			}
+		}
+		if len(b.rows) == 0 {
+			continue // between the ranges of the batch's conversations
 		}
 		if err := draw(b.rows); err != nil {
 			return err

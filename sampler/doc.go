@@ -41,6 +41,13 @@
 // autoregressive model) draws BurstsTo position by position internally,
 // still batched across the conversations.
 //
+// Such a sampler may also implement Stepper, whose BurstsFrom draws an
+// open burst a few packets at a time (from position from[i] on) with the
+// same result as one BurstsTo call: a live agent draws a burst's first
+// packet with its turn and the later ones while it waits to send the
+// earlier ones, so that the first packet does not wait for the whole
+// burst. The GAN bundle implements it; the baselines draw whole bursts.
+//
 // A conversation need not start empty: a caller may set conv.H to the
 // History of a real conversation (features.Prime) so that the generators
 // continue it (generate --continue; the fidelity bench continues the

@@ -66,6 +66,26 @@ type Sampler interface {
 	BurstsTo(out [][]Pkt, side trace.Side, convs []*Conv) error
 }
 
+// Stepper is an optional interface of a Sampler whose packets depend on
+// the earlier packets of their burst (an autoregressive packet model) and
+// which therefore draws them one position at a time anyway. A caller that
+// wants a burst's first packet early (a live agent: the first packet is
+// due after the reply gap, the later ones after their own gaps) draws the
+// packets a few at a time at no extra cost: BurstsFrom draws out[i][from[i]:]
+// of side's open burst in convs[i], where out[i][:from[i]] are the packets
+// this sampler drew for that burst before (BurstsTo or BurstsFrom, in the
+// same order as BurstsTo would have drawn them), unchanged by the caller;
+// out[i] may be shorter than the burst. Drawing a burst in pieces this way
+// gives exactly what one BurstsTo call gives for the same draws.
+type Stepper interface {
+	// Stepwise reports whether side's packets are drawn position by
+	// position (BurstsFrom is then worth calling); if not, callers draw
+	// whole bursts with BurstsTo.
+	Stepwise(side trace.Side) bool
+	// BurstsFrom draws out[i][from[i]:] for each conversation.
+	BurstsFrom(out [][]Pkt, from []int, side trace.Side, convs []*Conv) error
+}
+
 // Fingerprinter is an optional interface of a Sampler that identifies the
 // model it draws from (not its seed): two samplers with the same fingerprint
 // draw from the same distributions. Simulation agents compare fingerprints

@@ -38,6 +38,11 @@ type Config struct {
 	// Dispatcher); NewSampler is then not used. A server and a client in
 	// one process may share it.
 	Dispatcher *Dispatcher
+	// WholeBursts draws every burst whole before its first packet goes
+	// out, even from a sampler that could draw it packet by packet as the
+	// packets come due (sampler.Stepper); for comparison with that
+	// default.
+	WholeBursts bool
 	// Fingerprint identifies the model; the handshake refuses a peer whose
 	// fingerprint differs. Required (may not be empty).
 	Fingerprint string
@@ -154,13 +159,16 @@ func (c *Config) planner(index int, side trace.Side, fr Framing, timeScale float
 	if c.Dispatcher != nil {
 		p := newPlanner(nil, side, fr, timeScale, c.MaxCount, c.MaxGap)
 		p.d = c.Dispatcher
+		p.stepwise = c.Dispatcher.stepwise[side] && !c.WholeBursts
 		return p, nil
 	}
 	s, err := c.NewSampler(index)
 	if err != nil {
 		return nil, err
 	}
-	return newPlanner(s, side, fr, timeScale, c.MaxCount, c.MaxGap), nil
+	p := newPlanner(s, side, fr, timeScale, c.MaxCount, c.MaxGap)
+	p.stepwise = p.stepwise && !c.WholeBursts
+	return p, nil
 }
 
 // timeScale converts the speedup into the factor applied to sampled times.

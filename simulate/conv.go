@@ -108,6 +108,9 @@ type conv struct {
 	bp    burstPlan
 	times []int64
 	m     meter
+	// drawCost: a moving average of the time to draw one more packet of
+	// an open burst (stepwise samplers).
+	drawCost int64
 
 	rep ConvReport
 }
@@ -168,7 +171,11 @@ func (c *conv) run(ctx context.Context, start int64, h Hello) (err error) {
 }
 
 // sendBurst draws and sends this side's burst; done reports that a limit
-// ended the conversation (a Bye was sent).
+// ended the conversation (a Bye was sent). With a stepwise sampler only
+// the burst's first packet is drawn before it goes out (the decision);
+// each later packet is drawn while the agent waits to send an earlier
+// one, when the wait leaves time for a draw, else right after the
+// packet before it is sent.
 func (c *conv) sendBurst(ctx context.Context) (done bool, err error) {
 	if (c.maxPackets > 0 && c.carried >= c.maxPackets) || (c.endNS > 0 && c.clk.now() >= c.endNS) {
 		c.bye()
@@ -179,25 +186,42 @@ func (c *conv) sendBurst(ctx context.Context) (done bool, err error) {
 		return false, err
 	}
 	c.rep.Decision.Add(int64(time.Since(t0)))
-	c.times = schedule(c.times[:0], c.ref, &c.bp)
-	n, why := truncate(c.times, c.carried, c.maxPackets, c.endNS)
-	if why == stopAtTime {
-		// Nothing more before the end: stay until the end, as the drawn
-		// burst would have, then say goodbye.
-		if err := c.waitUntil(ctx, c.endNS); err != nil {
-			return false, err
-		}
-		c.bye()
-		return true, nil
+	c.times = c.times[:0]
+	n, why := c.bp.count(), goOn
+	flagged := false // the last packet sent carried FlagLast
+	if c.maxPackets > 0 && c.carried+int64(n) >= c.maxPackets {
+		n, why = int(max(c.maxPackets-c.carried, 0)), stopLimit
 	}
 	for i := 0; i < n; i++ {
+		if err := c.drawTo(i + 1); err != nil {
+			return false, err
+		}
+		c.times = extend(c.times, c.ref, &c.bp)
+		if c.endNS > 0 && c.times[i] > c.endNS {
+			// The rest of the burst falls after the end: as truncate.
+			n, why = i, goOn
+			if i > 0 && !flagged {
+				// Packet i-1 went out before packet i was drawn, without
+				// FlagLast: end the peer's wait for more with a Sync
+				// naming the burst that follows.
+				c.control(FlagSync, c.burst+1)
+			}
+			break
+		}
+		// Draw ahead while the wait for this packet leaves time for it.
+		for c.bp.drawn() < n && c.times[i]-c.clk.now()-int64(c.cfg.Spin)-max(int64(c.cfg.FineSleep), 0) > 2*c.drawCost {
+			if err := c.drawTo(c.bp.drawn() + 1); err != nil {
+				return false, err
+			}
+		}
 		if err := c.waitUntil(ctx, c.times[i]); err != nil {
 			return false, err
 		}
 		size := c.bp.sizes[i]
 		h := Header{Side: uint8(c.side), Conv: c.id, Seq: c.seq, Burst: c.burst,
 			Length: uint16(c.fr.MessageLen(size))}
-		if i == n-1 {
+		flagged = i == n-1 || (c.endNS > 0 && i+1 < c.bp.drawn() && c.times[i]+c.bp.dts[i+1] > c.endNS)
+		if flagged {
 			h.Flags = FlagLast
 		}
 		now := c.clk.now()
@@ -235,6 +259,15 @@ func (c *conv) sendBurst(ctx context.Context) (done bool, err error) {
 			}
 		}
 	}
+	if n == 0 && why == goOn {
+		// Nothing before the end: stay until the end, as the drawn burst
+		// would have, then say goodbye.
+		if err := c.waitUntil(ctx, c.endNS); err != nil {
+			return false, err
+		}
+		c.bye()
+		return true, nil
+	}
 	sent(c.sc, &c.bp, n)
 	c.carried += int64(n)
 	c.burst++
@@ -248,19 +281,60 @@ func (c *conv) sendBurst(ctx context.Context) (done bool, err error) {
 	return false, nil
 }
 
-// decide draws this side's next burst into c.bp. Through a shared
+// extend appends the send time of the next packet of plan (ref: when the
+// opponent's burst ended) to times.
+func extend(times []int64, ref int64, plan *burstPlan) []int64 {
+	i := len(times)
+	if i == 0 {
+		return append(times, ref+plan.gap)
+	}
+	return append(times, times[i-1]+plan.dts[i])
+}
+
+// decide draws this side's next turn and the first packet of its burst (a
+// stepwise sampler) or the whole burst into c.bp. Through a shared
 // Dispatcher, which may be busy with other conversations, it answers the
 // peer's control messages while it waits (a Sync gets Alive), so that a
 // slow decision does not make the peer declare this side gone.
 func (c *conv) decide() error {
 	d := c.plan.d
 	if d == nil {
-		return c.plan.plan(c.sc, &c.bp)
+		return c.plan.planFirst(c.sc, &c.bp)
 	}
-	if err := d.submit(c.plan, c.sc, &c.bp); err != nil {
+	// Only the first packet when the dispatcher is idle: when it is busy
+	// with other conversations, their draws and this one's later packets
+	// would queue behind each other, so the burst is drawn whole, in the
+	// model calls that serve the whole batch.
+	if err := d.submit(c.plan, c.sc, &c.bp, c.plan.stepwise && d.idle()); err != nil {
 		return err
 	}
 	return d.wait(c.plan, c.in, c.whileSending)
+}
+
+// drawTo draws the open burst's packets up to upto (nothing if they are
+// drawn), timing the draw for sendBurst's draw-ahead.
+func (c *conv) drawTo(upto int) error {
+	if upto <= c.bp.drawn() {
+		return nil
+	}
+	t0 := time.Now()
+	var err error
+	if d := c.plan.d; d == nil {
+		err = c.plan.more(c.sc, &c.bp, upto-c.bp.drawn())
+	} else if err = d.send(c.plan, c.sc, &c.bp, decision{more: true, upto: upto}); err == nil {
+		err = d.wait(c.plan, c.in, c.whileSending)
+	}
+	if err != nil {
+		return err
+	}
+	dt := int64(time.Since(t0))
+	if c.drawCost == 0 {
+		c.drawCost = dt
+	} else {
+		c.drawCost += (dt - c.drawCost) / 8
+	}
+	c.rep.Draw.Add(dt)
+	return nil
 }
 
 // waitUntil waits for deadline, answering control messages meanwhile.

@@ -92,6 +92,8 @@ type Dispatcher struct {
 
 	batches   atomic.Int64
 	decisions atomic.Int64
+	draws     atomic.Int64
+	serving   atomic.Bool // a batch is being served
 	maxSeen   atomic.Int64
 	warms     atomic.Int64
 
@@ -99,16 +101,25 @@ type Dispatcher struct {
 	// conversation of the warm draws.
 	served [2]bool
 	warm   warmWork
+	// stepwise[side]: the sampler draws side's packets position by
+	// position (sampler.Stepper), so conversations draw them as they
+	// come due.
+	stepwise [2]bool
 }
 
-// decision is one conversation's request for its next burst; each planner
-// owns one and reuses it.
+// decision is one conversation's request for its next burst, or for more
+// packets of its open burst; each planner owns one and reuses it.
 type decision struct {
-	p    *planner
-	c    *sampler.Conv
-	b    *burstPlan
-	err  error
-	done chan struct{}
+	p *planner
+	c *sampler.Conv
+	b *burstPlan
+	// more: draw the open burst's packets up to upto (no turn); else
+	// draw a turn, then its first packet (first) or all its packets.
+	more  bool
+	first bool
+	upto  int
+	err   error
+	done  chan struct{}
 }
 
 // NewDispatcher starts the goroutine serving decisions from s. The caller
@@ -122,6 +133,11 @@ func NewDispatcher(s sampler.Sampler, opt DispatchOptions) *Dispatcher {
 	}
 	d := &Dispatcher{s: s, maxBatch: opt.MaxBatch, maxWait: max(opt.MaxWait, 0), keepWarm: max(opt.KeepWarm, 0), warmFor: opt.KeepWarmFor,
 		req: make(chan *decision, opt.MaxBatch), quit: make(chan struct{}), exited: make(chan struct{})}
+	if st, ok := s.(sampler.Stepper); ok {
+		for _, side := range []trace.Side{trace.Server, trace.Client} {
+			d.stepwise[side] = st.Stepwise(side)
+		}
+	}
 	go d.loop()
 	return d
 }
@@ -139,43 +155,60 @@ func (d *Dispatcher) Close() error {
 
 // DispatchStats says how the decisions were batched.
 type DispatchStats struct {
-	Decisions int64 // bursts drawn
+	Decisions int64 // bursts drawn (their turn, then all or the first of their packets)
+	Draws     int64 // later packets of open bursts drawn (stepwise samplers)
 	Batches   int64 // batches served (per side present: one TurnsTo call, one or two BurstsTo calls)
-	MaxBatch  int64 // largest batch served
+	MaxBatch  int64 // most requests in one batch
 	Warm      int64 // scratch draws made to keep the model warm (DispatchOptions.KeepWarm)
 }
 
-// MeanBatch returns the mean number of decisions per batch.
+// MeanBatch returns the mean number of requests (decisions and later
+// draws) per batch.
 func (s DispatchStats) MeanBatch() float64 {
 	if s.Batches == 0 {
 		return 0
 	}
-	return float64(s.Decisions) / float64(s.Batches)
+	return float64(s.Decisions+s.Draws) / float64(s.Batches)
 }
 
 // Stats returns the counts so far.
 func (d *Dispatcher) Stats() DispatchStats {
-	return DispatchStats{Decisions: d.decisions.Load(), Batches: d.batches.Load(), MaxBatch: d.maxSeen.Load(), Warm: d.warms.Load()}
+	return DispatchStats{Decisions: d.decisions.Load(), Draws: d.draws.Load(), Batches: d.batches.Load(), MaxBatch: d.maxSeen.Load(), Warm: d.warms.Load()}
 }
 
 // plan draws p's side's next burst in conversation c through the
-// dispatcher, as planner.plan does directly.
-func (d *Dispatcher) plan(p *planner, c *sampler.Conv, b *burstPlan) error {
-	if err := d.submit(p, c, b); err != nil {
+// dispatcher, as planner.planUpTo does directly.
+func (d *Dispatcher) plan(p *planner, c *sampler.Conv, b *burstPlan, first bool) error {
+	if err := d.submit(p, c, b, first); err != nil {
 		return err
 	}
 	return d.wait(p, nil, nil)
 }
 
-// submit queues p's request for conversation c's next burst, to be
-// written into b; the dispatcher owns c's history and b until wait
-// returns.
-func (d *Dispatcher) submit(p *planner, c *sampler.Conv, b *burstPlan) error {
+// more draws the packets of b, conversation c's open burst, up to upto
+// through the dispatcher, as planner.draw does directly.
+func (d *Dispatcher) more(p *planner, c *sampler.Conv, b *burstPlan, upto int) error {
+	if err := d.send(p, c, b, decision{more: true, upto: upto}); err != nil {
+		return err
+	}
+	return d.wait(p, nil, nil)
+}
+
+// submit queues p's request for conversation c's next burst (only its
+// first packet if first), to be written into b; the dispatcher owns c's
+// history and b until wait returns.
+func (d *Dispatcher) submit(p *planner, c *sampler.Conv, b *burstPlan, first bool) error {
+	return d.send(p, c, b, decision{first: first})
+}
+
+// send queues p's request what (its kind and upto) for conversation c.
+func (d *Dispatcher) send(p *planner, c *sampler.Conv, b *burstPlan, what decision) error {
 	r := &p.req
 	if r.done == nil {
 		r.done = make(chan struct{}, 1)
 	}
 	r.p, r.c, r.b, r.err = p, c, b, nil
+	r.more, r.first, r.upto = what.more, what.first, what.upto
 	select {
 	case d.req <- r:
 		return nil
@@ -248,14 +281,27 @@ func (d *Dispatcher) loop() {
 		batch = d.collect(append(batch[:0], r))
 		// Counted before the answers go out, so that a caller who has its
 		// answer sees it in Stats.
+		d.serving.Store(true)
 		d.batches.Add(1)
-		d.decisions.Add(int64(len(batch)))
+		var more int64
+		for _, r := range batch {
+			if r.more {
+				more++
+			}
+		}
+		d.decisions.Add(int64(len(batch)) - more)
+		d.draws.Add(more)
 		if n := int64(len(batch)); n > d.maxSeen.Load() {
 			d.maxSeen.Store(n)
 		}
 		d.serve(batch, &w)
+		d.serving.Store(false)
 	}
 }
+
+// idle reports that the dispatcher serves no batch and has no request
+// waiting: a decision asked now is served at once.
+func (d *Dispatcher) idle() bool { return !d.serving.Load() && len(d.req) == 0 }
 
 // dispatchWork holds the loop's reused buffers.
 type dispatchWork struct {
@@ -264,27 +310,37 @@ type dispatchWork struct {
 	turns       []sampler.Turn
 	convs       []*sampler.Conv
 	outs        [][]sampler.Pkt
+	from        []int
 }
 
 // serve draws and answers a batch: the turns of each side (one TurnsTo
-// call per side), then the packets of the one-packet bursts, which are
-// answered at once, then those of the longer bursts (one BurstsTo call
-// per side and group). A sampler that draws packets position by position
-// makes as many model calls as the longest burst of its group has
-// packets, so a one-packet burst does not wait for a long one drawn in
-// the same batch; a sampler drawing whole bursts at once pays one more
-// call per side and batch.
+// call per side), then the packets of the requests wanting one packet
+// (a one-packet burst, a burst's first packet, the next packet of an open
+// burst), which are answered at once, then those wanting more (one
+// BurstsTo or BurstsFrom call per side and group). A sampler that draws
+// packets position by position makes as many model calls as the longest
+// request of its group has packets, so a one-packet request does not wait
+// for a long one drawn in the same batch; a sampler drawing whole bursts
+// at once pays one more call per side and batch.
 func (d *Dispatcher) serve(batch []*decision, w *dispatchWork) {
 	for s := range w.side {
 		w.side[s], w.short[s], w.long[s] = w.side[s][:0], w.short[s][:0], w.long[s][:0]
-	}
-	for _, r := range batch {
-		w.side[r.p.side] = append(w.side[r.p.side], r)
 	}
 	answer := func(rs []*decision, err error) {
 		for _, r := range rs {
 			r.err = err
 			r.done <- struct{}{}
+		}
+	}
+	for _, r := range batch {
+		if !r.more {
+			w.side[r.p.side] = append(w.side[r.p.side], r)
+			continue
+		}
+		if r.upto-r.b.drawn() == 1 {
+			w.short[r.p.side] = append(w.short[r.p.side], r)
+		} else {
+			w.long[r.p.side] = append(w.long[r.p.side], r)
 		}
 	}
 	for s, rs := range w.side {
@@ -302,7 +358,12 @@ func (d *Dispatcher) serve(batch []*decision, w *dispatchWork) {
 		}
 		d.served[s] = true
 		for i, r := range rs {
-			if n := len(r.p.open(r.c, w.turns[i], r.b)); n == 1 {
+			r.upto = len(r.p.open(r.c, w.turns[i], r.b))
+			r.p.calls++
+			if r.first && d.stepwise[s] {
+				r.upto = 1
+			}
+			if r.upto == 1 {
 				w.short[s] = append(w.short[s], r)
 			} else {
 				w.long[s] = append(w.long[s], r)
@@ -318,18 +379,28 @@ func (d *Dispatcher) serve(batch []*decision, w *dispatchWork) {
 	}
 }
 
-// bursts draws the packets of the opened bursts of one side's requests.
+// bursts draws the packets of the requests of one side up to their upto.
 func (d *Dispatcher) bursts(side trace.Side, rs []*decision, w *dispatchWork) error {
 	w.convs, w.outs = grow(w.convs, len(rs)), grow(w.outs, len(rs))
 	for i, r := range rs {
-		w.convs[i], w.outs[i] = r.c, r.b.raw
+		w.convs[i], w.outs[i] = r.c, r.b.raw[:r.upto]
 	}
-	if err := d.s.BurstsTo(w.outs, side, w.convs); err != nil {
+	var err error
+	if d.stepwise[side] {
+		w.from = grow(w.from, len(rs))
+		for i, r := range rs {
+			w.from[i] = r.b.drawn()
+		}
+		err = d.s.(sampler.Stepper).BurstsFrom(w.outs, w.from, side, w.convs)
+	} else {
+		err = d.s.BurstsTo(w.outs, side, w.convs)
+	}
+	if err != nil {
 		return fmt.Errorf("simulate: %s sampler, %s bursts: %w", d.s.Name(), side, err)
 	}
 	for _, r := range rs {
-		r.p.fill(r.b)
-		r.p.calls += 2
+		r.p.fill(r.b, r.upto)
+		r.p.calls++
 	}
 	return nil
 }

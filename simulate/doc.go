@@ -66,8 +66,15 @@
 // packet whose deadline has already passed is sent at once. Pacing error
 // = actual send time minus deadline, reported as p50/p99/p99.9/max
 // (Histogram), with the packets later than LateAfter counted as late.
-// Decision latency = the time to draw one burst (TurnsTo and PacketsTo
-// calls), reported likewise.
+// Decision latency = the time from the start of a turn's drawing until its
+// first packet may go out, reported likewise: a TurnsTo and a BurstsTo
+// call for the whole burst, or, with a sampler that draws packets position
+// by position anyway (sampler.Stepper: the GAN bundle's autoregressive
+// packet models), a TurnsTo and the first packet only. The later packets
+// of such a burst are drawn while the agent waits to send the earlier ones
+// (one more whenever the wait leaves twice the recent cost of a draw),
+// else right after the packet before them goes out; drawn in pieces, a
+// burst is exactly what one call would have drawn.
 //
 // # Wire protocol, version 1
 //

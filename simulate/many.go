@@ -110,7 +110,7 @@ func GenerateMany(ctx context.Context, s sampler.Sampler, k int, opt GenOptions,
 		next := active[:0]
 		for _, c := range active {
 			st1 := &cs[c]
-			p.fill(&st1.plan)
+			p.fill(&st1.plan, st1.plan.count())
 			times = schedule(times[:0], st1.ref, &st1.plan)
 			n, why := truncate(times, st1.carried, opt.Packets, st1.end)
 			for i := 0; i < n; i++ {

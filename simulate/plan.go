@@ -34,21 +34,33 @@ func (c *Clamps) add(o Clamps) {
 
 // burstPlan is one side's drawn burst: the reply gap and, per packet, the
 // frame size and the time since the previous packet (dts[0] is 0), scaled
-// and clamped for sending; raw keeps the draws in the model's units (sizes
-// clamped, times unscaled) for the conversation's history.
+// and clamped for sending. raw receives the sampler's draws (as drawn: a
+// Stepper reads the burst's earlier packets from it) and hist the same in
+// the model's units as they go into the history (sizes clamped, the first
+// packet's time the reply gap). A burst may be drawn in pieces (a live
+// agent with a sampler.Stepper): the first drawn packets of raw are
+// filled, len(sizes) of them.
 type burstPlan struct {
 	gap    int64
 	sizes  []int32
 	dts    []int64
 	raw    []sampler.Pkt
+	hist   []sampler.Pkt
 	rawGap int64
 }
+
+// drawn returns how many of the burst's packets are drawn.
+func (b *burstPlan) drawn() int { return len(b.sizes) }
+
+// count returns the burst's packets, drawn or not.
+func (b *burstPlan) count() int { return len(b.raw) }
 
 // planner turns a conversation's history into this side's next burst, the
 // decision logic shared by the live agents and offline generation: a
 // TurnsTo call, the turn opened in the history, a BurstsTo call for its
-// packets, then sizes clamped to the framing and times scaled and capped.
-// After sending, the caller closes the burst with sent.
+// packets (or, stepwise, BurstsFrom calls for a few at a time), then sizes
+// clamped to the framing and times scaled and capped. After sending, the
+// caller closes the burst with sent.
 type planner struct {
 	s         sampler.Sampler
 	d         *Dispatcher // if set, plan draws through it (s is then nil)
@@ -58,10 +70,15 @@ type planner struct {
 	timeScale float64
 	maxCount  int
 	maxGap    int64
+	// stepwise: the sampler is a sampler.Stepper drawing this side's
+	// packets position by position, so a live agent draws a burst's
+	// packets as they come due (planFirst, more).
+	stepwise bool
 
 	turn1 [1]sampler.Turn
 	conv1 [1]*sampler.Conv
 	out1  [1][]sampler.Pkt
+	from1 [1]int
 
 	calls  int64
 	clamps Clamps
@@ -74,7 +91,11 @@ func newPlanner(s sampler.Sampler, side trace.Side, fr Framing, timeScale float6
 	if maxGap <= 0 {
 		maxGap = DefaultMaxGap
 	}
-	return &planner{s: s, side: side, fr: fr, timeScale: timeScale, maxCount: maxCount, maxGap: int64(maxGap)}
+	p := &planner{s: s, side: side, fr: fr, timeScale: timeScale, maxCount: maxCount, maxGap: int64(maxGap)}
+	if st, ok := s.(sampler.Stepper); ok {
+		p.stepwise = st.Stepwise(side)
+	}
+	return p
 }
 
 // scale applies the time scale and the clamps to a sampled time.
@@ -126,14 +147,15 @@ func (p *planner) open(c *sampler.Conv, t sampler.Turn, b *burstPlan) []sampler.
 	}
 	b.gap = p.scale(t.GapNS)
 	b.raw = grow(b.raw, t.Count)
-	b.sizes, b.dts = b.sizes[:0], b.dts[:0]
+	b.sizes, b.dts, b.hist = b.sizes[:0], b.dts[:0], b.hist[:0]
 	return b.raw
 }
 
-// fill turns the drawn packets in b.raw into sizes and send times.
-func (p *planner) fill(b *burstPlan) {
-	for i := range b.raw {
-		k := &b.raw[i]
+// fill turns the packets drawn into b.raw up to upto into sizes and send
+// times.
+func (p *planner) fill(b *burstPlan, upto int) {
+	for i := len(b.sizes); i < upto; i++ {
+		k := b.raw[i]
 		size, clamped := p.fr.Clamp(k.Size)
 		if clamped {
 			p.clamps.Size++
@@ -147,31 +169,76 @@ func (p *planner) fill(b *burstPlan) {
 		}
 		b.sizes = append(b.sizes, size)
 		b.dts = append(b.dts, dt)
+		b.hist = append(b.hist, k)
 	}
 }
 
 // plan draws side's next burst in conversation c.
 func (p *planner) plan(c *sampler.Conv, b *burstPlan) error {
+	return p.planUpTo(c, b, false)
+}
+
+// planFirst draws side's next turn in conversation c and, for a stepwise
+// sampler, only the burst's first packet (the rest with more); else the
+// whole burst, as plan.
+func (p *planner) planFirst(c *sampler.Conv, b *burstPlan) error {
+	return p.planUpTo(c, b, p.stepwise)
+}
+
+func (p *planner) planUpTo(c *sampler.Conv, b *burstPlan, first bool) error {
 	if p.d != nil {
-		return p.d.plan(p, c, b)
+		return p.d.plan(p, c, b, first)
 	}
 	p.conv1[0] = c
 	if err := p.s.TurnsTo(p.turn1[:], p.side, p.conv1[:]); err != nil {
 		return fmt.Errorf("simulate: %s sampler, %s turn: %w", p.s.Name(), p.side, err)
 	}
-	p.out1[0] = p.open(c, p.turn1[0], b)
-	if err := p.s.BurstsTo(p.out1[:], p.side, p.conv1[:]); err != nil {
+	all := p.open(c, p.turn1[0], b)
+	p.calls++
+	upto := len(all)
+	if first {
+		upto = 1
+	}
+	return p.draw(c, b, upto)
+}
+
+// more draws up to k further packets of the open burst b in c (stepwise
+// samplers only).
+func (p *planner) more(c *sampler.Conv, b *burstPlan, k int) error {
+	upto := min(b.drawn()+k, b.count())
+	if upto <= b.drawn() {
+		return nil
+	}
+	if p.d != nil {
+		return p.d.more(p, c, b, upto)
+	}
+	return p.draw(c, b, upto)
+}
+
+// draw draws b's packets from b.drawn() to upto with the planner's own
+// sampler.
+func (p *planner) draw(c *sampler.Conv, b *burstPlan, upto int) error {
+	p.conv1[0] = c
+	p.out1[0] = b.raw[:upto]
+	var err error
+	if p.stepwise {
+		p.from1[0] = b.drawn()
+		err = p.s.(sampler.Stepper).BurstsFrom(p.out1[:], p.from1[:], p.side, p.conv1[:])
+	} else {
+		err = p.s.BurstsTo(p.out1[:], p.side, p.conv1[:])
+	}
+	if err != nil {
 		return fmt.Errorf("simulate: %s sampler, %s burst: %w", p.s.Name(), p.side, err)
 	}
-	p.calls += 2
-	p.fill(b)
+	p.calls++
+	p.fill(b, upto)
 	return nil
 }
 
 // sent closes the burst in c's history with the first n packets of b, the
 // ones that went out.
 func sent(c *sampler.Conv, b *burstPlan, n int) {
-	c.H.End(features.SentBurst(b.rawGap, b.raw[:n]))
+	c.H.End(features.SentBurst(b.rawGap, b.hist[:n]))
 }
 
 // meter measures a burst as received: count, bytes, first and last arrival.

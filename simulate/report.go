@@ -64,11 +64,17 @@ type ConvReport struct {
 	// Pacing is actual minus scheduled send time per data packet, ns.
 	Pacing Histogram
 	// PacingRest is Pacing for the packets after the first of each burst:
-	// the error of the waiting alone (timers, scheduling), where a first
-	// packet may also wait for its decision.
+	// the error of the waiting (timers, scheduling) and, with a stepwise
+	// sampler, of a draw that did not fit in the wait before the previous
+	// packet, where a first packet waits for its decision.
 	PacingRest Histogram
-	// Decision is the time to draw one burst (TurnsTo and PacketsTo), ns.
+	// Decision is the time to draw a burst's turn and what must be drawn
+	// before its first packet can go out (the first packet with a
+	// stepwise sampler, else the whole burst), ns.
 	Decision Histogram
+	// Draw is the time of each later draw of a stepwise sampler (one or
+	// more packets of an open burst, made while waiting to send), ns.
+	Draw Histogram
 	// End says how the conversation ended: "limit", "peer bye",
 	// "interrupted" or an error message.
 	End   string
@@ -107,6 +113,7 @@ func (r *Report) Totals() ConvReport {
 		t.Pacing.Merge(&c.Pacing)
 		t.PacingRest.Merge(&c.PacingRest)
 		t.Decision.Merge(&c.Decision)
+		t.Draw.Merge(&c.Draw)
 	}
 	return t
 }
@@ -133,10 +140,15 @@ func (r *Report) WriteText(w io.Writer) {
 	d := t.Decision.Summary()
 	perPkt := time.Duration(0)
 	if t.Sent > 0 {
-		perPkt = time.Duration(t.Decision.Mean() * float64(t.Bursts) / float64(t.Sent))
+		all := t.Decision.Mean()*float64(t.Decision.Count()) + t.Draw.Mean()*float64(t.Draw.Count())
+		perPkt = time.Duration(all / float64(t.Sent))
 	}
-	fmt.Fprintf(w, "  decision latency per burst: p50 %v p99 %v p99.9 %v max %v (mean per packet %v); sampler calls %d\n",
+	fmt.Fprintf(w, "  decision latency per burst: p50 %v p99 %v p99.9 %v max %v (drawing time per packet sent %v); sampler calls %d\n",
 		d.P50, d.P99, d.P999, d.Max, perPkt, t.Calls)
+	if t.Draw.Count() > 0 {
+		dw := t.Draw.Summary()
+		fmt.Fprintf(w, "  later draws while sending (%d): p50 %v p99 %v max %v\n", t.Draw.Count(), dw.P50, dw.P99, dw.Max)
+	}
 	fmt.Fprintf(w, "  clamped: size %d, count %d, time %d; syncs sent %d\n", t.Clamps.Size, t.Clamps.Count, t.Clamps.Time, t.Syncs)
 	dr := r.Drops
 	fmt.Fprintf(w, "  dropped: no conversation %d, bad header %d, bad version %d, bad length %d, queue overflow %d\n",

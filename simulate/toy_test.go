@@ -102,3 +102,50 @@ var (
 	_ sampler.Sampler       = (*toySampler)(nil)
 	_ sampler.Fingerprinter = (*echoSampler)(nil)
 )
+
+// arSampler is a stepwise (sampler.Stepper) test sampler: turns as
+// toySampler, packets drawn position by position across the
+// conversations, each size its predecessor's plus 1..20 bytes (the first
+// 100..1099), so a packet depends on the ones drawn before it in its
+// burst; times in [dt/2, 3*dt/2).
+type arSampler struct {
+	toySampler
+	calls int // BurstsFrom calls
+}
+
+func newAR(seed uint64, gap, dt int64) *arSampler {
+	return &arSampler{toySampler: *newToy(seed, gap, dt)}
+}
+
+func (a *arSampler) Name() string             { return "ar" }
+func (a *arSampler) Fingerprint() string      { return "ar-v1" }
+func (a *arSampler) Stepwise(trace.Side) bool { return true }
+func (a *arSampler) BurstsTo(out [][]sampler.Pkt, side trace.Side, convs []*sampler.Conv) error {
+	return a.BurstsFrom(out, nil, side, convs)
+}
+func (a *arSampler) BurstsFrom(out [][]sampler.Pkt, from []int, side trace.Side, convs []*sampler.Conv) error {
+	if err := sampler.CheckBatch(len(out), len(convs), side); err != nil {
+		return err
+	}
+	a.calls++
+	r := a.r[side][1]
+	maxN := 0
+	for _, o := range out {
+		maxN = max(maxN, len(o))
+	}
+	for pos := 0; pos < maxN; pos++ {
+		for i, o := range out {
+			if pos >= len(o) || (from != nil && pos < from[i]) {
+				continue
+			}
+			size := int32(100 + r.IntN(1000))
+			if pos > 0 {
+				size = o[pos-1].Size + 1 + int32(r.IntN(20))
+			}
+			o[pos] = sampler.Pkt{Size: size, DtNS: a.dt/2 + r.Int64N(a.dt)}
+		}
+	}
+	return nil
+}
+
+var _ sampler.Stepper = (*arSampler)(nil)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"syscall"
 	"testing"
@@ -380,6 +381,83 @@ func TestFirstPacketDtIsTheGap(t *testing.T) {
 				t.Errorf("conversation %d packet %d: %+v", i, j, o[j])
 			}
 		}
+	}
+}
+
+// TestBurstsFromPieces: a bundle's autoregressive packet model
+// (sampler.Stepper) drawing bursts a few packets at a time, as a live
+// agent does, gives what one BurstsTo call gives from the same seed, for
+// an opening burst and one in the middle of a conversation, with a noise
+// memory in play.
+func TestBurstsFromPieces(t *testing.T) {
+	dir := t.TempDir()
+	o := resumeOpts(dir)
+	o.NoiseMemory = "0.5,0.5"
+	if _, err := Run(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	draw := func(pieces []int) [][]sampler.Pkt {
+		b, err := bundle.Open(dir, 9, tf.SessionOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.Close()
+		if !b.Stepwise(trace.Server) || !b.Stepwise(trace.Client) {
+			t.Fatal("the default packet models are not stepwise")
+		}
+		opening, mid := sampler.NewConv(0), sampler.NewConv(1)
+		mid.H = features.Prime(synthConv(5, 50))
+		var got [][]sampler.Pkt
+		for _, c := range []*sampler.Conv{opening, mid} {
+			for turn := 0; turn < 3; turn++ {
+				c.H.Begin(trace.Server, features.Turn{Count: 6, GapNS: 2_000_000})
+				out := make([]sampler.Pkt, 6)
+				from := 0
+				for _, k := range pieces {
+					upto := min(from+k, len(out))
+					if err := b.BurstsFrom([][]sampler.Pkt{out[:upto]}, []int{from}, trace.Server, []*sampler.Conv{c}); err != nil {
+						t.Fatal(err)
+					}
+					from = upto
+				}
+				c.H.End(features.SentBurst(2_000_000, out))
+				got = append(got, out)
+			}
+		}
+		return got
+	}
+	whole := draw([]int{6})
+	for _, pieces := range [][]int{{1, 1, 1, 1, 1, 1}, {1, 2, 3}, {4, 2}} {
+		if got := draw(pieces); !reflect.DeepEqual(got, whole) {
+			t.Errorf("drawn in pieces %v: %v; whole: %v", pieces, got, whole)
+		}
+	}
+	b, err := bundle.Open(dir, 9, tf.SessionOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	// One batch, two conversations with disjoint ranges of positions (a
+	// live agent's dispatcher batches a burst's first packet with another
+	// conversation's fifth): positions 1 to 3 have no rows.
+	x, y := sampler.NewConv(1), sampler.NewConv(2)
+	for _, c := range []*sampler.Conv{x, y} {
+		c.H.Begin(trace.Server, features.Turn{Count: 5, GapNS: 1000})
+	}
+	xs, ys := make([]sampler.Pkt, 5), make([]sampler.Pkt, 5)
+	if err := b.BurstsFrom([][]sampler.Pkt{xs[:4]}, nil, trace.Server, []*sampler.Conv{x}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.BurstsFrom([][]sampler.Pkt{xs, ys[:1]}, []int{4, 0}, trace.Server, []*sampler.Conv{x, y}); err != nil {
+		t.Fatalf("disjoint ranges in one batch: %v", err)
+	}
+	if xs[4].Size <= 0 || ys[0].Size <= 0 {
+		t.Errorf("disjoint ranges in one batch: drew %+v and %+v", xs[4], ys[0])
+	}
+	c := sampler.NewConv(1)
+	c.H.Begin(trace.Server, features.Turn{Count: 2, GapNS: 1})
+	if err := b.BurstsFrom([][]sampler.Pkt{make([]sampler.Pkt, 2)}, []int{3}, trace.Server, []*sampler.Conv{c}); err == nil {
+		t.Error("a starting position past the burst was accepted")
 	}
 }
 

@@ -185,8 +185,11 @@ func simulateRoleCmd(role string) *cobra.Command {
 					if len(agents) > 1 {
 						fmt.Fprintf(stdout, "%s ", who)
 					}
-					fmt.Fprintf(stdout, "model calls: %d decisions in %d batches (mean %.1f, max %d per batch)",
-						st.Decisions, st.Batches, st.MeanBatch(), st.MaxBatch)
+					fmt.Fprintf(stdout, "model calls: %d decisions", st.Decisions)
+					if st.Draws > 0 {
+						fmt.Fprintf(stdout, " and %d later draws", st.Draws)
+					}
+					fmt.Fprintf(stdout, " in %d batches (mean %.1f, max %d requests per batch)", st.Batches, st.MeanBatch(), st.MaxBatch)
 					if st.Warm > 0 {
 						fmt.Fprintf(stdout, "; %d keep-warm draws", st.Warm)
 					}
