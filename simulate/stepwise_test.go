@@ -135,6 +135,10 @@ func TestStepwiseLive(t *testing.T) {
 			}
 			o := pairOpts{srv: cfg(1), cli: cfg(2), record: true}
 			if tc.shared {
+				// Several pairs, so that a dispatcher is sometimes busy
+				// (whole bursts) and batches mix turns, first packets and
+				// later ones.
+				o.srv.Pairs, o.cli.Pairs = 4, 4
 				sd, cd := NewDispatcher(mk(1), DispatchOptions{}), NewDispatcher(mk(2), DispatchOptions{})
 				defer sd.Close()
 				defer cd.Close()
@@ -160,15 +164,18 @@ func TestStepwiseLive(t *testing.T) {
 			}
 			for _, who := range []string{"server", "client"} {
 				rows := readFlow(t, filepath.Join(res.dir, who+".csv"))
-				var prev flowRow
-				for i, r := range rows {
+				prev := map[uint32]flowRow{} // per conversation, the last packet sent
+				for _, r := range rows {
 					if !r.sent {
 						continue
 					}
-					if i > 0 && prev.sent && prev.burst == r.burst && r.size <= prev.size {
-						t.Fatalf("%s burst %d: size %d after %d, out of drawing order", who, r.burst, r.size, prev.size)
+					if p, ok := prev[r.conv]; ok && p.burst == r.burst && r.size <= p.size {
+						t.Fatalf("%s conversation %d burst %d: size %d after %d, out of drawing order", who, r.conv, r.burst, r.size, p.size)
 					}
-					prev = r
+					prev[r.conv] = r
+				}
+				if len(prev) != max(o.srv.Pairs, 1) {
+					t.Fatalf("%s: packets of %d conversations, want %d", who, len(prev), max(o.srv.Pairs, 1))
 				}
 			}
 		})
