@@ -187,11 +187,8 @@ func (c *conv) sendBurst(ctx context.Context) (done bool, err error) {
 	}
 	c.rep.Decision.Add(int64(time.Since(t0)))
 	c.times = c.times[:0]
-	n, why := c.bp.count(), goOn
+	n, why := limitCut(c.bp.count(), c.carried, c.maxPackets)
 	flagged := false // the last packet sent carried FlagLast
-	if c.maxPackets > 0 && c.carried+int64(n) >= c.maxPackets {
-		n, why = int(max(c.maxPackets-c.carried, 0)), stopLimit
-	}
 	for i := 0; i < n; i++ {
 		if err := c.drawTo(i + 1); err != nil {
 			return false, err
@@ -279,16 +276,6 @@ func (c *conv) sendBurst(ctx context.Context) (done bool, err error) {
 		return true, nil
 	}
 	return false, nil
-}
-
-// extend appends the send time of the next packet of plan (ref: when the
-// opponent's burst ended) to times.
-func extend(times []int64, ref int64, plan *burstPlan) []int64 {
-	i := len(times)
-	if i == 0 {
-		return append(times, ref+plan.gap)
-	}
-	return append(times, times[i-1]+plan.dts[i])
 }
 
 // decide draws this side's next turn and the first packet of its burst (a

@@ -360,8 +360,8 @@ func (d *Dispatcher) serve(batch []*decision, w *dispatchWork) {
 		for i, r := range rs {
 			r.upto = len(r.p.open(r.c, w.turns[i], r.b))
 			r.p.calls++
-			if r.first && d.stepwise[s] {
-				r.upto = 1
+			if r.first {
+				r.upto = 1 // a stepwise planner's (planner.planFirst)
 			}
 			if r.upto == 1 {
 				w.short[s] = append(w.short[s], r)

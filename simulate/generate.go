@@ -100,14 +100,21 @@ func Generate(ctx context.Context, s sampler.Sampler, opt GenOptions, emit func(
 // schedule appends the absolute send times of a planned burst whose first
 // packet goes out plan.gap after ref.
 func schedule(times []int64, ref int64, plan *burstPlan) []int64 {
-	t := ref + plan.gap
-	for i, dt := range plan.dts {
-		if i > 0 {
-			t += dt
-		}
-		times = append(times, t)
+	times = times[:0]
+	for range plan.dts {
+		times = extend(times, ref, plan)
 	}
 	return times
+}
+
+// extend appends the send time of plan's next packet to times, the send
+// times of its earlier packets (ref: when the opponent's burst ended).
+func extend(times []int64, ref int64, plan *burstPlan) []int64 {
+	i := len(times)
+	if i == 0 {
+		return append(times, ref+plan.gap)
+	}
+	return append(times, times[i-1]+plan.dts[i])
 }
 
 // stopReason says why a conversation ends with a burst.
@@ -127,11 +134,7 @@ const (
 // the opponent may still answer before the end. The conversation ends when
 // the packet limit is reached or a burst has no packet before the end.
 func truncate(times []int64, carried, maxPackets, end int64) (n int, why stopReason) {
-	n = len(times)
-	if maxPackets > 0 && carried+int64(n) >= maxPackets {
-		n = int(max(maxPackets-carried, 0))
-		why = stopLimit
-	}
+	n, why = limitCut(len(times), carried, maxPackets)
 	if end > 0 {
 		for i := 0; i < n; i++ {
 			if times[i] > end {
@@ -144,6 +147,16 @@ func truncate(times []int64, carried, maxPackets, end int64) (n int, why stopRea
 		why = stopAtTime
 	}
 	return n, why
+}
+
+// limitCut returns how many of a burst's count packets the packet limit
+// (0 = none) lets out after the carried ones, and stopLimit if the
+// conversation reaches the limit with this burst.
+func limitCut(count int, carried, maxPackets int64) (int, stopReason) {
+	if maxPackets > 0 && carried+int64(count) >= maxPackets {
+		return int(max(maxPackets-carried, 0)), stopLimit
+	}
+	return count, goOn
 }
 
 // check validates the options of an offline generation and returns the

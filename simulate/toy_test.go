@@ -110,7 +110,6 @@ var (
 // burst; times in [dt/2, 3*dt/2).
 type arSampler struct {
 	toySampler
-	calls int // BurstsFrom calls
 }
 
 func newAR(seed uint64, gap, dt int64) *arSampler {
@@ -127,7 +126,6 @@ func (a *arSampler) BurstsFrom(out [][]sampler.Pkt, from []int, side trace.Side,
 	if err := sampler.CheckBatch(len(out), len(convs), side); err != nil {
 		return err
 	}
-	a.calls++
 	r := a.r[side][1]
 	maxN := 0
 	for _, o := range out {
