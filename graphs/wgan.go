@@ -39,8 +39,8 @@ type WGAN struct {
 	xMis, mask          tf.Node // Config.Mismatch: another row's real target, and where it replaces the generated one
 	mis, maskBuf        []float32
 	fake                tf.Node
-	dReal, dFake        tf.Node
-	penalty, wdist      tf.Node
+	dRealFake           tf.Node // [2]: the critic's means on the real and the fake rows
+	penalty             tf.Node
 	genLoss             tf.Node
 	buf                 [][]float32
 }
@@ -87,9 +87,13 @@ func NewWGAN(cfg Config, condDim int, seed uint64, opt tf.SessionOptions) (*WGAN
 		m.mask = g.Placeholder("mismatch_mask", 1)
 		fake = g.Add(g.Mul(m.mask, m.xMis), g.Mul(g.Sub(g.Scalar(1), m.mask), m.fake))
 	}
-	m.dReal = g.Mean(critic(m.xReal))
-	m.dFake = g.Mean(critic(fake))
-	m.wdist = g.Sub(m.dReal, m.dFake)
+	// The real and the fake rows go through the critic as one batch of
+	// twice the rows, for larger matrix products (the critic treats rows
+	// independently, so the values are those of two batches): dRealFake
+	// holds the two means, and the Wasserstein term is fake - real.
+	both := g.ApplyMLP(m.critic, g.Concat(g.ConcatRows(m.xReal, fake), g.ConcatRows(m.cond, m.cond)))
+	m.dRealFake = g.GroupMeans(both, 2)
+	wTerm := g.Sum(g.Mul(m.dRealFake, g.Vector([]float32{-1, 1})))
 
 	// Interpolates e*x + (1-e)*g, gradient with respect to the data part.
 	one := g.Scalar(1)
@@ -104,11 +108,10 @@ func NewWGAN(cfg Config, condDim int, seed uint64, opt tf.SessionOptions) (*WGAN
 		norm := g.Sqrt(g.Add(g.SumCols(g.Square(grad)), g.Scalar(1e-12)))
 		m.penalty = g.Mean(g.Square(g.Sub(norm, one)))
 	}
-	critLoss := g.Add(g.Sub(m.dFake, m.dReal), g.Mul(g.Scalar(float32(cfg.Lambda)), m.penalty))
-	m.genLoss = g.Neg(m.dFake)
-	if cfg.Mismatch > 0 {
-		m.genLoss = g.Neg(g.Mean(critic(m.fake)))
-	}
+	critLoss := g.Add(wTerm, g.Mul(g.Scalar(float32(cfg.Lambda)), m.penalty))
+	// The generator's step runs the critic on its own rows only (no real
+	// rows to feed); with Mismatch, on the generated rows, not the mixture.
+	m.genLoss = g.Neg(g.Mean(critic(m.fake)))
 	adam := tf.AdamConfig{LR: cfg.LR, Beta1: cfg.Beta1, Beta2: cfg.Beta2, Epsilon: cfg.Epsilon}
 	m.critOpt = g.Adam("critic_adam", critLoss, m.critic.Variables(), adam)
 	m.genOpt = g.Adam("generator_adam", m.genLoss, m.gen.Variables(), adam)
@@ -151,12 +154,12 @@ func (m *WGAN) CriticStep(x, c, z, eps []float32) (CriticStats, error) {
 		}
 		feeds = append(feeds, tf.Feed{Node: m.xMis, Data: m.mis, Rows: rows}, tf.Feed{Node: m.mask, Data: m.maskBuf, Rows: rows})
 	}
-	out, err := m.critOpt.Run(m.sess, feeds, []tf.Node{m.dReal, m.dFake, m.penalty}, m.buf)
+	out, err := m.critOpt.Run(m.sess, feeds, []tf.Node{m.dRealFake, m.penalty}, m.buf)
 	if err != nil {
 		return CriticStats{}, fmt.Errorf("graphs: critic step: %w", err)
 	}
 	m.buf = out
-	return CriticStats{Real: out[0][0], Fake: out[1][0], Wasserstein: out[0][0] - out[1][0], Penalty: out[2][0]}, nil
+	return CriticStats{Real: out[0][0], Fake: out[0][1], Wasserstein: out[0][0] - out[0][1], Penalty: out[1][0]}, nil
 }
 
 // GenStep runs one generator update and returns the generator loss.

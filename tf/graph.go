@@ -223,6 +223,47 @@ func (g *Graph) Concat(nodes ...Node) Node {
 	return Node{op.ConcatV2(g.sub("Concat"), outs, op.Const(g.unique(), int32(1)))}
 }
 
+// ConcatRows stacks nodes along the row axis (ConcatV2 on axis 0): one
+// batch through a network instead of several, for larger matrix products.
+func (g *Graph) ConcatRows(nodes ...Node) Node {
+	if !g.check(nodes...) {
+		return Node{}
+	}
+	outs := make([]tfgo.Output, len(nodes))
+	for i, n := range nodes {
+		outs[i] = n.out
+	}
+	return Node{op.ConcatV2(g.sub("ConcatRows"), outs, op.Const(g.unique(), int32(0)))}
+}
+
+// GroupMeans splits a's elements, in row-major order, into groups equal
+// consecutive parts and averages each, giving a [groups] node: the means
+// of the parts of a ConcatRows of equally long batches.
+func (g *Graph) GroupMeans(a Node, groups int) Node {
+	if !g.check(a) {
+		return Node{}
+	}
+	s := g.unique()
+	r := op.Reshape(s.SubScope("reshape"), a.out, op.Const(s.SubScope("shape"), []int32{int32(groups), -1}))
+	return Node{op.Mean(s.SubScope("mean"), r, op.Const(s.SubScope("axis"), int32(1)))}
+}
+
+// Vector adds a constant float32 vector.
+func (g *Graph) Vector(v []float32) Node {
+	if g.Err() != nil {
+		return Node{}
+	}
+	return Node{op.Const(g.unique(), append([]float32(nil), v...))}
+}
+
+// Sum adds up all elements of a rank-1 node, giving a scalar.
+func (g *Graph) Sum(a Node) Node {
+	if !g.check(a) {
+		return Node{}
+	}
+	return Node{op.Sum(g.sub("Sum"), a.out, g.axis(0))}
+}
+
 // SumCols sums over the columns, giving a [rows, 1] node.
 func (g *Graph) SumCols(a Node) Node {
 	if !g.check(a) {
