@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"strings"
 	"syscall"
 
 	"github.com/spatgan/spatgan/cmd/internal/cli"
@@ -24,7 +25,7 @@ const oneDNNVar = "TF_ENABLE_ONEDNN_OPTS"
 // batch-1 draws of the live agents they are about 2 times slower, so only
 // training asks for them. Setting the variable (0 or 1) disables this.
 func oneDNNForTraining() {
-	if len(os.Args) < 2 || os.Args[1] != "train" {
+	if !isTrain(os.Args[1:]) {
 		return
 	}
 	if _, set := os.LookupEnv(oneDNNVar); set {
@@ -37,4 +38,18 @@ func oneDNNForTraining() {
 	// On success Exec does not return; on failure training goes on with
 	// TensorFlow's choice.
 	_ = syscall.Exec(exe, os.Args, append(os.Environ(), oneDNNVar+"=1"))
+}
+
+// isTrain reports whether a command line is `spatgan train`: its first
+// argument that is not a flag (such as --verbose) names the command.
+func isTrain(args []string) bool {
+	for _, a := range args {
+		if a == "--" {
+			return false
+		}
+		if !strings.HasPrefix(a, "-") {
+			return a == "train"
+		}
+	}
+	return false
 }
