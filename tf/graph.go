@@ -212,20 +212,13 @@ func (g *Graph) LeakyRelu(a Node, alpha float32) Node {
 }
 
 // Concat joins nodes along the column axis (ConcatV2, which has a gradient).
-func (g *Graph) Concat(nodes ...Node) Node {
-	if !g.check(nodes...) {
-		return Node{}
-	}
-	outs := make([]tfgo.Output, len(nodes))
-	for i, n := range nodes {
-		outs[i] = n.out
-	}
-	return Node{op.ConcatV2(g.sub("Concat"), outs, op.Const(g.unique(), int32(1)))}
-}
+func (g *Graph) Concat(nodes ...Node) Node { return g.concat("Concat", 1, nodes) }
 
 // ConcatRows stacks nodes along the row axis (ConcatV2 on axis 0): one
 // batch through a network instead of several, for larger matrix products.
-func (g *Graph) ConcatRows(nodes ...Node) Node {
+func (g *Graph) ConcatRows(nodes ...Node) Node { return g.concat("ConcatRows", 0, nodes) }
+
+func (g *Graph) concat(name string, axis int32, nodes []Node) Node {
 	if !g.check(nodes...) {
 		return Node{}
 	}
@@ -233,7 +226,7 @@ func (g *Graph) ConcatRows(nodes ...Node) Node {
 	for i, n := range nodes {
 		outs[i] = n.out
 	}
-	return Node{op.ConcatV2(g.sub("ConcatRows"), outs, op.Const(g.unique(), int32(0)))}
+	return Node{op.ConcatV2(g.sub(name), outs, op.Const(g.unique(), axis))}
 }
 
 // GroupMeans splits a's elements, in row-major order, into groups equal
