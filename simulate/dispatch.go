@@ -381,21 +381,11 @@ func (d *Dispatcher) serve(batch []*decision, w *dispatchWork) {
 
 // bursts draws the packets of the requests of one side up to their upto.
 func (d *Dispatcher) bursts(side trace.Side, rs []*decision, w *dispatchWork) error {
-	w.convs, w.outs = grow(w.convs, len(rs)), grow(w.outs, len(rs))
+	w.convs, w.outs, w.from = grow(w.convs, len(rs)), grow(w.outs, len(rs)), grow(w.from, len(rs))
 	for i, r := range rs {
-		w.convs[i], w.outs[i] = r.c, r.b.raw[:r.upto]
+		w.convs[i], w.outs[i], w.from[i] = r.c, r.b.raw[:r.upto], r.b.drawn()
 	}
-	var err error
-	if d.stepwise[side] {
-		w.from = grow(w.from, len(rs))
-		for i, r := range rs {
-			w.from[i] = r.b.drawn()
-		}
-		err = d.s.(sampler.Stepper).BurstsFrom(w.outs, w.from, side, w.convs)
-	} else {
-		err = d.s.BurstsTo(w.outs, side, w.convs)
-	}
-	if err != nil {
+	if err := drawBursts(d.s, d.stepwise[side], w.outs, w.from, side, w.convs); err != nil {
 		return fmt.Errorf("simulate: %s sampler, %s bursts: %w", d.s.Name(), side, err)
 	}
 	for _, r := range rs {

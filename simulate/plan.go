@@ -218,21 +218,23 @@ func (p *planner) more(c *sampler.Conv, b *burstPlan, k int) error {
 // draw draws b's packets from b.drawn() to upto with the planner's own
 // sampler.
 func (p *planner) draw(c *sampler.Conv, b *burstPlan, upto int) error {
-	p.conv1[0] = c
-	p.out1[0] = b.raw[:upto]
-	var err error
-	if p.stepwise {
-		p.from1[0] = b.drawn()
-		err = p.s.(sampler.Stepper).BurstsFrom(p.out1[:], p.from1[:], p.side, p.conv1[:])
-	} else {
-		err = p.s.BurstsTo(p.out1[:], p.side, p.conv1[:])
-	}
-	if err != nil {
+	p.conv1[0], p.out1[0], p.from1[0] = c, b.raw[:upto], b.drawn()
+	if err := drawBursts(p.s, p.stepwise, p.out1[:], p.from1[:], p.side, p.conv1[:]); err != nil {
 		return fmt.Errorf("simulate: %s sampler, %s burst: %w", p.s.Name(), p.side, err)
 	}
 	p.calls++
 	p.fill(b, upto)
 	return nil
+}
+
+// drawBursts draws outs[i][from[i]:] of side's open bursts: with
+// BurstsFrom for a stepwise sampler (a sampler.Stepper), else whole bursts
+// with BurstsTo (from[i] is then 0).
+func drawBursts(s sampler.Sampler, stepwise bool, outs [][]sampler.Pkt, from []int, side trace.Side, convs []*sampler.Conv) error {
+	if stepwise {
+		return s.(sampler.Stepper).BurstsFrom(outs, from, side, convs)
+	}
+	return s.BurstsTo(outs, side, convs)
 }
 
 // sent closes the burst in c's history with the first n packets of b, the

@@ -19,11 +19,12 @@ const oneDNNVar = "TF_ENABLE_ONEDNN_OPTS"
 
 // oneDNNForTraining restarts `spatgan train` with oneDNN's kernels on when
 // the environment does not choose. TensorFlow turns them on by itself only
-// on CPUs with AVX-512 VNNI or newer; on an AVX2 machine they train the
-// default configuration about 1.3 times faster than TensorFlow's own
-// kernels (BENCHMARKS.md, "Training on an AVX2 machine"), while for the
-// batch-1 draws of the live agents they are about 2 times slower, so only
-// training asks for them. Setting the variable (0 or 1) disables this.
+// on CPUs with AVX-512 VNNI or newer. On an AVX2 machine they trained the
+// default configuration at 32-35 generator steps/s against 25-27 with
+// TensorFlow's own kernels (500-step runs; BENCHMARKS.md, "Training on an
+// AVX2 machine"), while the fused generator's batch-1 draws, as the live
+// agents make them, ran at 10-11 thousand rows/s against 20-27 thousand, so
+// only training asks for them. Setting the variable (0 or 1) disables this.
 func oneDNNForTraining() {
 	if !isTrain(os.Args[1:]) {
 		return
