@@ -49,9 +49,12 @@ import (
 //	9  the optional noise_memory record (the generators' noise carried
 //	   from one draw of a conversation to the next, chosen closed loop);
 //	   versions 3 to 8 are read as they are (no memory)
+//	10 the configuration's first_pos, the target scaler's pos_keyed and
+//	   pos_col (the size given whether the packet opens its burst);
+//	   versions 3 to 9 are read as they are
 const (
 	Format        = "spatgan-bundle"
-	FormatVersion = 9
+	FormatVersion = 10
 	// MinFormatVersion is the oldest version this program reads.
 	MinFormatVersion = 3
 	ManifestName     = "manifest.json"
@@ -297,6 +300,21 @@ func (m *Manifest) validate() error {
 				if !finite(e) || (k > 0 && !(e > mm.Target.KeyEdges[k-1])) {
 					return fmt.Errorf("bundle: model %s: key edge %d is not finite or out of order", id, k)
 				}
+			}
+		}
+		if mm.Config.FirstPos && m.FormatVersion < 10 {
+			return fmt.Errorf("bundle: model %s: first_pos in a version %d manifest (it came with version 10)", id, m.FormatVersion)
+		}
+		if (mm.Target.PosKeyed != nil) != (mm.Config.FirstPos && mm.Target.Quant != nil) || mm.Cond.PosKeyed != nil || mm.Cond.PosCol != 0 ||
+			(mm.Target.PosKeyed == nil && mm.Target.PosCol != 0) {
+			return fmt.Errorf("bundle: model %s: the first target's tables given the position do not match the configuration's first_pos %v", id, mm.Config.FirstPos)
+		}
+		if g := mm.Target.PosKeyed; g != nil {
+			if want := slices.Index(mm.Config.Cond, "pos"); mm.Target.PosCol != want {
+				return fmt.Errorf("bundle: model %s: pos_col is %d, but pos is condition feature %d", id, mm.Target.PosCol, want)
+			}
+			if err := g.Check(); err != nil {
+				return fmt.Errorf("bundle: model %s: tables given the position: %w", id, err)
 			}
 		}
 		for l, g := range mm.Target.Keyed { // none when the first target's vocabulary is too large (graphs.MaxKeyedValues) and not binned

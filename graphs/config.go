@@ -101,6 +101,13 @@ type Config struct {
 	// slowly varying size (a codec adapting its rate) keeps its memory in
 	// the transform. 0: such a target is not keyed.
 	FirstBins int `json:"first_bins,omitempty"`
+	// FirstPos, with the quantile transform (packet models, which have
+	// the "pos" feature), maps the size through its distribution given
+	// whether the packet opens its burst (pos 0) or follows in it, where
+	// no FirstGiven table applies: a protocol that opens a burst with a
+	// small control frame and follows with media frames keeps that in the
+	// transform (see Scaler.PosKeyed).
+	FirstPos bool `json:"first_pos,omitempty"`
 	// TimeGiven, with the quantile transform and Joint, names a condition
 	// feature (e.g. own_gap_us, this side's previous reply gap) whose
 	// decile, together with the first target's value, selects the time's
@@ -261,6 +268,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("graphs: first_bins %d: want 0 to %d", c.FirstBins, MaxFirstBins)
 	case c.FirstBins > 0 && len(c.FirstGiven) == 0:
 		return fmt.Errorf("graphs: first_bins %d needs first_given", c.FirstBins)
+	case c.FirstPos && (c.Transform != TransformQuantile || !slices.Contains(c.Cond, "pos")):
+		return errors.New("graphs: first_pos needs the quantile transform and the pos condition feature")
 	}
 	if c.InBurstDt && c.Kind != Packet {
 		return errors.New("graphs: in_burst_dt applies to packet models only")

@@ -25,7 +25,8 @@
 // distribution before the inverse transform (Scaler.Valid; ValidCond when
 // the size's table is keyed by the row's condition, Config.FirstGiven, by
 // a condition feature's quantile bin for a large vocabulary,
-// Config.FirstBins, or the time's by a condition feature's decile,
+// Config.FirstBins, by whether the packet opens its burst,
+// Config.FirstPos, or the time's by a condition feature's decile,
 // Config.TimeGiven); its Damp undoes a share of the time's map (chosen by
 // train). Config.Mismatch makes the critic matching-aware, CondNoise adds
 // noise to the training conditions, LREnd makes the learning rate fall

@@ -40,6 +40,12 @@ type Scaler struct {
 	// value, decile of condition feature TimeKeyCol (raw units)), the
 	// deciles' upper edges being TimeKeyEdges; a key without a table
 	// backs off to Given.
+	// PosKeyed holds, for a target scaler under Config.FirstPos, the
+	// first target's quantile transform given PosKey of condition feature
+	// PosCol ("pos"): 0 for a burst's first packet, 1 for the others. It
+	// serves the rows no Keyed table serves.
+	PosKeyed     *Given    `json:"pos_keyed,omitempty"`
+	PosCol       int       `json:"pos_col,omitempty"`
 	TimeKeyed    *Given    `json:"time_keyed,omitempty"`
 	TimeKeyCol   int       `json:"time_key_col,omitempty"`
 	TimeKeyEdges []float64 `json:"time_key_edges,omitempty"`
@@ -296,6 +302,20 @@ func NewDataset(cfg Config, raw *Raw) (*Dataset, error) {
 	if err := ts.fitKeyed(cfg, raw); err != nil {
 		return nil, err
 	}
+	if cfg.FirstPos && ts.Quant != nil {
+		col := slices.Index(cfg.Cond, "pos")
+		if col < 0 || col >= len(raw.Cond) {
+			return nil, errors.New("graphs: first_pos: pos is not a condition feature")
+		}
+		keys := make([]float64, n)
+		for i, v := range raw.Cond[col] {
+			keys[i] = PosKey(v)
+		}
+		if ts.PosKeyed, err = fitGiven(keys, raw.X[0]); err != nil {
+			return nil, err
+		}
+		ts.PosCol = col
+	}
 	if cfg.TimeGiven != "" {
 		col := slices.Index(cfg.Cond, cfg.TimeGiven)
 		if col < 0 || col >= len(raw.Cond) {
@@ -534,7 +554,19 @@ func (s *Scaler) keyed(cond []float64) *Quantile {
 			}
 		}
 	}
+	if s.PosKeyed != nil && s.PosCol < len(cond) {
+		return s.PosKeyed.table(PosKey(cond[s.PosCol]))
+	}
 	return nil
+}
+
+// PosKey is the PosKeyed key of a raw "pos" value: 0 for a burst's first
+// packet, 1 for a later one.
+func PosKey(pos float64) float64 {
+	if pos < 0.5 {
+		return 0
+	}
+	return 1
 }
 
 // key is the Keyed key of a key feature's raw value: the value, or its
@@ -555,6 +587,9 @@ func (s *Scaler) keyTable(cond [][]float64, i int) *Quantile {
 				return q
 			}
 		}
+	}
+	if s.PosKeyed != nil && s.PosCol < len(cond) {
+		return s.PosKeyed.table(PosKey(cond[s.PosCol][i]))
 	}
 	return nil
 }

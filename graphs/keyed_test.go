@@ -382,3 +382,114 @@ func TestLRScale(t *testing.T) {
 		t.Error("lr_end 1.5 accepted")
 	}
 }
+
+// TestFirstPos: a burst opens with a small frame (60 or 70 B) and goes on
+// with media frames (100 to 199 B). Under first_pos, any network value of
+// a first packet maps to a small frame and of a later packet to a media
+// frame, where the pooled table maps z = -3 and 3 to both kinds; a training
+// pair survives the round trip; the Keyed tables of a small vocabulary
+// still win where they have one; and first_pos without the quantile
+// transform or the pos feature is refused.
+func TestFirstPos(t *testing.T) {
+	cfg := Default(Packet)
+	cfg.FirstGiven, cfg.FirstPos = nil, true
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	pos := slices.Index(cfg.Cond, "pos")
+	raw := &Raw{}
+	raw.Cond = make([][]float64, len(cfg.Cond))
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := 0; i < 12000; i++ {
+		p := float64(i % 4)
+		size := 100 + float64(rng.IntN(100))
+		if p == 0 {
+			size = 60 + 10*float64(rng.IntN(2))
+		}
+		raw.X[0] = append(raw.X[0], size)
+		raw.X[1] = append(raw.X[1], 10+float64(i%13))
+		for j := range raw.Cond {
+			v := float64(i % 5)
+			if j == pos {
+				v = p
+			}
+			raw.Cond[j] = append(raw.Cond[j], v)
+		}
+	}
+	d, err := NewDataset(cfg, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Target.PosKeyed == nil || d.Target.PosCol != pos || !slices.Equal(d.Target.PosKeyed.Values, []float64{0, 1}) {
+		t.Fatalf("tables given the position: %+v at column %d (want keys 0 and 1 at %d)", d.Target.PosKeyed, d.Target.PosCol, pos)
+	}
+	row := func(p float64) []float64 {
+		r := make([]float64, len(cfg.Cond))
+		r[pos] = p
+		return r
+	}
+	for _, z := range []float32{-3, -1, 0, 1, 3} {
+		if got, _ := d.Target.ValidCond(Packet, z, 0, row(0)); got != 60 && got != 70 {
+			t.Errorf("first packet, network value %v: size %v, want 60 or 70", z, got)
+		}
+		for _, p := range []float64{1, 2, 3} {
+			if got, _ := d.Target.ValidCond(Packet, z, 0, row(p)); got < 100 || got > 199 {
+				t.Errorf("packet %v of its burst, network value %v: size %v, want 100 to 199", p, z, got)
+			}
+		}
+	}
+	if lo, _ := d.Target.ValidCond(Packet, -3, 0, nil); lo > 70 {
+		t.Errorf("pooled table at -3: %v, want a small frame", lo)
+	}
+	if hi, _ := d.Target.ValidCond(Packet, 3, 0, nil); hi < 100 {
+		t.Errorf("pooled table at 3: %v, want a media frame", hi)
+	}
+	for i := 0; i < len(raw.X[0]); i += 331 {
+		r := row(raw.Cond[pos][i])
+		z0, z1 := d.Target.ForwardTargetsCond(raw.X[0][i], raw.X[1][i], r)
+		if a, _ := d.Target.ValidCond(Packet, float32(z0), float32(z1), r); a != raw.X[0][i] {
+			t.Errorf("row %d: size %v -> %v -> %v", i, raw.X[0][i], z0, a)
+		}
+	}
+	// A small vocabulary keyed by the last size: its table wins.
+	small := Default(Packet)
+	small.FirstGiven, small.FirstPos = []string{"last_size"}, true
+	last := slices.Index(small.Cond, "last_size")
+	raw2 := &Raw{}
+	raw2.Cond = make([][]float64, len(small.Cond))
+	for i := 0; i < 4000; i++ {
+		p, prev := float64(i%4), float64(10*(i%3+1))
+		raw2.X[0] = append(raw2.X[0], prev+1) // 11, 21, 31
+		raw2.X[1] = append(raw2.X[1], 5)
+		for j := range raw2.Cond {
+			v := 0.0
+			switch j {
+			case pos:
+				v = p
+			case last:
+				v = prev
+			}
+			raw2.Cond[j] = append(raw2.Cond[j], v)
+		}
+	}
+	if d, err = NewDataset(small, raw2); err != nil {
+		t.Fatal(err)
+	}
+	r := make([]float64, len(small.Cond))
+	r[last] = 20
+	for _, z := range []float32{-3, 0, 3} {
+		if got, _ := d.Target.ValidCond(Packet, z, 0, r); got != 21 {
+			t.Errorf("after a last size of 20, network value %v: size %v, want 21 (the keyed table)", z, got)
+		}
+	}
+	bad := Default(Packet)
+	bad.FirstPos, bad.Transform = true, ""
+	if err := bad.Validate(); err == nil {
+		t.Error("first_pos without the quantile transform accepted")
+	}
+	bad = Default(Burst)
+	bad.FirstPos = true
+	if err := bad.Validate(); err == nil {
+		t.Error("first_pos without the pos feature accepted")
+	}
+}

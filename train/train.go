@@ -635,7 +635,7 @@ func (m *model) evaluate(n int) (ks, acc float64, err error) {
 	synRows := make([][]float64, n)
 	for i := 0; i < n; i++ {
 		var row []float64
-		if m.val.Target.Keyed != nil || m.val.Target.TimeKeyed != nil {
+		if m.val.Target.Keyed != nil || m.val.Target.TimeKeyed != nil || m.val.Target.PosKeyed != nil {
 			row = make([]float64, len(m.valRaw.Cond))
 			for j := range row {
 				row[j] = m.valRaw.Cond[j][i]
