@@ -49,8 +49,9 @@ import (
 //	9  the optional noise_memory record (the generators' noise carried
 //	   from one draw of a conversation to the next, chosen closed loop);
 //	   versions 3 to 8 are read as they are (no memory)
-//	10 the configuration's first_pos, the target scaler's pos_keyed and
-//	   pos_col (the size given whether the packet opens its burst);
+//	10 the configuration's first_pos and in_burst_by_size, the target
+//	   scaler's pos_keyed and pos_col (the size given whether the packet
+//	   opens its burst);
 //	   versions 3 to 9 are read as they are
 const (
 	Format        = "spatgan-bundle"
@@ -302,8 +303,8 @@ func (m *Manifest) validate() error {
 				}
 			}
 		}
-		if mm.Config.FirstPos && m.FormatVersion < 10 {
-			return fmt.Errorf("bundle: model %s: first_pos in a version %d manifest (it came with version 10)", id, m.FormatVersion)
+		if (mm.Config.FirstPos || mm.Config.InBurstBySize) && m.FormatVersion < 10 {
+			return fmt.Errorf("bundle: model %s: first_pos or in_burst_by_size in a version %d manifest (they came with version 10)", id, m.FormatVersion)
 		}
 		if (mm.Target.PosKeyed != nil) != (mm.Config.FirstPos && mm.Target.Quant != nil) || mm.Cond.PosKeyed != nil || mm.Cond.PosCol != 0 ||
 			(mm.Target.PosKeyed == nil && mm.Target.PosCol != 0) {

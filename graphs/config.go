@@ -72,6 +72,13 @@ type Config struct {
 	// draw of it, so the time's transforms, calibration and loss then
 	// describe only the times generation uses.
 	InBurstDt bool `json:"in_burst_dt,omitempty"`
+	// InBurstBySize, with InBurstDt, draws a first packet's stand-in time
+	// from the in-burst times of packets of its size (where the size has
+	// MinGroup of them), so that the time's tables given the size
+	// (Joint) describe the in-burst times of that size: a small frame
+	// that mostly opens bursts otherwise gets a table of stand-ins drawn
+	// from every size's times.
+	InBurstBySize bool `json:"in_burst_by_size,omitempty"`
 	// Mismatch, in [0, 1), makes the critic matching-aware (Reed et al.,
 	// 2016): the critic's fake term mixes generated rows (weight
 	// 1-Mismatch) with real rows paired with another row's condition
@@ -268,6 +275,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("graphs: first_bins %d: want 0 to %d", c.FirstBins, MaxFirstBins)
 	case c.FirstBins > 0 && len(c.FirstGiven) == 0:
 		return fmt.Errorf("graphs: first_bins %d needs first_given", c.FirstBins)
+	case c.InBurstBySize && !c.InBurstDt:
+		return errors.New("graphs: in_burst_by_size needs in_burst_dt")
 	case c.FirstPos && (c.Transform != TransformQuantile || !slices.Contains(c.Cond, "pos")):
 		return errors.New("graphs: first_pos needs the quantile transform and the pos condition feature")
 	}

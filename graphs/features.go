@@ -191,7 +191,7 @@ func RawRows(cfg Config, conv *trace.Conversation, side trace.Side) (*Raw, error
 	if err != nil || !cfg.InBurstDt {
 		return t, err
 	}
-	inBurstDt(t, side)
+	inBurstDt(t, side, cfg.InBurstBySize)
 	return t, nil
 }
 
@@ -202,12 +202,18 @@ const MinInBurst = 10
 
 // inBurstDt replaces the time target of every burst's first packet in t
 // (Config.InBurstDt) by one of the side's in-burst times, drawn with a
-// fixed seed per side.
-func inBurstDt(t *Raw, side trace.Side) {
+// fixed seed per side; bySize (Config.InBurstBySize) draws it from the
+// in-burst times of packets of the same size where that size has at least
+// MinGroup of them.
+func inBurstDt(t *Raw, side trace.Side, bySize bool) {
 	var in []float64
+	of := map[float64][]float64{}
 	for i, p := range t.Pos {
 		if p > 0 {
 			in = append(in, t.X[1][i])
+			if bySize {
+				of[t.X[0][i]] = append(of[t.X[0][i]], t.X[1][i])
+			}
 		}
 	}
 	rng := rand.New(rand.NewPCG(0x1b, uint64(side)))
@@ -216,7 +222,9 @@ func inBurstDt(t *Raw, side trace.Side) {
 			continue
 		}
 		t.X[1][i] = 0
-		if len(in) >= MinInBurst {
+		if g := of[t.X[0][i]]; len(g) >= MinGroup {
+			t.X[1][i] = g[rng.IntN(len(g))]
+		} else if len(in) >= MinInBurst {
 			t.X[1][i] = in[rng.IntN(len(in))]
 		}
 	}

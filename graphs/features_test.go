@@ -83,3 +83,69 @@ func TestInBurstDt(t *testing.T) {
 		}
 	}
 }
+
+// TestInBurstBySize: the client's bursts open with a 66-byte frame or a
+// 300-byte one and go on with 66-byte frames 1-2 ms apart and 300-byte
+// frames 20-21 ms apart. With InBurstBySize a first packet's stand-in time
+// comes from the in-burst times of its size; without, from every size's.
+func TestInBurstBySize(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	c := &trace.Conversation{Proto: "udp", Source: "hand"}
+	ts := int64(1e9)
+	for b := 0; b < 200; b++ {
+		ts += 50_000_000
+		for i := 0; i < 4; i++ {
+			size := int32(300)
+			if (i+b)%2 == 0 {
+				size = 66
+			}
+			if i > 0 {
+				dt := 20_000 + rng.IntN(1000)
+				if size == 66 {
+					dt = 1000 + rng.IntN(1000)
+				}
+				ts += int64(dt) * 1000
+			}
+			c.Packets = append(c.Packets, trace.Packet{TS: ts, Size: size, From: trace.Client, Proto: 17})
+		}
+		ts += 5_000_000
+		c.Packets = append(c.Packets, trace.Packet{TS: ts, Size: 100, From: trace.Server, Proto: 17})
+	}
+	cfg := Default(Packet)
+	cfg.InBurstBySize = true
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for _, by := range []bool{true, false} {
+		cfg.InBurstBySize = by
+		rows, err := RawRows(cfg, c, trace.Client)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var mixed int
+		for i, p := range rows.Pos {
+			if p != 0 {
+				continue
+			}
+			size, dt := rows.X[0][i], rows.X[1][i]
+			own := (size == 66 && dt >= 1000 && dt < 2000) || (size == 300 && dt >= 20_000 && dt < 21_000)
+			other := (size == 66 && dt >= 20_000 && dt < 21_000) || (size == 300 && dt >= 1000 && dt < 2000)
+			switch {
+			case !own && !other:
+				t.Errorf("by size %v: row %d (size %v) opens a burst with time %v, not an in-burst time", by, i, size, dt)
+			case by && other:
+				t.Errorf("by size: row %d (size %v) opens a burst with time %v, another size's", i, size, dt)
+			case other:
+				mixed++
+			}
+		}
+		if !by && mixed < 50 {
+			t.Errorf("without by size: %d first packets have another size's time, want about half of 199", mixed)
+		}
+	}
+	bad := Default(Packet)
+	bad.InBurstDt, bad.InBurstBySize = false, true
+	if err := bad.Validate(); err == nil {
+		t.Error("in_burst_by_size without in_burst_dt accepted")
+	}
+}

@@ -50,6 +50,7 @@ func trainCmd() *cobra.Command {
 	packetTime := fs.String("packet-time-given", "", "PSynGAN: a condition feature whose decile, with the size, selects the time's quantile table (e.g. last_dt_us), or none (default: the configuration's)")
 	burstTime := fs.String("burst-time-given", "", "TSynGAN: a condition feature whose decile, with the burst length, selects the reply gap's quantile table (e.g. own_gap_us), or none (default: the configuration's)")
 	packetBins := fs.String("packet-first-bins", "", "PSynGAN: where a side's sizes take more than "+strconv.Itoa(graphs.MaxKeyedValues)+" values (a codec's), key the size's quantile table by the bin, of N equally filled bins, of the last --packet-first-given feature (e.g. 20), or none (default: the configuration's)")
+	inBurstSize := fs.String("in-burst-by-size", "", "with --in-burst-dt, draw a first packet's stand-in time from the in-burst times of packets of its size: true or false (default: the configuration's)")
 	packetPos := fs.String("packet-first-pos", "", "PSynGAN: map the size through its distribution given whether the packet opens its burst, where no --packet-first-given table applies: true or false (default: the configuration's)")
 	burstGiven := fs.String("burst-first-given", "", "TSynGAN: condition features, comma-separated, whose values select the burst length's quantile table (e.g. own_count), or none (default: the configuration's)")
 	genWidths := fs.String("gen-widths", "", "generator hidden widths, e.g. 128,256,512 (default: the configuration's)")
@@ -125,29 +126,29 @@ func trainCmd() *cobra.Command {
 		}
 		return runTrain(ctx, stdout, stderr, trainArgs{tr: tr, out: *out, config: *config, steps: *steps, seed: *seed, frac: *frac, valFrac: *valFrac,
 			resume: *resume, parallel: *parallel, evalEvery: *evalEvery, ckEvery: *ckEvery, quiet: *quiet, packetCond: *packetCond,
-			burstCond: *burstCond, packetGiven: *packetGiven, packetBins: *packetBins, packetPos: *packetPos, burstGiven: *burstGiven, packetTime: *packetTime, burstTime: *burstTime, genWidths: *genWidths, criticWidths: *criticWidths, lr: *lr, logTimes: *logTimes,
+			burstCond: *burstCond, packetGiven: *packetGiven, packetBins: *packetBins, packetPos: *packetPos, inBurstSize: *inBurstSize, burstGiven: *burstGiven, packetTime: *packetTime, burstTime: *burstTime, genWidths: *genWidths, criticWidths: *criticWidths, lr: *lr, logTimes: *logTimes,
 			upto: *upto, ema: ema, mismatch: mis, condNoise: cn, lrEnd: le, joint: *joint, calibrate: *calibrate, inBurst: *inBurst, batch: *batch, transform: *transform, sel: *sel, cands: *cands, damp: *damp, memory: *memory})
 	}
 	return cmd
 }
 
 type trainArgs struct {
-	tr                                                                    traceFlags
-	out, config                                                           string
-	steps                                                                 int
-	seed                                                                  uint64
-	frac, valFrac                                                         float64
-	resume                                                                bool
-	parallel, evalEvery, ckEvery                                          int
-	quiet                                                                 bool
-	packetCond, burstCond, genWidths, criticWidths                        string
-	packetGiven, packetBins, packetPos, burstGiven, packetTime, burstTime string
-	lr                                                                    float64
-	logTimes                                                              string
-	upto, ema, mismatch, condNoise, lrEnd                                 float64
-	joint, calibrate, transform, sel, cands, damp                         string
-	inBurst, memory                                                       string
-	batch                                                                 int
+	tr                                                                                 traceFlags
+	out, config                                                                        string
+	steps                                                                              int
+	seed                                                                               uint64
+	frac, valFrac                                                                      float64
+	resume                                                                             bool
+	parallel, evalEvery, ckEvery                                                       int
+	quiet                                                                              bool
+	packetCond, burstCond, genWidths, criticWidths                                     string
+	packetGiven, packetBins, packetPos, inBurstSize, burstGiven, packetTime, burstTime string
+	lr                                                                                 float64
+	logTimes                                                                           string
+	upto, ema, mismatch, condNoise, lrEnd                                              float64
+	joint, calibrate, transform, sel, cands, damp                                      string
+	inBurst, memory                                                                    string
+	batch                                                                              int
 }
 
 func runTrain(ctx context.Context, stdout, stderr io.Writer, a trainArgs) error {
@@ -212,6 +213,9 @@ func runTrain(ctx context.Context, stdout, stderr io.Writer, a trainArgs) error 
 				return err
 			}
 			if err := optionalBool("packet-first-pos", a.packetPos, &c.FirstPos); err != nil {
+				return err
+			}
+			if err := optionalBool("in-burst-by-size", a.inBurstSize, &c.InBurstBySize); err != nil {
 				return err
 			}
 		}
