@@ -1,14 +1,17 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"github.com/spatgan/spatgan/features"
 	"io"
 	"math"
+	"os"
+	"path/filepath"
 	"time"
 
+	"github.com/spatgan/spatgan/features"
 	"github.com/spatgan/spatgan/metrics"
 	"github.com/spatgan/spatgan/sampler"
 	"github.com/spatgan/spatgan/simulate"
@@ -120,6 +123,11 @@ type Options struct {
 	Gen simulate.GenOptions
 	// Log receives one line per comparator as it is evaluated (nil: none).
 	Log io.Writer
+	// Dump, when not empty, is a directory Evaluate writes each sequence
+	// it compares into, as CSV (trace.WriteCSV, which Load reads back):
+	// held-out.csv, the held-out part, and NAME.csv per comparator, the
+	// packets it was scored on, for a look at what a score measured.
+	Dump string
 	// Prime makes every generator continue the conversation: each starts
 	// from the training part's History (features.Prime: its last bursts
 	// per side, what a party that saw the training part remembers) and
@@ -219,12 +227,41 @@ type Result struct {
 	// there were too few rows (see Notes).
 	C2STPacket *metrics.C2STResult `json:"c2st_packet"`
 	C2STWindow *metrics.C2STResult `json:"c2st_window"`
+	// PacketParts is C2STPacket within groups of packets (nil when not
+	// computed).
+	PacketParts *PacketParts `json:"c2st_packet_parts,omitempty"`
 	// WindowParts is the window test again with columns left out: where
 	// the windows differ (nil when the window is one packet).
 	WindowParts *WindowParts `json:"c2st_window_parts,omitempty"`
 	// Generation is nil for the noise floor.
 	Generation *GenInfo `json:"generation,omitempty"`
 	Notes      []string `json:"notes,omitempty"`
+}
+
+// PacketParts is the single-packet test (Result.C2STPacket) within four
+// groups of packets, by sending side and by whether a packet opens its
+// burst or follows in it, on rows (size, log merged delta)
+// (metrics.PacketRowsOf): it says which packets give a generator away.
+// Each test draws as many rows from each class, so it compares the
+// groups' contents, not their sizes.
+type PacketParts struct {
+	ServerOpening *metrics.C2STResult `json:"server_opening"`
+	ServerLater   *metrics.C2STResult `json:"server_later"`
+	ClientOpening *metrics.C2STResult `json:"client_opening"`
+	ClientLater   *metrics.C2STResult `json:"client_later"`
+}
+
+// packetParts are PacketParts' tests in report order.
+var packetParts = []struct {
+	Name    string
+	Side    trace.Side
+	Opening bool
+	Get     func(*PacketParts) **metrics.C2STResult
+}{
+	{"server->client, opening a burst", trace.Server, true, func(p *PacketParts) **metrics.C2STResult { return &p.ServerOpening }},
+	{"server->client, later in a burst", trace.Server, false, func(p *PacketParts) **metrics.C2STResult { return &p.ServerLater }},
+	{"client->server, opening a burst", trace.Client, true, func(p *PacketParts) **metrics.C2STResult { return &p.ClientOpening }},
+	{"client->server, later in a burst", trace.Client, false, func(p *PacketParts) **metrics.C2STResult { return &p.ClientLater }},
 }
 
 // WindowParts is the window test (Result.C2STWindow) on rows with some of
@@ -393,6 +430,11 @@ func Evaluate(ctx context.Context, s *Split, comps []Comparator, opt Options) (*
 			res.Generation = &GenInfo{Seconds: st.Elapsed.Seconds(), PacketsPerSecond: st.PacketsPerSecond(),
 				Bursts: st.Bursts, SamplerCalls: st.SamplerCalls, Clamps: st.Clamps}
 		}
+		if opt.Dump != "" {
+			if err := dumpCSV(opt.Dump, c.Name, s.Test, pkts); err != nil {
+				return nil, err
+			}
+		}
 		if err := evaluateOne(&res, pkts, real, rep.RealDependence, s.Test.Packets, opt); err != nil {
 			return nil, fmt.Errorf("bench: %s: %w", c.Name, err)
 		}
@@ -407,6 +449,46 @@ func Evaluate(ctx context.Context, s *Split, comps []Comparator, opt Options) (*
 	}
 	rep.Elapsed = time.Since(start).Seconds()
 	return rep, nil
+}
+
+// dumpCSV writes pkts, sent between test's parties, to dir/name.csv, and
+// the first time the held-out part itself to dir/held-out.csv.
+func dumpCSV(dir, name string, test *trace.Conversation, pkts []trace.Packet) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("bench: --dump: %w", err)
+	}
+	write := func(file string, pk []trace.Packet) error {
+		c := *test
+		c.Source, c.Packets = name, pk
+		var b bytes.Buffer
+		if err := trace.WriteCSV(&b, &c); err != nil {
+			return fmt.Errorf("bench: --dump: %s: %w", name, err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, file), b.Bytes(), 0o644); err != nil {
+			return fmt.Errorf("bench: --dump: %w", err)
+		}
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(dir, "held-out.csv")); errors.Is(err, os.ErrNotExist) {
+		if err := write("held-out.csv", test.Packets); err != nil {
+			return err
+		}
+	}
+	return write(name+".csv", pkts)
+}
+
+// c2stPacketsOf is C2ST on the rows metrics.PacketRowsOf keeps of the real
+// and the synthetic packets.
+func c2stPacketsOf(real, syn []trace.Packet, side trace.Side, opening bool, cfg metrics.C2STConfig) (metrics.C2STResult, error) {
+	rr, err := metrics.PacketRowsOf(real, side, opening)
+	if err != nil {
+		return metrics.C2STResult{}, err
+	}
+	sr, err := metrics.PacketRowsOf(syn, side, opening)
+	if err != nil {
+		return metrics.C2STResult{}, err
+	}
+	return metrics.C2ST(rr, sr, cfg)
 }
 
 // evaluateOne fills res with pkts compared against the held-out series.
@@ -470,6 +552,17 @@ func evaluateOne(res *Result, pkts []trace.Packet, real [2]metrics.Series, realD
 		}
 		if k == opt.WindowK {
 			res.C2STWindow = &r
+		}
+	}
+	if res.C2STPacket != nil {
+		res.PacketParts = &PacketParts{}
+		for _, part := range packetParts {
+			r, err := c2stPacketsOf(test, pkts, part.Side, part.Opening, opt.C2ST)
+			if err != nil {
+				res.Notes = append(res.Notes, fmt.Sprintf("C2ST on packets %s not computed: %v", part.Name, err))
+				continue
+			}
+			*part.Get(res.PacketParts) = &r
 		}
 	}
 	if opt.WindowK > 1 && res.C2STWindow != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"math/rand/v2"
 	"os"
 	"strings"
 	"sync"
@@ -408,6 +409,62 @@ func TestEvaluatePrimed(t *testing.T) {
 		said := strings.Contains(md.String(), "Every generator continues the conversation")
 		if rep.Primed != prime || said != prime {
 			t.Errorf("Prime %v: report Primed %v, Markdown says it continues: %v", prime, rep.Primed, said)
+		}
+	}
+}
+
+// TestPacketParts: a synthetic sequence with the real bursts and times in
+// which the client's bursts open with a media frame (100-199 B) instead of
+// a small one (60-69 B), and a third of its later packets are small ones:
+// the tests within groups find both client groups and neither server
+// group, and the real sequence against itself is at chance.
+func TestPacketParts(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 9))
+	var real, syn []trace.Packet
+	us := int64(0)
+	for b := 0; b < 3000; b++ {
+		side := trace.Side(b % 2)
+		us += 5000 + int64(rng.IntN(5000))
+		n := 1 + rng.IntN(4)
+		for i := 0; i < n; i++ {
+			if i > 0 {
+				us += 100 + int64(rng.IntN(900))
+			}
+			size := int32(100 + rng.IntN(100))
+			if side == trace.Client && i == 0 {
+				size = int32(60 + rng.IntN(10))
+			}
+			p := trace.Packet{TS: us * 1000, Size: size, From: side}
+			real = append(real, p)
+			if side == trace.Client {
+				if i == 0 {
+					p.Size = int32(100 + rng.IntN(100))
+				} else if rng.IntN(3) == 0 {
+					p.Size = int32(60 + rng.IntN(10))
+				}
+			}
+			syn = append(syn, p)
+		}
+	}
+	for _, part := range packetParts {
+		r, err := c2stPacketsOf(real, syn, part.Side, part.Opening, metrics.C2STConfig{Seed: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		same, err := c2stPacketsOf(real, real, part.Side, part.Opening, metrics.C2STConfig{Seed: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if same.Accuracy > 0.6 {
+			t.Errorf("%s: real against itself %.3f", part.Name, same.Accuracy)
+		}
+		switch {
+		case part.Side == trace.Client && part.Opening && r.Accuracy < 0.95:
+			t.Errorf("%s: %.3f, want the swapped opening sizes found (>= 0.95)", part.Name, r.Accuracy)
+		case part.Side == trace.Client && !part.Opening && r.Accuracy < 0.6:
+			t.Errorf("%s: %.3f, want the small frames among later packets found (>= 0.6)", part.Name, r.Accuracy)
+		case part.Side == trace.Server && r.Accuracy > 0.6:
+			t.Errorf("%s: %.3f for the unchanged server packets", part.Name, r.Accuracy)
 		}
 	}
 }

@@ -228,16 +228,22 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	p("\n\n")
 
 	p("## Classifier two-sample test: held-out accuracy ± std. error\n\n")
-	p("Gradient-boosted trees told to separate held-out real rows from the comparator's rows; 0.5 is indistinguishable, 1 always told apart. Rows: (direction, size, log merged delta) per packet. The windows' last three rows leave columns out: \"without sizes\" near the whole windows' accuracy says the difference is in the times and directions, \"directions only\" high says it is in who sends when (the burst structure).\n\n")
+	p("Gradient-boosted trees told to separate held-out real rows from the comparator's rows; 0.5 is indistinguishable, 1 always told apart. Rows: (direction, size, log merged delta) per packet. The rows \"packets, ...\" test single packets within one group (by sender, opening a burst or later in it; rows (size, log merged delta), as many of each class): they say which packets give a generator away. The windows' last three rows leave columns out: \"without sizes\" near the whole windows' accuracy says the difference is in the times and directions, \"directions only\" high says it is in who sends when (the burst structure).\n\n")
 	header("rows")
 	type row struct {
 		name string
 		get  func(*Result) *metrics.C2STResult
 	}
-	rows := []row{
-		{"single packets", func(x *Result) *metrics.C2STResult { return x.C2STPacket }},
-		{fmt.Sprintf("windows of %d packets", r.WindowK), func(x *Result) *metrics.C2STResult { return x.C2STWindow }},
+	rows := []row{{"single packets", func(x *Result) *metrics.C2STResult { return x.C2STPacket }}}
+	for _, part := range packetParts {
+		rows = append(rows, row{"packets, " + part.Name, func(x *Result) *metrics.C2STResult {
+			if x.PacketParts == nil {
+				return nil
+			}
+			return *part.Get(x.PacketParts)
+		}})
 	}
+	rows = append(rows, row{fmt.Sprintf("windows of %d packets", r.WindowK), func(x *Result) *metrics.C2STResult { return x.C2STWindow }})
 	for _, part := range windowParts {
 		rows = append(rows, row{"windows, " + part.Name, func(x *Result) *metrics.C2STResult {
 			if x.WindowParts == nil {

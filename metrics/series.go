@@ -214,6 +214,27 @@ func WindowRowsOf(pkts []trace.Packet, k, stride int, cols Columns) ([][]float64
 	return rows, nil
 }
 
+// PacketRowsOf returns one row (size, log merged delta) per packet that
+// side sent, from the second packet of pkts on, keeping only the packets
+// that open a burst (the previous packet came from the other side) when
+// opening is true, or only those that follow one of their own burst when
+// it is false: the single-packet rows of WindowRows less the direction,
+// in the two groups a burst-structured generator draws differently.
+func PacketRowsOf(pkts []trace.Packet, side trace.Side, opening bool) ([][]float64, error) {
+	if err := checkSides(pkts); err != nil {
+		return nil, err
+	}
+	var rows [][]float64
+	for j := 1; j < len(pkts); j++ {
+		p := pkts[j]
+		if p.From != side || (pkts[j-1].From != side) != opening {
+			continue
+		}
+		rows = append(rows, []float64{float64(p.Size), LogTime(nsToUS(p.TS - pkts[j-1].TS))})
+	}
+	return rows, nil
+}
+
 // ACFLags is the number of lags (1..ACFLags) at which fidelity.md compares
 // autocorrelations.
 const ACFLags = 10

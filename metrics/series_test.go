@@ -387,3 +387,37 @@ func sameDistances(a, b Distances) bool {
 	return a.Kind == b.Kind && a.NReal == b.NReal && a.NSyn == b.NSyn &&
 		eq(a.KS, b.KS) && eq(a.W1, b.W1) && eq(a.JSD, b.JSD) && eq(a.W1Log, b.W1Log)
 }
+
+// TestPacketRowsOfHand: server S, client C; times in µs. Packets
+// 0:S@0 100 B, 1:S@10 200, 2:C@1010 300, 3:C@1110 400, 4:S@11110 500,
+// 5:C@11120 600. The first packet has no delta and gives no row.
+func TestPacketRowsOfHand(t *testing.T) {
+	us := []int64{0, 10, 1010, 1110, 11110, 11120}
+	from := []trace.Side{trace.Server, trace.Server, trace.Client, trace.Client, trace.Server, trace.Client}
+	var pk []trace.Packet
+	for i := range us {
+		pk = append(pk, trace.Packet{TS: us[i] * 1000, Size: int32(100 * (i + 1)), From: from[i]})
+	}
+	for _, c := range []struct {
+		side    trace.Side
+		opening bool
+		want    [][]float64
+	}{
+		{trace.Server, true, [][]float64{{500, 4}}},           // packet 4, 10,000 µs after packet 3
+		{trace.Server, false, [][]float64{{200, 1}}},          // packet 1, 10 µs after packet 0
+		{trace.Client, true, [][]float64{{300, 3}, {600, 1}}}, // packets 2 (1,000 µs) and 5 (10 µs)
+		{trace.Client, false, [][]float64{{400, 2}}},          // packet 3, 100 µs
+	} {
+		got, err := PacketRowsOf(pk, c.side, c.opening)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.EqualFunc(got, c.want, func(a, b []float64) bool { return slices.Equal(a, b) }) {
+			t.Errorf("side %v, opening %v: rows %v, want %v", c.side, c.opening, got, c.want)
+		}
+	}
+	pk[2].From = 7
+	if _, err := PacketRowsOf(pk, trace.Client, true); err == nil {
+		t.Error("a packet of side 7 accepted")
+	}
+}

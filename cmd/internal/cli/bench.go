@@ -47,6 +47,7 @@ func benchFidelityCmd() *cobra.Command {
 	window := fs.Int("window", bench.DefaultWindowK, "window length of the windowed classifier test")
 	baselines := fs.String("baselines", strings.Join(bench.DefaultBaselines(), ","), "comma-separated baselines to fit on the training part (empty: none)")
 	quiet := fs.Bool("quiet", false, "no progress output")
+	dump := fs.String("dump", "", "write the held-out part and every comparator's packets as CSV into this directory (held-out.csv, NAME.csv), for a look at what was scored")
 	prime := fs.Bool("prime", true, "generators continue the conversation from the training part's last bursts (--prime=false: start from nothing)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		ctx, stdout, stderr := cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr()
@@ -59,13 +60,13 @@ func benchFidelityCmd() *cobra.Command {
 		if !(*upto > 0 && *upto <= 1) {
 			return fmt.Errorf("bench fidelity: --upto %g: want a fraction in (0, 1]", *upto)
 		}
-		return runBenchFidelity(ctx, stdout, stderr, tr, *bundleDir, *paper, *steps, *quickOut, *upto, *frac, *out, *jsonOut, *seed, *drawSeed, *window, *baselines, *quiet, *prime)
+		return runBenchFidelity(ctx, stdout, stderr, tr, *bundleDir, *paper, *steps, *quickOut, *upto, *frac, *out, *jsonOut, *seed, *drawSeed, *window, *baselines, *quiet, *prime, *dump)
 	}
 	return cmd
 }
 
 func runBenchFidelity(ctx context.Context, stdout, stderr io.Writer, tr traceFlags, bundleDir, paper string, steps int, quickOut string,
-	upto, frac float64, out, jsonOut string, seed, drawSeed uint64, window int, baselines string, quiet, prime bool) error {
+	upto, frac float64, out, jsonOut string, seed, drawSeed uint64, window int, baselines string, quiet, prime bool, dump string) error {
 	conv, err := tr.load(stderr)
 	if err != nil {
 		return err
@@ -89,7 +90,7 @@ func runBenchFidelity(ctx context.Context, stdout, stderr io.Writer, tr traceFla
 	fmt.Fprintf(stderr, "transport of the generated traffic: %s (the protocol of %s: %s)\n", t, conv.Source, why)
 	cfg := gan.FidelityConfig{Conv: conv, Bundle: bundleDir, PaperBundle: paper, TrainFrac: frac,
 		QuickSteps: steps, QuickOut: quickOut, Baselines: names, Seed: seed, DrawSeed: drawSeed,
-		Options: bench.Options{WindowK: window, Prime: prime, Gen: simulate.GenOptions{Framing: simulate.NewFraming(t, conv.Server.Addr.Is6())}}}
+		Options: bench.Options{WindowK: window, Prime: prime, Dump: dump, Gen: simulate.GenOptions{Framing: simulate.NewFraming(t, conv.Server.Addr.Is6())}}}
 	if !quiet {
 		cfg.Progress = stderr
 		// One step per comparator: the noise floor, the bundle(s), the

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -75,9 +76,10 @@ func TestBenchFidelityCommand(t *testing.T) {
 	dir := tinyBundle(t, conv)
 	js := filepath.Join(t.TempDir(), "report.json")
 	md := filepath.Join(t.TempDir(), "report.md")
+	dump := filepath.Join(t.TempDir(), "dump")
 	var out, errb bytes.Buffer
 	err := Run(context.Background(), &out, &errb, []string{"bench", "fidelity", "--trace", path, "--bundle", dir,
-		"--baselines", "bootstrap,markov", "--json", js, "--seed", "4", "--quiet", "--out", md})
+		"--baselines", "bootstrap,markov", "--json", js, "--seed", "4", "--quiet", "--out", md, "--dump", dump})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, errb.String())
 	}
@@ -89,6 +91,7 @@ func TestBenchFidelityCommand(t *testing.T) {
 	for _, want := range []string{
 		"| feature | direction | n | KS 95% | real | gan | bootstrap | markov |",
 		"| reply gap | client->server |", "## Classifier two-sample test", "Seed 4.",
+		"| packets, client->server, later in a burst |",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
@@ -105,6 +108,29 @@ func TestBenchFidelityCommand(t *testing.T) {
 	}
 	if rep.Seed != 4 || len(rep.Comparators) != 4 || rep.Result("markov") == nil {
 		t.Errorf("JSON report: seed %d, %d comparators", rep.Seed, len(rep.Comparators))
+	}
+	// --dump: the held-out part and each comparator's packets, as CSV
+	// that trace.Load reads back: the held-out part is the conversation's
+	// last packets, and each file holds as many as the report scored.
+	held, err := trace.Load(filepath.Join(dump, "held-out.csv"), trace.Select{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(held.Packets); n == 0 || n >= len(conv.Packets) || held.Packets[n-1].TS != conv.Packets[len(conv.Packets)-1].TS ||
+		held.Packets[0].TS != conv.Packets[len(conv.Packets)-n].TS {
+		t.Errorf("held-out.csv: %d packets, not the conversation's last part", n)
+	}
+	for _, c := range rep.Comparators {
+		d, err := trace.Load(filepath.Join(dump, c.Name+".csv"), trace.Select{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(d.Packets) != c.Packets {
+			t.Errorf("%s.csv: %d packets, the report scored %d", c.Name, len(d.Packets), c.Packets)
+		}
+		if c.Kind != bench.KindReal && slices.Equal(d.Packets, held.Packets) {
+			t.Errorf("%s.csv holds the held-out part", c.Name)
+		}
 	}
 
 	// The same bundle on the embedded Skype call: refused.
