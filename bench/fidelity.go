@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -124,8 +123,8 @@ type Options struct {
 	// Log receives one line per comparator as it is evaluated (nil: none).
 	Log io.Writer
 	// Dump, when not empty, is a directory Evaluate writes each sequence
-	// it compares into, as CSV (trace.WriteCSV, which Load reads back):
-	// held-out.csv, the held-out part, and NAME.csv per comparator, the
+	// it compares into, as pcap (trace.WritePcap; Load reads it back):
+	// held-out.pcap, the held-out part, and NAME.pcap per comparator, the
 	// packets it was scored on, for a look at what a score measured.
 	Dump string
 	// Prime makes every generator continue the conversation: each starts
@@ -431,7 +430,7 @@ func Evaluate(ctx context.Context, s *Split, comps []Comparator, opt Options) (*
 				Bursts: st.Bursts, SamplerCalls: st.SamplerCalls, Clamps: st.Clamps}
 		}
 		if opt.Dump != "" {
-			if err := dumpCSV(opt.Dump, c.Name, s.Test, pkts); err != nil {
+			if err := dumpPcap(opt.Dump, c.Name, s.Test, pkts); err != nil {
 				return nil, err
 			}
 		}
@@ -451,30 +450,32 @@ func Evaluate(ctx context.Context, s *Split, comps []Comparator, opt Options) (*
 	return rep, nil
 }
 
-// dumpCSV writes pkts, sent between test's parties, to dir/name.csv, and
-// the first time the held-out part itself to dir/held-out.csv.
-func dumpCSV(dir, name string, test *trace.Conversation, pkts []trace.Packet) error {
+// dumpPcap writes pkts, sent between test's parties, to dir/name.pcap,
+// and the first time the held-out part itself to dir/held-out.pcap, with
+// the test conversation's endpoints (the writer's own when the two are
+// one address and port, as on loopback without ports) and transport.
+func dumpPcap(dir, name string, test *trace.Conversation, pkts []trace.Packet) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("bench: --dump: %w", err)
+	}
+	opt := trace.WriterOptions{}
+	if test.Proto == "tcp" {
+		opt.Proto = "tcp"
 	}
 	write := func(file string, pk []trace.Packet) error {
 		c := *test
 		c.Source, c.Packets = name, pk
-		var b bytes.Buffer
-		if err := trace.WriteCSV(&b, &c); err != nil {
-			return fmt.Errorf("bench: --dump: %s: %w", name, err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, file), b.Bytes(), 0o644); err != nil {
-			return fmt.Errorf("bench: --dump: %w", err)
+		if err := trace.WritePcap(filepath.Join(dir, file), &c, opt); err != nil {
+			return fmt.Errorf("bench: --dump: %s: %w", file, err)
 		}
 		return nil
 	}
-	if _, err := os.Stat(filepath.Join(dir, "held-out.csv")); errors.Is(err, os.ErrNotExist) {
-		if err := write("held-out.csv", test.Packets); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, "held-out.pcap")); errors.Is(err, os.ErrNotExist) {
+		if err := write("held-out.pcap", test.Packets); err != nil {
 			return err
 		}
 	}
-	return write(name+".csv", pkts)
+	return write(name+".pcap", pkts)
 }
 
 // c2stPacketsOf is C2ST on the rows metrics.PacketRowsOf keeps of the real

@@ -110,10 +110,12 @@ type Config struct {
 	FirstBins int `json:"first_bins,omitempty"`
 	// FirstPos, with the quantile transform (packet models, which have
 	// the "pos" feature), maps the size through its distribution given
-	// whether the packet opens its burst (pos 0) or follows in it, where
-	// no FirstGiven table applies: a protocol that opens a burst with a
-	// small control frame and follows with media frames keeps that in the
-	// transform (see Scaler.PosKeyed).
+	// whether the packet opens its burst (pos 0) or follows in it: every
+	// FirstGiven table is keyed by that too, and the rows no such table
+	// serves get the size's table given the position alone
+	// (Scaler.PosKeyed). A protocol that opens a burst with a small
+	// control frame (an acknowledgement) and follows with data keeps that
+	// in the transform.
 	FirstPos bool `json:"first_pos,omitempty"`
 	// TimeGiven, with the quantile transform and Joint, names a condition
 	// feature (e.g. own_gap_us, this side's previous reply gap) whose

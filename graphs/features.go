@@ -262,9 +262,26 @@ func (s *Scaler) fitKeyed(cfg Config, raw *Raw) error {
 	if q == nil {
 		return nil
 	}
+	// Under FirstPos every key also says whether the row opens its burst.
+	pos := -1
+	if cfg.FirstPos {
+		if pos = slices.Index(cfg.Cond, "pos"); pos < 0 || pos >= len(raw.Cond) {
+			return errors.New("graphs: first_pos: pos is not a condition feature")
+		}
+	}
+	keyOf := func(k float64, i int) float64 {
+		if pos < 0 {
+			return k
+		}
+		return posSplit(k, raw.Cond[pos][i])
+	}
 	if q[0].Discrete && len(q[0].Values) <= MaxKeyedValues {
 		for _, col := range cols {
-			g, err := fitGiven(raw.Cond[col], raw.X[0])
+			keys := make([]float64, len(raw.Cond[col]))
+			for i, v := range raw.Cond[col] {
+				keys[i] = keyOf(v, i)
+			}
+			g, err := fitGiven(keys, raw.X[0])
 			if err != nil {
 				return err
 			}
@@ -281,7 +298,7 @@ func (s *Scaler) fitKeyed(cfg Config, raw *Raw) error {
 	edges := quantileEdges(raw.Cond[col], cfg.FirstBins)
 	keys := make([]float64, len(raw.Cond[col]))
 	for i, v := range raw.Cond[col] {
-		keys[i] = float64(binOf(edges, v))
+		keys[i] = keyOf(float64(binOf(edges, v)), i)
 	}
 	g, err := fitGiven(keys, raw.X[0])
 	if err != nil {
@@ -290,6 +307,10 @@ func (s *Scaler) fitKeyed(cfg Config, raw *Raw) error {
 	s.Keyed, s.KeyCols, s.KeyEdges = []*Given{g}, []int{col}, edges
 	return nil
 }
+
+// posSplit is the key of a keyed table under Config.FirstPos: key k of
+// a key feature's value, told apart by PosKey of the row's raw "pos".
+func posSplit(k, pos float64) float64 { return 2*k + PosKey(pos) }
 
 // NewDataset scales raw rows with statistics fitted on them.
 func NewDataset(cfg Config, raw *Raw) (*Dataset, error) {
@@ -555,14 +576,19 @@ func (s *Scaler) keyed(cond []float64) *Quantile {
 	if cond == nil {
 		return nil
 	}
+	split := s.PosKeyed != nil && s.PosCol < len(cond)
 	for l, g := range s.Keyed {
 		if c := s.KeyCols[l]; c < len(cond) {
-			if q := g.table(s.key(cond[c])); q != nil {
+			k := s.key(cond[c])
+			if split {
+				k = posSplit(k, cond[s.PosCol])
+			}
+			if q := g.table(k); q != nil {
 				return q
 			}
 		}
 	}
-	if s.PosKeyed != nil && s.PosCol < len(cond) {
+	if split {
 		return s.PosKeyed.table(PosKey(cond[s.PosCol]))
 	}
 	return nil
@@ -589,14 +615,19 @@ func (s *Scaler) key(v float64) float64 {
 // keyTable returns the first target's table for row i of column-major raw
 // conditions.
 func (s *Scaler) keyTable(cond [][]float64, i int) *Quantile {
+	split := s.PosKeyed != nil && s.PosCol < len(cond)
 	for l, g := range s.Keyed {
 		if c := s.KeyCols[l]; c < len(cond) {
-			if q := g.table(s.key(cond[c][i])); q != nil {
+			k := s.key(cond[c][i])
+			if split {
+				k = posSplit(k, cond[s.PosCol][i])
+			}
+			if q := g.table(k); q != nil {
 				return q
 			}
 		}
 	}
-	if s.PosKeyed != nil && s.PosCol < len(cond) {
+	if split {
 		return s.PosKeyed.table(PosKey(cond[s.PosCol][i]))
 	}
 	return nil

@@ -388,7 +388,7 @@ func TestLRScale(t *testing.T) {
 // a first packet maps to a small frame and of a later packet to a media
 // frame, where the pooled table maps z = -3 and 3 to both kinds; a training
 // pair survives the round trip; the Keyed tables of a small vocabulary
-// still win where they have one; and first_pos without the quantile
+// win where they have one, keyed by the position too; and first_pos without the quantile
 // transform or the pos feature is refused.
 func TestFirstPos(t *testing.T) {
 	cfg := Default(Packet)
@@ -451,7 +451,8 @@ func TestFirstPos(t *testing.T) {
 			t.Errorf("row %d: size %v -> %v -> %v", i, raw.X[0][i], z0, a)
 		}
 	}
-	// A small vocabulary keyed by the last size: its table wins.
+	// A small vocabulary keyed by the last size: its table, split by
+	// opening or later, wins.
 	small := Default(Packet)
 	small.FirstGiven, small.FirstPos = []string{"last_size"}, true
 	last := slices.Index(small.Cond, "last_size")
@@ -459,7 +460,11 @@ func TestFirstPos(t *testing.T) {
 	raw2.Cond = make([][]float64, len(small.Cond))
 	for i := 0; i < 4000; i++ {
 		p, prev := float64(i%4), float64(10*(i%3+1))
-		raw2.X[0] = append(raw2.X[0], prev+1) // 11, 21, 31
+		size := prev + 1 // 11, 21, 31
+		if p == 0 && prev == 10 {
+			size = 66 // an opening acknowledgement after 10
+		}
+		raw2.X[0] = append(raw2.X[0], size)
 		raw2.X[1] = append(raw2.X[1], 5)
 		for j := range raw2.Cond {
 			v := 0.0
@@ -476,10 +481,12 @@ func TestFirstPos(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := make([]float64, len(small.Cond))
-	r[last] = 20
-	for _, z := range []float32{-3, 0, 3} {
-		if got, _ := d.Target.ValidCond(Packet, z, 0, r); got != 21 {
-			t.Errorf("after a last size of 20, network value %v: size %v, want 21 (the keyed table)", z, got)
+	for _, c := range []struct{ last, pos, want float64 }{{20, 0, 21}, {20, 2, 21}, {10, 0, 66}, {10, 1, 11}, {10, 3, 11}} {
+		r[last], r[pos] = c.last, c.pos
+		for _, z := range []float32{-3, 0, 3} {
+			if got, _ := d.Target.ValidCond(Packet, z, 0, r); got != c.want {
+				t.Errorf("after a last size of %v at position %v, network value %v: size %v, want %v (the keyed table)", c.last, c.pos, z, got, c.want)
+			}
 		}
 	}
 	bad := Default(Packet)

@@ -47,7 +47,7 @@ func benchFidelityCmd() *cobra.Command {
 	window := fs.Int("window", bench.DefaultWindowK, "window length of the windowed classifier test")
 	baselines := fs.String("baselines", strings.Join(bench.DefaultBaselines(), ","), "comma-separated baselines to fit on the training part (empty: none)")
 	quiet := fs.Bool("quiet", false, "no progress output")
-	dump := fs.String("dump", "", "write the held-out part and every comparator's packets as CSV into this directory (held-out.csv, NAME.csv), for a look at what was scored")
+	dump := fs.String("dump", "", "write the held-out part and every comparator's packets as pcap into this directory (held-out.pcap, NAME.pcap), for a look at what was scored")
 	prime := fs.Bool("prime", true, "generators continue the conversation from the training part's last bursts (--prime=false: start from nothing)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		ctx, stdout, stderr := cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr()

@@ -109,27 +109,27 @@ func TestBenchFidelityCommand(t *testing.T) {
 	if rep.Seed != 4 || len(rep.Comparators) != 4 || rep.Result("markov") == nil {
 		t.Errorf("JSON report: seed %d, %d comparators", rep.Seed, len(rep.Comparators))
 	}
-	// --dump: the held-out part and each comparator's packets, as CSV
+	// --dump: the held-out part and each comparator's packets, as pcap
 	// that trace.Load reads back: the held-out part is the conversation's
 	// last packets, and each file holds as many as the report scored.
-	held, err := trace.Load(filepath.Join(dump, "held-out.csv"), trace.Select{})
+	held, err := trace.Load(filepath.Join(dump, "held-out.pcap"), trace.Select{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if n := len(held.Packets); n == 0 || n >= len(conv.Packets) || held.Packets[n-1].TS != conv.Packets[len(conv.Packets)-1].TS ||
 		held.Packets[0].TS != conv.Packets[len(conv.Packets)-n].TS {
-		t.Errorf("held-out.csv: %d packets, not the conversation's last part", n)
+		t.Errorf("held-out.pcap: %d packets, not the conversation's last part", n)
 	}
 	for _, c := range rep.Comparators {
-		d, err := trace.Load(filepath.Join(dump, c.Name+".csv"), trace.Select{})
+		d, err := trace.Load(filepath.Join(dump, c.Name+".pcap"), trace.Select{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(d.Packets) != c.Packets {
-			t.Errorf("%s.csv: %d packets, the report scored %d", c.Name, len(d.Packets), c.Packets)
+			t.Errorf("%s.pcap: %d packets, the report scored %d", c.Name, len(d.Packets), c.Packets)
 		}
 		if c.Kind != bench.KindReal && slices.Equal(d.Packets, held.Packets) {
-			t.Errorf("%s.csv holds the held-out part", c.Name)
+			t.Errorf("%s.pcap holds the held-out part", c.Name)
 		}
 	}
 
