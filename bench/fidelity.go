@@ -478,6 +478,10 @@ func dumpPcap(dir, name string, test *trace.Conversation, pkts []trace.Packet) e
 	return write(name+".pcap", pkts)
 }
 
+// MinPartRows is the fewest rows per class a group of PacketParts needs
+// to be tested: fewer give an accuracy whose standard error is above 0.05.
+const MinPartRows = 100
+
 // c2stPacketsOf is C2ST on the rows metrics.PacketRowsOf keeps of the real
 // and the synthetic packets.
 func c2stPacketsOf(real, syn []trace.Packet, side trace.Side, opening bool, cfg metrics.C2STConfig) (metrics.C2STResult, error) {
@@ -488,6 +492,9 @@ func c2stPacketsOf(real, syn []trace.Packet, side trace.Side, opening bool, cfg 
 	sr, err := metrics.PacketRowsOf(syn, side, opening)
 	if err != nil {
 		return metrics.C2STResult{}, err
+	}
+	if n := min(len(rr), len(sr)); n < MinPartRows {
+		return metrics.C2STResult{}, fmt.Errorf("%d real and %d generated rows, fewer than %d", len(rr), len(sr), MinPartRows)
 	}
 	return metrics.C2ST(rr, sr, cfg)
 }
