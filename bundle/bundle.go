@@ -49,9 +49,9 @@ import (
 //	9  the optional noise_memory record (the generators' noise carried
 //	   from one draw of a conversation to the next, chosen closed loop);
 //	   versions 3 to 8 are read as they are (no memory)
-//	10 the configuration's first_pos and in_burst_by_size, the target
-//	   scaler's pos_keyed and pos_col (the size given whether the packet
-//	   opens its burst);
+//	10 the configuration's first_pos, in_burst_by_size and joint_bins,
+//	   the target scaler's pos_keyed and pos_col (the size given whether
+//	   the packet opens its burst), the joint tables' edges and bins;
 //	   versions 3 to 9 are read as they are
 const (
 	Format        = "spatgan-bundle"
@@ -303,8 +303,18 @@ func (m *Manifest) validate() error {
 				}
 			}
 		}
-		if (mm.Config.FirstPos || mm.Config.InBurstBySize) && m.FormatVersion < 10 {
-			return fmt.Errorf("bundle: model %s: first_pos or in_burst_by_size in a version %d manifest (they came with version 10)", id, m.FormatVersion)
+		if (mm.Config.FirstPos || mm.Config.InBurstBySize || mm.Config.JointBins != 0) && m.FormatVersion < 10 {
+			return fmt.Errorf("bundle: model %s: first_pos, in_burst_by_size or joint_bins in a version %d manifest (they came with version 10)", id, m.FormatVersion)
+		}
+		for _, g := range []*graphs.Given{mm.Target.PosKeyed, mm.Target.TimeKeyed, mm.Cond.Given, mm.Cond.PosKeyed, mm.Cond.TimeKeyed} {
+			if g != nil && (g.Edges != nil || g.Bins != nil) {
+				return fmt.Errorf("bundle: model %s: tables by bins where only the joint transform has them", id)
+			}
+		}
+		for _, g := range append(slices.Clone(mm.Target.Keyed), mm.Cond.Keyed...) {
+			if g != nil && (g.Edges != nil || g.Bins != nil) {
+				return fmt.Errorf("bundle: model %s: tables by bins where only the joint transform has them", id)
+			}
 		}
 		if (mm.Target.PosKeyed != nil) != (mm.Config.FirstPos && mm.Target.Quant != nil) || mm.Cond.PosKeyed != nil || mm.Cond.PosCol != 0 ||
 			(mm.Target.PosKeyed == nil && mm.Target.PosCol != 0) {
@@ -398,6 +408,9 @@ func (m *Manifest) validate() error {
 				}
 				if err := s.Given.Check(); err != nil {
 					return fmt.Errorf("bundle: model %s: %w", id, err)
+				}
+				if s.Given.Edges != nil && mm.Config.JointBins == 0 {
+					return fmt.Errorf("bundle: model %s: joint tables by bins without joint_bins", id)
 				}
 			}
 			for j, q := range s.Quant {

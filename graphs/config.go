@@ -37,6 +37,13 @@ type Config struct {
 	// Given.
 	Joint bool `json:"joint,omitempty"`
 
+	// JointBins, with Joint, gives the first-target values too rare for a
+	// table of their own (fewer than MinGroup rows: most of a codec's
+	// sizes) the second target's table of their bin, of JointBins
+	// equally filled bins of those values, instead of the pooled table:
+	// the time given the size's range. 0: off.
+	JointBins int `json:"joint_bins,omitempty"`
+
 	ZDim         int    `json:"z_dim"`
 	GenWidths    []int  `json:"gen_widths"`    // hidden widths; a 2-wide linear layer follows
 	CriticWidths []int  `json:"critic_widths"` // hidden widths; a 1-wide linear layer follows
@@ -277,6 +284,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("graphs: first_bins %d: want 0 to %d", c.FirstBins, MaxFirstBins)
 	case c.FirstBins > 0 && len(c.FirstGiven) == 0:
 		return fmt.Errorf("graphs: first_bins %d needs first_given", c.FirstBins)
+	case c.JointBins < 0 || c.JointBins > MaxFirstBins:
+		return fmt.Errorf("graphs: joint_bins %d: want 0 to %d", c.JointBins, MaxFirstBins)
+	case c.JointBins > 0 && !c.Joint:
+		return errors.New("graphs: joint_bins needs joint")
 	case c.InBurstBySize && !c.InBurstDt:
 		return errors.New("graphs: in_burst_by_size needs in_burst_dt")
 	case c.FirstPos && (c.Transform != TransformQuantile || !slices.Contains(c.Cond, "pos")):

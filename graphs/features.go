@@ -324,7 +324,7 @@ func NewDataset(cfg Config, raw *Raw) (*Dataset, error) {
 		return nil, err
 	}
 	if cfg.Joint {
-		if ts.Given, err = fitGiven(raw.X[0], raw.X[1]); err != nil {
+		if ts.Given, err = fitGivenBins(raw.X[0], raw.X[1], cfg.JointBins); err != nil {
 			return nil, err
 		}
 	}

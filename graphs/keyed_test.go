@@ -500,3 +500,85 @@ func TestFirstPos(t *testing.T) {
 		t.Error("first_pos without the pos feature accepted")
 	}
 }
+
+// TestJointBins: 4,000 rows whose sizes are each rarer than MinGroup
+// (sizes 400 to 2,399, two rows each): sizes up to 1,400 come 10-11 ms
+// after the previous packet, larger ones 1-2 ms after (1,400 is a bin
+// edge of 8 equally filled bins). Without bins every
+// size gets the pooled time table, which spans both; with joint_bins a
+// size's table is its bin's, so any network value maps into its range. A
+// training pair survives the round trip, and joint_bins without joint is
+// refused.
+func TestJointBins(t *testing.T) {
+	cfg := Default(Packet)
+	cfg.FirstGiven, cfg.JointBins = nil, 8
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	raw := &Raw{}
+	raw.Cond = make([][]float64, len(cfg.Cond))
+	rng := rand.New(rand.NewPCG(5, 5))
+	for i := 0; i < 4000; i++ {
+		size := 400 + float64(i%2000)
+		dt := 10_000 + float64(rng.IntN(1000))
+		if size > 1400 {
+			dt = 1000 + float64(rng.IntN(1000))
+		}
+		raw.X[0] = append(raw.X[0], size)
+		raw.X[1] = append(raw.X[1], dt)
+		for j := range raw.Cond {
+			raw.Cond[j] = append(raw.Cond[j], float64(i%7))
+		}
+	}
+	for _, bins := range []int{0, 8} {
+		cfg.JointBins = bins
+		d, err := NewDataset(cfg, raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := d.Target.Given
+		if len(g.Values) != 0 || (bins == 0) != (g.Edges == nil) {
+			t.Fatalf("bins %d: %d value tables, edges %v", bins, len(g.Values), g.Edges)
+		}
+		if err := g.Check(); err != nil {
+			t.Fatal(err)
+		}
+		// Network values of a size: the size's z from the pooled size
+		// table, the time's from -2.5 to 2.5.
+		for _, size := range []float64{500, 1300, 1500, 2300} {
+			z0 := d.Target.Forward(0, size)
+			lo, hi := 10_000.0, 11_000.0
+			if size > 1400 {
+				lo, hi = 1000, 2000
+			}
+			var out int
+			for _, z1 := range []float32{-2.5, -1, 0, 1, 2.5} {
+				s, dt := d.Target.ValidCond(Packet, float32(z0), z1, nil)
+				if s != size {
+					t.Fatalf("size %v came back as %v", size, s)
+				}
+				if dt < lo || dt > hi {
+					out++
+				}
+			}
+			if bins > 0 && out > 0 {
+				t.Errorf("bins %d, size %v: %d of 5 times outside %v-%v", bins, size, out, lo, hi)
+			}
+			if bins == 0 && out == 0 {
+				t.Errorf("no bins, size %v: every time inside its range, want the pooled table's spread", size)
+			}
+		}
+		for i := 0; i < len(raw.X[0]); i += 397 {
+			z0, z1 := d.Target.ForwardTargetsCond(raw.X[0][i], raw.X[1][i], nil)
+			a, b := d.Target.ValidCond(Packet, float32(z0), float32(z1), nil)
+			if a != raw.X[0][i] || math.Abs(b-raw.X[1][i]) > 1 {
+				t.Errorf("bins %d, row %d: (%v, %v) came back as (%v, %v)", bins, i, raw.X[0][i], raw.X[1][i], a, b)
+			}
+		}
+	}
+	bad := Default(Packet)
+	bad.Joint, bad.JointBins = false, 8
+	if err := bad.Validate(); err == nil {
+		t.Error("joint_bins without joint accepted")
+	}
+}

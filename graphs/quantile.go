@@ -192,6 +192,13 @@ const groupKnots = 128
 type Given struct {
 	Values []float64   `json:"values"` // first-target values with a table, increasing
 	Tables []*Quantile `json:"tables"` // the second target's transform given each value
+	// Edges and Bins (Config.JointBins) serve the first-target values
+	// without a table of their own: Bins[k] is the second target's
+	// transform among the training rows of such values in bin k, the bin
+	// being the number of Edges (increasing) below the value; a nil bin
+	// backs off to the pooled table.
+	Edges []float64   `json:"edges,omitempty"`
+	Bins  []*Quantile `json:"bins,omitempty"`
 }
 
 // fitGiven computes the conditional tables of x1 given x0.
@@ -219,7 +226,42 @@ func fitGiven(x0, x1 []float64) (*Given, error) {
 	return g, nil
 }
 
-// table returns the conditional table for first-target value x0, or nil.
+// fitGivenBins is fitGiven, and then tables for the rows whose first
+// value has none, by the bin of that value among nBins equally filled bins
+// of those rows (a bin with fewer than MinGroup rows gets none).
+func fitGivenBins(x0, x1 []float64, nBins int) (*Given, error) {
+	g, err := fitGiven(x0, x1)
+	if err != nil || nBins < 2 {
+		return g, err
+	}
+	var r0, r1 []float64
+	for i, v := range x0 {
+		if g.table(v) == nil {
+			r0, r1 = append(r0, v), append(r1, x1[i])
+		}
+	}
+	if len(r0) < MinGroup {
+		return g, nil
+	}
+	g.Edges = quantileEdges(r0, nBins)
+	groups := make([][]float64, len(g.Edges)+1)
+	for i, v := range r0 {
+		b := binOf(g.Edges, v)
+		groups[b] = append(groups[b], r1[i])
+	}
+	g.Bins = make([]*Quantile, len(groups))
+	for b, rows := range groups {
+		if len(rows) >= MinGroup {
+			if g.Bins[b], err = fitQuantile(rows, groupKnots); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return g, nil
+}
+
+// table returns the conditional table for first-target value x0 (its
+// own, else its bin's), or nil.
 func (g *Given) table(x0 float64) *Quantile {
 	if g == nil {
 		return nil
@@ -227,6 +269,9 @@ func (g *Given) table(x0 float64) *Quantile {
 	k := sort.SearchFloat64s(g.Values, x0)
 	if k < len(g.Values) && g.Values[k] == x0 {
 		return g.Tables[k]
+	}
+	if g.Edges != nil {
+		return g.Bins[binOf(g.Edges, x0)]
 	}
 	return nil
 }
@@ -245,6 +290,25 @@ func (g *Given) Check() error {
 		}
 		if err := q.Check(); err != nil {
 			return fmt.Errorf("graphs: joint transform, value %v: %w", g.Values[k], err)
+		}
+	}
+	if g.Edges == nil && g.Bins == nil {
+		return nil
+	}
+	if len(g.Bins) != len(g.Edges)+1 {
+		return fmt.Errorf("graphs: joint transform: %d edges, %d bins", len(g.Edges), len(g.Bins))
+	}
+	for k, e := range g.Edges {
+		if math.IsNaN(e) || math.IsInf(e, 0) || (k > 0 && !(e > g.Edges[k-1])) {
+			return fmt.Errorf("graphs: joint transform: edge %d is not finite or out of order", k)
+		}
+	}
+	for k, q := range g.Bins {
+		if q == nil {
+			continue
+		}
+		if err := q.Check(); err != nil {
+			return fmt.Errorf("graphs: joint transform, bin %d: %w", k, err)
 		}
 	}
 	return nil
