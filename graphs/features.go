@@ -570,18 +570,25 @@ func (s *Scaler) timeTableAt(x0 float64, cond [][]float64, i int) *Quantile {
 }
 
 // keyed returns the first target's table for a raw condition row: the
-// table of the first key feature whose value has one, or nil (no Keyed
-// transform, no row, or no feature's value has a table).
+// table of the first key feature whose value has one (keyed by the
+// position too under FirstPos), else under FirstPos the table given the
+// position alone, or nil (no keyed transform or no row).
 func (s *Scaler) keyed(cond []float64) *Quantile {
 	if cond == nil {
 		return nil
 	}
-	split := s.PosKeyed != nil && s.PosCol < len(cond)
+	return s.keyedAt(len(cond), func(c int) float64 { return cond[c] })
+}
+
+// keyedAt is keyed for a row of n condition features whose feature c is
+// at(c).
+func (s *Scaler) keyedAt(n int, at func(c int) float64) *Quantile {
+	split := s.PosKeyed != nil && s.PosCol < n
 	for l, g := range s.Keyed {
-		if c := s.KeyCols[l]; c < len(cond) {
-			k := s.key(cond[c])
+		if c := s.KeyCols[l]; c < n {
+			k := s.key(at(c))
 			if split {
-				k = posSplit(k, cond[s.PosCol])
+				k = posSplit(k, at(s.PosCol))
 			}
 			if q := g.table(k); q != nil {
 				return q
@@ -589,7 +596,7 @@ func (s *Scaler) keyed(cond []float64) *Quantile {
 		}
 	}
 	if split {
-		return s.PosKeyed.table(PosKey(cond[s.PosCol]))
+		return s.PosKeyed.table(PosKey(at(s.PosCol)))
 	}
 	return nil
 }
@@ -615,20 +622,5 @@ func (s *Scaler) key(v float64) float64 {
 // keyTable returns the first target's table for row i of column-major raw
 // conditions.
 func (s *Scaler) keyTable(cond [][]float64, i int) *Quantile {
-	split := s.PosKeyed != nil && s.PosCol < len(cond)
-	for l, g := range s.Keyed {
-		if c := s.KeyCols[l]; c < len(cond) {
-			k := s.key(cond[c][i])
-			if split {
-				k = posSplit(k, cond[s.PosCol][i])
-			}
-			if q := g.table(k); q != nil {
-				return q
-			}
-		}
-	}
-	if split {
-		return s.PosKeyed.table(PosKey(cond[s.PosCol][i]))
-	}
-	return nil
+	return s.keyedAt(len(cond), func(c int) float64 { return cond[c][i] })
 }
