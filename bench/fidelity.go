@@ -252,15 +252,15 @@ type PacketParts struct {
 
 // packetParts are PacketParts' tests in report order.
 var packetParts = []struct {
-	Name    string
-	Side    trace.Side
-	Opening bool
-	Get     func(*PacketParts) **metrics.C2STResult
+	Name, Tag string // in the report, as a benchmark metric
+	Side      trace.Side
+	Opening   bool
+	Get       func(*PacketParts) **metrics.C2STResult
 }{
-	{"server->client, opening a burst", trace.Server, true, func(p *PacketParts) **metrics.C2STResult { return &p.ServerOpening }},
-	{"server->client, later in a burst", trace.Server, false, func(p *PacketParts) **metrics.C2STResult { return &p.ServerLater }},
-	{"client->server, opening a burst", trace.Client, true, func(p *PacketParts) **metrics.C2STResult { return &p.ClientOpening }},
-	{"client->server, later in a burst", trace.Client, false, func(p *PacketParts) **metrics.C2STResult { return &p.ClientLater }},
+	{"server->client, opening a burst", "c2st-pkt-s2c-open", trace.Server, true, func(p *PacketParts) **metrics.C2STResult { return &p.ServerOpening }},
+	{"server->client, later in a burst", "c2st-pkt-s2c-later", trace.Server, false, func(p *PacketParts) **metrics.C2STResult { return &p.ServerLater }},
+	{"client->server, opening a burst", "c2st-pkt-c2s-open", trace.Client, true, func(p *PacketParts) **metrics.C2STResult { return &p.ClientOpening }},
+	{"client->server, later in a burst", "c2st-pkt-c2s-later", trace.Client, false, func(p *PacketParts) **metrics.C2STResult { return &p.ClientLater }},
 }
 
 // WindowParts is the window test (Result.C2STWindow) on rows with some of

@@ -19,7 +19,9 @@ var sideTags = [2]string{"s2c", "c2s"}
 // every marginal per direction ("ks-TAG-s2c" and "-c2s" for the
 // metrics.Marginals: size, iat, delta, burst and gap), the ACF errors of
 // the metrics.Sequences ("acf-size-s2c", "acf-logiat-s2c", ...), the dependence error ("dep-err"), the classifier accuracies on
-// packets and windows ("c2st-pkt", "c2st-win") and the virtual timeline
+// packets and windows ("c2st-pkt", "c2st-win") and on the packets of
+// each side that open a burst and of those later in one
+// ("c2st-pkt-s2c-open", "c2st-pkt-s2c-later", ...), and the virtual timeline
 // ratio ("timeline-ratio"). Values that are not defined (NaN, a classifier
 // test that was not computed) are left out. Lower is better for all but
 // the timeline ratio, whose target is 1, and the classifier accuracies,
@@ -49,6 +51,13 @@ func (r *Result) Metrics() []Metric {
 	}
 	if r.C2STWindow != nil {
 		add("c2st-win", r.C2STWindow.Accuracy)
+	}
+	if r.PacketParts != nil {
+		for _, part := range packetParts {
+			if x := *part.Get(r.PacketParts); x != nil {
+				add(part.Tag, x.Accuracy)
+			}
+		}
 	}
 	add("timeline-ratio", float64(r.TimelineRatio))
 	return out

@@ -65,7 +65,8 @@ func TestEvaluateTimelineRatio(t *testing.T) {
 		units = append(units, x.Unit)
 	}
 	want := "ks-size-s2c ks-size-c2s ks-iat-s2c ks-iat-c2s ks-delta-s2c ks-delta-c2s ks-burst-s2c ks-burst-c2s ks-gap-s2c ks-gap-c2s " +
-		"acf-size-s2c acf-size-c2s acf-logiat-s2c acf-logiat-c2s dep-err c2st-pkt c2st-win timeline-ratio"
+		"acf-size-s2c acf-size-c2s acf-logiat-s2c acf-logiat-c2s dep-err c2st-pkt c2st-win " +
+		"c2st-pkt-s2c-open c2st-pkt-s2c-later c2st-pkt-c2s-open c2st-pkt-c2s-later timeline-ratio"
 	if got := strings.Join(units, " "); got != want {
 		t.Errorf("units\n%s\nwant\n%s", got, want)
 	}
