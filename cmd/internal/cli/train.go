@@ -50,7 +50,7 @@ func trainCmd() *cobra.Command {
 	packetTime := fs.String("packet-time-given", "", "PSynGAN: a condition feature whose decile, with the size, selects the time's quantile table (e.g. last_dt_us), or none (default: the configuration's)")
 	burstTime := fs.String("burst-time-given", "", "TSynGAN: a condition feature whose decile, with the burst length, selects the reply gap's quantile table (e.g. own_gap_us), or none (default: the configuration's)")
 	packetBins := fs.String("packet-first-bins", "", "PSynGAN: where a side's sizes take more than "+strconv.Itoa(graphs.MaxKeyedValues)+" values (a codec's), key the size's quantile table by the bin, of N equally filled bins, of the last --packet-first-given feature (e.g. 20), or none (default: the configuration's)")
-	jointBins := fs.Int("joint-bins", -1, "with --joint, map the time of a size or count too rare for a table of its own through the table of its bin, of N equally filled bins of such values (e.g. 16), or 0 for the pooled table (default: the configuration's)")
+	jointBins := fs.String("joint-bins", "", "with --joint, map the time of a size or count too rare for a table of its own through the table of its bin, of N equally filled bins of such values (e.g. 16), or none for the pooled table (default: the configuration's)")
 	inBurstSize := fs.String("in-burst-by-size", "", "with --in-burst-dt, draw a first packet's stand-in time from the in-burst times of packets of its size: true or false (default: the configuration's)")
 	packetPos := fs.String("packet-first-pos", "", "PSynGAN: map the size through its distribution given whether the packet opens its burst, where no --packet-first-given table applies: true or false (default: the configuration's)")
 	burstGiven := fs.String("burst-first-given", "", "TSynGAN: condition features, comma-separated, whose values select the burst length's quantile table (e.g. own_count), or none (default: the configuration's)")
@@ -148,8 +148,8 @@ type trainArgs struct {
 	logTimes                                                                           string
 	upto, ema, mismatch, condNoise, lrEnd                                              float64
 	joint, calibrate, transform, sel, cands, damp                                      string
-	inBurst, memory                                                                    string
-	batch, jointBins                                                                   int
+	inBurst, memory, jointBins                                                         string
+	batch                                                                              int
 }
 
 func runTrain(ctx context.Context, stdout, stderr io.Writer, a trainArgs) error {
@@ -209,8 +209,16 @@ func runTrain(ctx context.Context, stdout, stderr io.Writer, a trainArgs) error 
 		if err := optionalBool("calibrate", a.calibrate, &c.Calibrate); err != nil {
 			return err
 		}
-		if a.jointBins >= 0 {
-			c.JointBins = a.jointBins
+		switch a.jointBins {
+		case "":
+		case "none":
+			c.JointBins = 0
+		default:
+			n, err := strconv.Atoi(a.jointBins)
+			if err != nil {
+				return fmt.Errorf("train: --joint-bins %q: want a number of bins or none", a.jointBins)
+			}
+			c.JointBins = n
 		}
 		if kind == graphs.Packet {
 			if err := optionalBool("in-burst-dt", a.inBurst, &c.InBurstDt); err != nil {

@@ -83,6 +83,10 @@ func TestTrainCommandAndBundleConsumers(t *testing.T) {
 		{[]string{"train", "--out", dir, "--packet-first-bins", "x"}, `--packet-first-bins "x": not a number of bins`},
 		{[]string{"train", "--out", dir, "--packet-first-bins", "65"}, "first_bins 65: want 0 to 64"},
 		{[]string{"train", "--out", dir, "--packet-first-given", "none", "--packet-first-bins", "8"}, "first_bins 8 needs first_given"},
+		{[]string{"train", "--out", dir, "--joint-bins", "x"}, `--joint-bins "x": want a number of bins or none`},
+		{[]string{"train", "--out", dir, "--joint-bins", "65"}, "joint_bins 65: want 0 to 64"},
+		{[]string{"train", "--out", dir, "--joint", "false", "--joint-bins", "8"}, "joint_bins needs joint"},
+		{[]string{"train", "--out", dir, "--in-burst-dt", "false", "--in-burst-by-size", "true"}, "in_burst_by_size needs in_burst_dt"},
 	} {
 		if err := Run(context.Background(), &out, &errb, c.args); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: %v, want an error containing %q", c.args, err, c.want)
