@@ -26,15 +26,7 @@ func TestKeyedTransform(t *testing.T) {
 	cycle := []float64{100, 200, 300}
 	for i := 0; i < 300; i++ {
 		size, last := cycle[i%3], cycle[(i+2)%3]
-		raw.X[0] = append(raw.X[0], size)
-		raw.X[1] = append(raw.X[1], 50+10*size+float64(i%7))
-		for j := range raw.Cond {
-			v := float64(i % 5)
-			if j == key {
-				v = last
-			}
-			raw.Cond[j] = append(raw.Cond[j], v)
-		}
+		addRow(raw, size, 50+10*size+float64(i%7), float64(i%5), map[int]float64{key: last})
 	}
 	d, err := NewDataset(cfg, raw)
 	if err != nil {
@@ -294,15 +286,7 @@ func TestKeyedBins(t *testing.T) {
 	for i := 0; i < 20000; i++ {
 		// A walk between 100 and 499, held at the ends.
 		size := min(max(last+float64(rng.IntN(11)-5), 100), 499)
-		raw.X[0] = append(raw.X[0], size)
-		raw.X[1] = append(raw.X[1], 10+float64(i%13))
-		for j := range raw.Cond {
-			v := float64(i % 3)
-			if j == key {
-				v = last
-			}
-			raw.Cond[j] = append(raw.Cond[j], v)
-		}
+		addRow(raw, size, 10+float64(i%13), float64(i%3), map[int]float64{key: last})
 		last = size
 	}
 	d, err := NewDataset(cfg, raw)
@@ -406,15 +390,7 @@ func TestFirstPos(t *testing.T) {
 		if p == 0 {
 			size = 60 + 10*float64(rng.IntN(2))
 		}
-		raw.X[0] = append(raw.X[0], size)
-		raw.X[1] = append(raw.X[1], 10+float64(i%13))
-		for j := range raw.Cond {
-			v := float64(i % 5)
-			if j == pos {
-				v = p
-			}
-			raw.Cond[j] = append(raw.Cond[j], v)
-		}
+		addRow(raw, size, 10+float64(i%13), float64(i%5), map[int]float64{pos: p})
 	}
 	d, err := NewDataset(cfg, raw)
 	if err != nil {
@@ -464,18 +440,7 @@ func TestFirstPos(t *testing.T) {
 		if p == 0 && prev == 10 {
 			size = 66 // an opening acknowledgement after 10
 		}
-		raw2.X[0] = append(raw2.X[0], size)
-		raw2.X[1] = append(raw2.X[1], 5)
-		for j := range raw2.Cond {
-			v := 0.0
-			switch j {
-			case pos:
-				v = p
-			case last:
-				v = prev
-			}
-			raw2.Cond[j] = append(raw2.Cond[j], v)
-		}
+		addRow(raw2, size, 5, 0, map[int]float64{pos: p, last: prev})
 	}
 	if d, err = NewDataset(small, raw2); err != nil {
 		t.Fatal(err)
@@ -524,11 +489,7 @@ func TestJointBins(t *testing.T) {
 		if size > 1400 {
 			dt = 1000 + float64(rng.IntN(1000))
 		}
-		raw.X[0] = append(raw.X[0], size)
-		raw.X[1] = append(raw.X[1], dt)
-		for j := range raw.Cond {
-			raw.Cond[j] = append(raw.Cond[j], float64(i%7))
-		}
+		addRow(raw, size, dt, float64(i%7), nil)
 	}
 	for _, bins := range []int{0, 8} {
 		cfg.JointBins = bins
@@ -580,5 +541,19 @@ func TestJointBins(t *testing.T) {
 	bad.Joint, bad.JointBins = false, 8
 	if err := bad.Validate(); err == nil {
 		t.Error("joint_bins without joint accepted")
+	}
+}
+
+// addRow appends the row (x0, x1) to raw, with every condition feature
+// fill but those in set (column: value).
+func addRow(raw *Raw, x0, x1, fill float64, set map[int]float64) {
+	raw.X[0] = append(raw.X[0], x0)
+	raw.X[1] = append(raw.X[1], x1)
+	for j := range raw.Cond {
+		v, ok := set[j]
+		if !ok {
+			v = fill
+		}
+		raw.Cond[j] = append(raw.Cond[j], v)
 	}
 }
