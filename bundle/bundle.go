@@ -306,12 +306,8 @@ func (m *Manifest) validate() error {
 		if (mm.Config.FirstPos || mm.Config.InBurstBySize || mm.Config.JointBins != 0) && m.FormatVersion < 10 {
 			return fmt.Errorf("bundle: model %s: first_pos, in_burst_by_size or joint_bins in a version %d manifest (they came with version 10)", id, m.FormatVersion)
 		}
-		for _, g := range []*graphs.Given{mm.Target.PosKeyed, mm.Target.TimeKeyed, mm.Cond.Given, mm.Cond.PosKeyed, mm.Cond.TimeKeyed} {
-			if g != nil && (g.Edges != nil || g.Bins != nil) {
-				return fmt.Errorf("bundle: model %s: tables by bins where only the joint transform has them", id)
-			}
-		}
-		for _, g := range append(slices.Clone(mm.Target.Keyed), mm.Cond.Keyed...) {
+		others := append([]*graphs.Given{mm.Target.PosKeyed, mm.Target.TimeKeyed, mm.Cond.Given, mm.Cond.PosKeyed, mm.Cond.TimeKeyed}, mm.Target.Keyed...)
+		for _, g := range append(others, mm.Cond.Keyed...) {
 			if g != nil && (g.Edges != nil || g.Bins != nil) {
 				return fmt.Errorf("bundle: model %s: tables by bins where only the joint transform has them", id)
 			}

@@ -35,17 +35,18 @@ type Scaler struct {
 	// Keyed table set is then keyed by a value's bin (the number of edges
 	// below it) rather than by the value.
 	KeyEdges []float64 `json:"key_edges,omitempty"`
+	// PosKeyed holds, for a target scaler under Config.FirstPos, the
+	// first target's quantile transform given PosKey of condition feature
+	// PosCol ("pos"): 0 for a burst's first packet, 1 for the others. It
+	// serves the rows no Keyed table serves; the Keyed tables' keys are
+	// then split by PosKey too (posSplit).
+	PosKeyed *Given `json:"pos_keyed,omitempty"`
+	PosCol   int    `json:"pos_col,omitempty"`
 	// TimeKeyed holds, for a target scaler under Config.TimeGiven, the
 	// second target's quantile transform per key TimeKey(first target's
 	// value, decile of condition feature TimeKeyCol (raw units)), the
 	// deciles' upper edges being TimeKeyEdges; a key without a table
 	// backs off to Given.
-	// PosKeyed holds, for a target scaler under Config.FirstPos, the
-	// first target's quantile transform given PosKey of condition feature
-	// PosCol ("pos"): 0 for a burst's first packet, 1 for the others. It
-	// serves the rows no Keyed table serves.
-	PosKeyed     *Given    `json:"pos_keyed,omitempty"`
-	PosCol       int       `json:"pos_col,omitempty"`
 	TimeKeyed    *Given    `json:"time_keyed,omitempty"`
 	TimeKeyCol   int       `json:"time_key_col,omitempty"`
 	TimeKeyEdges []float64 `json:"time_key_edges,omitempty"`
@@ -262,18 +263,13 @@ func (s *Scaler) fitKeyed(cfg Config, raw *Raw) error {
 	if q == nil {
 		return nil
 	}
-	// Under FirstPos every key also says whether the row opens its burst.
-	pos := -1
-	if cfg.FirstPos {
-		if pos = slices.Index(cfg.Cond, "pos"); pos < 0 || pos >= len(raw.Cond) {
-			return errors.New("graphs: first_pos: pos is not a condition feature")
-		}
-	}
+	// Under FirstPos (PosKeyed, fitted first) every key also says whether
+	// the row opens its burst.
 	keyOf := func(k float64, i int) float64 {
-		if pos < 0 {
+		if s.PosKeyed == nil {
 			return k
 		}
-		return posSplit(k, raw.Cond[pos][i])
+		return posSplit(k, raw.Cond[s.PosCol][i])
 	}
 	if q[0].Discrete && len(q[0].Values) <= MaxKeyedValues {
 		for _, col := range cols {
@@ -328,9 +324,6 @@ func NewDataset(cfg Config, raw *Raw) (*Dataset, error) {
 			return nil, err
 		}
 	}
-	if err := ts.fitKeyed(cfg, raw); err != nil {
-		return nil, err
-	}
 	if cfg.FirstPos && ts.Quant != nil {
 		col := slices.Index(cfg.Cond, "pos")
 		if col < 0 || col >= len(raw.Cond) {
@@ -344,6 +337,9 @@ func NewDataset(cfg Config, raw *Raw) (*Dataset, error) {
 			return nil, err
 		}
 		ts.PosCol = col
+	}
+	if err := ts.fitKeyed(cfg, raw); err != nil {
+		return nil, err
 	}
 	if cfg.TimeGiven != "" {
 		col := slices.Index(cfg.Cond, cfg.TimeGiven)

@@ -52,7 +52,7 @@ func trainCmd() *cobra.Command {
 	packetBins := fs.String("packet-first-bins", "", "PSynGAN: where a side's sizes take more than "+strconv.Itoa(graphs.MaxKeyedValues)+" values (a codec's), key the size's quantile table by the bin, of N equally filled bins, of the last --packet-first-given feature (e.g. 20), or none (default: the configuration's)")
 	jointBins := fs.String("joint-bins", "", "with --joint, map the time of a size or count too rare for a table of its own through the table of its bin, of N equally filled bins of such values (e.g. 16), or none for the pooled table (default: the configuration's)")
 	inBurstSize := fs.String("in-burst-by-size", "", "with --in-burst-dt, draw a first packet's stand-in time from the in-burst times of packets of its size: true or false (default: the configuration's)")
-	packetPos := fs.String("packet-first-pos", "", "PSynGAN: map the size through its distribution given whether the packet opens its burst, where no --packet-first-given table applies: true or false (default: the configuration's)")
+	packetPos := fs.String("packet-first-pos", "", "PSynGAN: map the size through its distribution given whether the packet opens its burst (the --packet-first-given tables split by it too): true or false (default: the configuration's)")
 	burstGiven := fs.String("burst-first-given", "", "TSynGAN: condition features, comma-separated, whose values select the burst length's quantile table (e.g. own_count), or none (default: the configuration's)")
 	genWidths := fs.String("gen-widths", "", "generator hidden widths, e.g. 128,256,512 (default: the configuration's)")
 	criticWidths := fs.String("critic-widths", "", "critic hidden widths, e.g. 512,256,128 (default: the configuration's)")
