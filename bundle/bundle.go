@@ -53,9 +53,13 @@ import (
 //	   the target scaler's pos_keyed and pos_col (the size given whether
 //	   the packet opens its burst), the joint tables' edges and bins;
 //	   versions 3 to 9 are read as they are
+//	11 the calibration's later map and pos_col (graphs.Calib.Later: the
+//	   packets after the first of their burst calibrated on their own),
+//	   the optional calib_loop record (calibrations refitted closed loop);
+//	   versions 3 to 10 are read as they are
 const (
 	Format        = "spatgan-bundle"
-	FormatVersion = 10
+	FormatVersion = 11
 	// MinFormatVersion is the oldest version this program reads.
 	MinFormatVersion = 3
 	ManifestName     = "manifest.json"
@@ -160,7 +164,37 @@ type Manifest struct {
 	Selection     *Selection       `json:"selection,omitempty"`
 	Damping       *Damping         `json:"damping,omitempty"`
 	NoiseMemory   *NoiseMemory     `json:"noise_memory,omitempty"`
+	CalibLoop     *CalibLoop       `json:"calib_loop,omitempty"`
 }
+
+// CalibLoop records that training refitted every calibrated model's
+// calibration closed loop (train --calib-closed-loop): the bundle
+// continued the fit part's conversation for Packets packets with the
+// calibrations of the previous round, and each model's map was refitted
+// from the generator outputs of that run onto its training rows, Rounds
+// times. Mode "pos" fits the packet models' draws after the first of
+// their burst on their own (graphs.Calib.Later); "pooled" fits one map
+// per model. Scores are the closed-loop scores on the validation part
+// (as the weight selection scores them; lower is better) of the
+// teacher-forced calibration (first) and of each round's.
+type CalibLoop struct {
+	Mode    string      `json:"mode"`
+	Rounds  int         `json:"rounds"`
+	Packets int         `json:"packets"`
+	Scores  []LoopScore `json:"scores,omitempty"`
+}
+
+// LoopScore is a calibration's closed-loop score on the validation part.
+type LoopScore struct {
+	Score         float64 `json:"score"`
+	C2STPacket    float64 `json:"c2st_packet"`
+	C2STWindow    float64 `json:"c2st_window"`
+	KSMean        float64 `json:"ks_mean"`
+	TimelineRatio float64 `json:"timeline_ratio"` // 0: undefined
+}
+
+// CalibLoopModes are CalibLoop's modes.
+var CalibLoopModes = []string{"pooled", "pos"}
 
 // NoiseMemory records how much of a generator's noise a conversation
 // carries from one draw to the next (the bundle's samplers keep it per
@@ -373,6 +407,16 @@ func (m *Manifest) validate() error {
 			if err := mm.Target.Calib.Check(); err != nil {
 				return fmt.Errorf("bundle: model %s: %w", id, err)
 			}
+			if c := mm.Target.Calib; c.Later != nil {
+				switch {
+				case m.FormatVersion < 11:
+					return fmt.Errorf("bundle: model %s: a calibration for later packets in a version %d manifest (it came with version 11)", id, m.FormatVersion)
+				case kind != graphs.Packet || c.PosCol != slices.Index(mm.Config.Cond, "pos"):
+					return fmt.Errorf("bundle: model %s: a calibration for later packets needs a packet model with the pos condition feature at pos_col (%d)", id, c.PosCol)
+				case c.Damp != nil:
+					return fmt.Errorf("bundle: model %s: a calibration for later packets has no damp", id)
+				}
+			}
 			if d := mm.Target.Calib.Damp; d != nil {
 				if m.FormatVersion < 7 {
 					return fmt.Errorf("bundle: model %s: a calibration damp in a version %d manifest (it came with version 7)", id, m.FormatVersion)
@@ -440,6 +484,36 @@ func (m *Manifest) validate() error {
 		for i, c := range sel.Candidates {
 			if c.Step < 0 || !finite(c.Score) || !finite(c.C2STPacket) || !finite(c.C2STWindow) || !finite(c.KSMean) || !finite(c.TimelineRatio) {
 				return fmt.Errorf("bundle: selection candidate %d: bad step or score", i)
+			}
+		}
+	}
+	if cl := m.CalibLoop; cl != nil {
+		switch {
+		case m.FormatVersion < 11:
+			return fmt.Errorf("bundle: a calib_loop record in a version %d manifest (it came with version 11)", m.FormatVersion)
+		case !slices.Contains(CalibLoopModes, cl.Mode):
+			return fmt.Errorf("bundle: calib_loop mode %q, want one of %q", cl.Mode, CalibLoopModes)
+		case cl.Rounds < 1 || cl.Packets < 1:
+			return fmt.Errorf("bundle: calib_loop: %d rounds of %d packets", cl.Rounds, cl.Packets)
+		case m.Damping != nil:
+			return errors.New("bundle: a calib_loop record and a damping record (a closed-loop calibration has no damp)")
+		}
+		for i, c := range cl.Scores {
+			if !finite(c.Score) || !finite(c.C2STPacket) || !finite(c.C2STWindow) || !finite(c.KSMean) || !finite(c.TimelineRatio) {
+				return fmt.Errorf("bundle: calib_loop score %d is not finite", i)
+			}
+		}
+		for _, id := range ModelIDs {
+			mm := m.Models[id]
+			_, kind, _ := ModelKind(id)
+			if c := mm.Target.Calib; c != nil && (c.Later != nil) != (cl.Mode == "pos" && kind == graphs.Packet) {
+				return fmt.Errorf("bundle: model %s: calib_loop mode %q, but the calibration %s a map for later packets", id, cl.Mode, map[bool]string{true: "has", false: "has no"}[c.Later != nil])
+			}
+		}
+	} else {
+		for _, id := range ModelIDs {
+			if c := m.Models[id].Target.Calib; c != nil && c.Later != nil {
+				return fmt.Errorf("bundle: model %s: a calibration for later packets without a calib_loop record", id)
 			}
 		}
 	}

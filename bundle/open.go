@@ -35,6 +35,7 @@ type Bundle struct {
 	// memory is the noise memory of the packet models ([0]) and of the
 	// burst models ([1]) (Manifest.NoiseMemory); 0: fresh noise per draw.
 	memory [2]float64
+	tap    func(id string, gen []float32, raw []float64, k int) // SetTap
 }
 
 // convNoise is a conversation's State in a bundle with a noise memory: the
@@ -165,6 +166,9 @@ func (b *Bundle) generate(id string, raw []float64, n int, convs []*sampler.Conv
 		return nil, nil, fmt.Errorf("bundle: model %s: %w", id, err)
 	}
 	b.out = out
+	if b.tap != nil {
+		b.tap(id, out[:2*n], raw[:n*k], k)
+	}
 	return out, m, nil
 }
 
@@ -300,6 +304,12 @@ func (b *Bundle) BurstsFrom(out [][]sampler.Pkt, from []int, side trace.Side, co
 	}
 	return nil
 }
+
+// SetTap makes every draw hand model id's network-space outputs (n x 2,
+// before calibration) and raw conditions (n x k) to f, which must not keep
+// the slices: training refits calibrations from what the bundle draws
+// closed loop (train --calib-closed-loop). nil removes it.
+func (b *Bundle) SetTap(f func(id string, gen []float32, raw []float64, k int)) { b.tap = f }
 
 // noiseTo fills z with standard normal noise from the bundle's seeded
 // generator.

@@ -34,16 +34,72 @@ type Calib struct {
 	// a long pause conditions its next draws on it); training chooses the
 	// time's Damp closed loop on the validation part (train.DampGrid).
 	Damp []float64 `json:"damp,omitempty"`
+	// Later, when set, is the map for the packets after the first of
+	// their burst (condition column PosCol, "pos", above 0.5); Gen and
+	// Target then serve the first packets only. Training fits it closed
+	// loop (train --calib-closed-loop pos): a packet model's draws later
+	// in a burst and its burst openers are calibrated each onto its own
+	// training rows. Damp does not apply to it (a closed-loop map has
+	// none).
+	Later  *CalibMap `json:"later,omitempty"`
+	PosCol int       `json:"pos_col,omitempty"`
+}
+
+// CalibMap is a second pair of quantile tables of a Calib (Calib.Later).
+type CalibMap struct {
+	Gen    [2][]float64 `json:"gen"`
+	Target [2][]float64 `json:"target"`
 }
 
 // FitCalib computes the calibration from generated rows gen and training
 // rows target, both row-major with two columns (their row counts may
 // differ).
 func FitCalib(gen, target []float32) (*Calib, error) {
+	m, err := fitMap(gen, target)
+	if err != nil {
+		return nil, err
+	}
+	return &Calib{Gen: m.Gen, Target: m.Target}, nil
+}
+
+// FitCalibByPos is FitCalib with a second map for the rows after the
+// first of their burst (Calib.Later): genLater[i] and targetLater[i] say
+// whether row i of gen or target is such a row, and posCol is the pos
+// column of the condition that tells them apart in generation. Each
+// group needs at least two rows on both sides.
+func FitCalibByPos(gen []float32, genLater []bool, target []float32, targetLater []bool, posCol int) (*Calib, error) {
+	if len(genLater)*2 != len(gen) || len(targetLater)*2 != len(target) {
+		return nil, fmt.Errorf("graphs: calibration by position: %d and %d flags for %d and %d rows", len(genLater), len(targetLater), len(gen)/2, len(target)/2)
+	}
+	if posCol < 0 {
+		return nil, fmt.Errorf("graphs: calibration by position: pos column %d", posCol)
+	}
+	split := func(rows []float32, later []bool, want bool) []float32 {
+		var out []float32
+		for i, l := range later {
+			if l == want {
+				out = append(out, rows[2*i], rows[2*i+1])
+			}
+		}
+		return out
+	}
+	first, err := fitMap(split(gen, genLater, false), split(target, targetLater, false))
+	if err != nil {
+		return nil, fmt.Errorf("%w (the first packets of bursts)", err)
+	}
+	later, err := fitMap(split(gen, genLater, true), split(target, targetLater, true))
+	if err != nil {
+		return nil, fmt.Errorf("%w (the packets later in bursts)", err)
+	}
+	return &Calib{Gen: first.Gen, Target: first.Target, Later: later, PosCol: posCol}, nil
+}
+
+// fitMap fits one pair of quantile tables (FitCalib).
+func fitMap(gen, target []float32) (*CalibMap, error) {
 	if len(gen) < 4 || len(target) < 4 || len(gen)%2 != 0 || len(target)%2 != 0 {
 		return nil, fmt.Errorf("graphs: calibration: %d generated and %d training values (two columns, at least two rows)", len(gen), len(target))
 	}
-	c := &Calib{}
+	c := &CalibMap{}
 	for j := 0; j < 2; j++ {
 		g, err := quantiles(gen, j)
 		if err != nil {
@@ -81,19 +137,28 @@ func quantiles(rows []float32, j int) ([]float64, error) {
 // Outputs beyond the generator's observed range map to the training
 // extremes; NaN stays NaN (Valid handles it).
 func (c *Calib) Map(j int, z float64) float64 {
-	m := c.mapFull(j, z)
+	m := mapFull(c.Gen[j], c.Target[j], z)
 	if len(c.Damp) == 2 && c.Damp[j] != 0 {
 		return m - c.Damp[j]*(m-z)
 	}
 	return m
 }
 
-// mapFull is Map without Damp.
-func (c *Calib) mapFull(j int, z float64) float64 {
+// MapCond is Map for a row whose raw condition is cond: a packet after
+// the first of its burst goes through Later when the calibration has it
+// (cond nil: Map).
+func (c *Calib) MapCond(j int, z float64, cond []float64) float64 {
+	if c.Later != nil && c.PosCol < len(cond) && PosKey(cond[c.PosCol]) == 1 {
+		return mapFull(c.Later.Gen[j], c.Later.Target[j], z)
+	}
+	return c.Map(j, z)
+}
+
+// mapFull maps z from the quantiles g onto the quantiles t.
+func mapFull(g, t []float64, z float64) float64 {
 	if math.IsNaN(z) {
 		return z
 	}
-	g, t := c.Gen[j], c.Target[j]
 	k := sort.SearchFloat64s(g, z) // first knot >= z
 	switch {
 	case k == 0:
@@ -127,17 +192,31 @@ func (c *Calib) Check() error {
 			}
 		}
 	}
+	if c.PosCol < 0 || (c.Later == nil && c.PosCol != 0) {
+		return fmt.Errorf("graphs: calibration: pos_col %d without a map for later packets", c.PosCol)
+	}
+	if err := checkTables(c.Gen, c.Target, ""); err != nil {
+		return err
+	}
+	if c.Later != nil {
+		return checkTables(c.Later.Gen, c.Later.Target, " (later packets)")
+	}
+	return nil
+}
+
+// checkTables validates one pair of quantile tables of a calibration.
+func checkTables(gen, target [2][]float64, what string) error {
 	for j := 0; j < 2; j++ {
-		g, t := c.Gen[j], c.Target[j]
+		g, t := gen[j], target[j]
 		if len(g) < 2 || len(g) != len(t) || len(g) > CalibKnots+1 {
-			return fmt.Errorf("graphs: calibration of target %d: %d generated and %d training knots (want equal, 2 to %d)", j, len(g), len(t), CalibKnots+1)
+			return fmt.Errorf("graphs: calibration of target %d%s: %d generated and %d training knots (want equal, 2 to %d)", j, what, len(g), len(t), CalibKnots+1)
 		}
 		for k := range g {
 			if math.IsNaN(g[k]) || math.IsInf(g[k], 0) || math.IsNaN(t[k]) || math.IsInf(t[k], 0) {
-				return fmt.Errorf("graphs: calibration of target %d: knot %d is not finite", j, k)
+				return fmt.Errorf("graphs: calibration of target %d%s: knot %d is not finite", j, what, k)
 			}
 			if k > 0 && (g[k] < g[k-1] || t[k] < t[k-1]) {
-				return fmt.Errorf("graphs: calibration of target %d: knot %d is out of order", j, k)
+				return fmt.Errorf("graphs: calibration of target %d%s: knot %d is out of order", j, what, k)
 			}
 		}
 	}

@@ -185,3 +185,74 @@ func TestCalibDamp(t *testing.T) {
 		}
 	}
 }
+
+// FitCalibByPos fits the burst openers and the later packets each onto
+// their own training rows: a generator whose openers come out N(1, 0.5²)
+// and later packets N(-1, 2²), against training openers N(0, 1) and later
+// packets N(3, 1), maps fresh outputs of each group onto its own training
+// distribution (KS below 0.025 after shifting the later packets by 3),
+// chosen by the row's pos column (MapCond); without a condition, or for a
+// pos of 0, the openers' map applies.
+func TestCalibByPos(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	const n = 100000
+	openGen, laterGen := [2]float64{1, 1}, [2]float64{-1, -1}
+	openSD, laterSD := [2]float64{0.5, 0.5}, [2]float64{2, 2}
+	gen := append(normalRows(rng, n, openGen, openSD), normalRows(rng, n, laterGen, laterSD)...)
+	target := append(normalRows(rng, n, [2]float64{}, [2]float64{1, 1}), normalRows(rng, n, [2]float64{3, 3}, [2]float64{1, 1})...)
+	flags := make([]bool, 2*n)
+	for i := n; i < 2*n; i++ {
+		flags[i] = true
+	}
+	const posCol = 2
+	c, err := FitCalibByPos(gen, flags, target, flags, posCol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Check(); err != nil {
+		t.Fatal(err)
+	}
+	cond := func(pos float64) []float64 { return []float64{7, 7, pos, 7} }
+	for j := 0; j < 2; j++ {
+		var open, openNil, later []float64
+		for i := 0; i < 5000; i++ {
+			zo := openGen[j] + openSD[j]*rng.NormFloat64()
+			open = append(open, c.MapCond(j, zo, cond(0)))
+			openNil = append(openNil, c.MapCond(j, zo, nil))
+			zl := laterGen[j] + laterSD[j]*rng.NormFloat64()
+			later = append(later, c.MapCond(j, zl, cond(3))-3)
+		}
+		if d := ksNormal(open); d > 0.025 {
+			t.Errorf("target %d: openers KS %.4f from N(0,1)", j, d)
+		}
+		if !slices.Equal(open, openNil) {
+			t.Errorf("target %d: no condition did not map as an opener", j)
+		}
+		if d := ksNormal(later); d > 0.025 {
+			t.Errorf("target %d: later packets KS %.4f from N(3,1) (shifted)", j, d)
+		}
+	}
+	if _, err := FitCalibByPos(gen, flags[:n], target, flags, posCol); err == nil {
+		t.Error("flags for half the generated rows accepted")
+	}
+	if _, err := FitCalibByPos(gen, make([]bool, 2*n), target, flags, posCol); err == nil || !strings.Contains(err.Error(), "later in bursts") {
+		t.Errorf("no generated later packet: %v, want an error naming the later packets", err)
+	}
+	for name, damage := range map[string]func(c *Calib){
+		"negative pos column":   func(c *Calib) { c.PosCol = -1 },
+		"pos column, no map":    func(c *Calib) { c.Later, c.PosCol = nil, 2 },
+		"later out of order":    func(c *Calib) { c.Later.Gen[0][5] = 100 },
+		"later unequal lengths": func(c *Calib) { c.Later.Target[1] = c.Later.Target[1][:3] },
+	} {
+		d := *c
+		l := *c.Later
+		for j := 0; j < 2; j++ {
+			l.Gen[j], l.Target[j] = slices.Clone(c.Later.Gen[j]), slices.Clone(c.Later.Target[j])
+		}
+		d.Later = &l
+		damage(&d)
+		if err := d.Check(); err == nil {
+			t.Errorf("%s: Check accepted it", name)
+		}
+	}
+}

@@ -195,7 +195,9 @@ func V1(kind Kind) Config {
 // the size or count (Joint), a moving average of the generator's weights
 // (EMA 0.999, which smooths adversarial training's oscillation), a
 // calibration of the trained generator's outputs onto the training
-// marginals (Calibrate; fitted on the bundle's own closed-loop draws), and a
+// marginals (Calibrate; fitted on its outputs for the training
+// conditions, teacher forced; train --calib-closed-loop refits it on the
+// bundle's own closed-loop draws), and a
 // condition that carries the conversation's state: the opponent's
 // preceding burst and reply gap, this side's own previous burst, the
 // recent rhythm of both sides (means over the last bursts), and for

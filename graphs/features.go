@@ -470,7 +470,7 @@ func (s *Scaler) ValidCond(kind Kind, x0, x1 float32, cond []float64) (float64, 
 		}
 		z := float64(x)
 		if s.Calib != nil {
-			z = s.Calib.Map(j, z)
+			z = s.Calib.MapCond(j, z, cond)
 		}
 		v := inv(z)
 		if math.IsNaN(v) || math.IsInf(v, 0) {

@@ -10,10 +10,12 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/spatgan/spatgan/bundle"
+	"github.com/spatgan/spatgan/simulate"
 	"github.com/spatgan/spatgan/tf"
 )
 
@@ -388,6 +390,107 @@ func TestNoiseMemory(t *testing.T) {
 		o.NoiseMemory = bad
 		if _, err := Run(context.Background(), o); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("noise memory %q", bad)) {
 			t.Errorf("noise memory %q: %v, want an error naming it", bad, err)
+		}
+	}
+}
+
+// TestCalibLoop: a finished run resumed with the closed-loop calibration
+// by position trains nothing and keeps the weights; the packet models'
+// calibrations get a map for later packets keyed on their pos column,
+// refitted from the bundle's own closed-loop draws (they differ from the
+// teacher-forced ones), while the burst models keep theirs bit for bit;
+// the record holds the validation scores before and after. The bundle is
+// then up to date, opens and draws; pooled refits every model without a
+// second map, and none removes the record. A bad mode, or one with a
+// damping, is refused before training.
+func TestCalibLoop(t *testing.T) {
+	dir := t.TempDir()
+	o := resumeOpts(dir)
+	plain, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Resume, o.CalibLoop = true, CalibLoopPos
+	res, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.UpToDate || res.GenSteps != 0 {
+		t.Fatalf("resume with a closed-loop calibration: up to date %v, %d steps trained; want a rewrite and no training", res.UpToDate, res.GenSteps)
+	}
+	cl := res.Manifest.CalibLoop
+	if cl == nil || cl.Mode != CalibLoopPos || cl.Rounds != CalibLoopRounds || cl.Packets < CalibRows || len(cl.Scores) != CalibLoopRounds+1 {
+		t.Fatalf("record %+v, want mode pos, %d rounds of at least %d packets and %d scores", cl, CalibLoopRounds, CalibRows, CalibLoopRounds+1)
+	}
+	for i, s := range cl.Scores {
+		if !(s.Score > 0) || !(s.TimelineRatio > 0) {
+			t.Errorf("score %d: %+v, want a positive score and timeline", i, s)
+		}
+	}
+	for id, mm := range res.Manifest.Models {
+		p := plain.Manifest.Models[id]
+		if p.WeightsSHA256 != mm.WeightsSHA256 {
+			t.Errorf("%s: weights changed by the closed-loop calibration", id)
+		}
+		c, pc := mm.Target.Calib, p.Target.Calib
+		if mm.Config.Kind == "burst" {
+			if !reflect.DeepEqual(c, pc) {
+				t.Errorf("%s: a burst model's calibration changed in mode pos", id)
+			}
+			continue
+		}
+		if c == nil || c.Later == nil || c.PosCol != slices.Index(mm.Config.Cond, "pos") || c.Damp != nil {
+			t.Fatalf("%s: calibration %+v, want a later map at the pos column without damp", id, c)
+		}
+		if reflect.DeepEqual(c.Gen, pc.Gen) {
+			t.Errorf("%s: the first packets' map is the teacher-forced one", id)
+		}
+		if reflect.DeepEqual(c.Later.Target, [2][]float64(c.Target)) {
+			t.Errorf("%s: later and first packets have the same training quantiles", id)
+		}
+	}
+	again, err := Run(context.Background(), o)
+	if err != nil || !again.UpToDate {
+		t.Fatalf("second resume: %+v, %v; want up to date", again, err)
+	}
+	b, err := bundle.Open(dir, 1, tf.SessionOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkts, _, err := simulate.GenerateAll(context.Background(), b, simulate.GenOptions{Packets: 500})
+	b.Close()
+	if err != nil || len(pkts) != 500 {
+		t.Fatalf("generating from the bundle: %d packets, %v", len(pkts), err)
+	}
+	o.CalibLoop = CalibLoopPooled
+	pooled, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, mm := range pooled.Manifest.Models {
+		if c := mm.Target.Calib; c == nil || c.Later != nil || reflect.DeepEqual(c.Gen, plain.Manifest.Models[id].Target.Calib.Gen) {
+			t.Errorf("%s: pooled calibration %+v, want a refitted map without a later one", id, c)
+		}
+	}
+	o.CalibLoop = CalibLoopNone
+	none, err := Run(context.Background(), o)
+	if err != nil || none.UpToDate || none.Manifest.CalibLoop != nil {
+		t.Fatalf("resume without the closed-loop calibration: %v, want a rewrite without a record", err)
+	}
+	for id, mm := range none.Manifest.Models {
+		if !reflect.DeepEqual(mm.Target.Calib, plain.Manifest.Models[id].Target.Calib) {
+			t.Errorf("%s: calibration differs from the plain run's", id)
+		}
+	}
+	for _, bad := range []struct{ mode, damp, want string }{
+		{"sideways", "", `closed-loop calibration "sideways"`},
+		{CalibLoopPos, "0.5", "no damping"},
+		{CalibLoopPooled, DampAuto, "no damping"},
+	} {
+		o := resumeOpts(t.TempDir())
+		o.CalibLoop, o.CalibDamp = bad.mode, bad.damp
+		if _, err := Run(context.Background(), o); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("mode %q damp %q: %v, want an error with %q", bad.mode, bad.damp, err, bad.want)
 		}
 	}
 }

@@ -67,6 +67,10 @@ type Options struct {
 	// each in [0, bundle.MaxNoiseMemory], or MemoryAuto to choose it
 	// closed loop among MemoryGrid on the validation part.
 	NoiseMemory string
+	// CalibLoop refits the calibrations closed loop after training
+	// (calibLoop): CalibLoopNone ("" too), CalibLoopPooled or
+	// CalibLoopPos. Not with a calibration damping.
+	CalibLoop string
 
 	Progress io.Writer // progress bar; nil for none
 
@@ -210,10 +214,11 @@ type model struct {
 	bestFile *tf.File
 	lastEval *bundle.Validation
 	id0      identity
-	saved    [2]int64 // generator and critic steps of the last checkpoint
-	ema      *ema     // nil unless the configuration averages the generator's weights
-	cands    []cand   // every validation step's weights (closed-loop selection only)
-	keepAll  bool     // keep cands
+	saved    [2]int64  // generator and critic steps of the last checkpoint
+	ema      *ema      // nil unless the configuration averages the generator's weights
+	cands    []cand    // every validation step's weights (closed-loop selection only)
+	keepAll  bool      // keep cands
+	fitPos   []float64 // the fit part's rows' raw pos feature (nil without it)
 }
 
 // Run trains the four models and writes the bundle.
@@ -234,6 +239,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	if _, _, err := o.damping(); err != nil {
 		return nil, err
+	}
+	if mode, err := o.calibLoopMode(); err != nil {
+		return nil, err
+	} else if auto, fixed, _ := o.damping(); mode != "" && (auto || fixed != 0) {
+		return nil, errors.New("train: a closed-loop calibration has no damping (--calib-damp 0 with --calib-closed-loop)")
 	}
 	if _, _, err := ParseNoiseMemory(o.NoiseMemory); err != nil {
 		return nil, err
@@ -429,6 +439,11 @@ func upToDate(o Options, models []*model, id identity) (*bundle.Manifest, bool) 
 	case auto && d.Mode != DampAuto, !auto && (d.Mode != "fixed" || d.Damp != fixed):
 		return nil, false
 	}
+	// The closed-loop calibration as asked: none is a bundle without a
+	// record.
+	if mode, _ := o.calibLoopMode(); (man.CalibLoop == nil) != (mode == "") || (man.CalibLoop != nil && man.CalibLoop.Mode != mode) {
+		return nil, false
+	}
 	// The noise memory as asked: none is a bundle without a record.
 	mauto, mfixed, _ := ParseNoiseMemory(o.NoiseMemory)
 	switch nm := man.NoiseMemory; {
@@ -478,6 +493,9 @@ func newModel(id string, side trace.Side, cfg graphs.Config, fitConv, valConv *t
 	pcg := rand.NewPCG(seed, 1000+index)
 	m := &model{id: id, side: side, cfg: cfg, train: ds, val: val, valRaw: valRaw, wgan: w,
 		pcg: pcg, rng: rand.New(pcg), best: math.Inf(1)}
+	if c := slices.Index(cfg.Cond, "pos"); c >= 0 {
+		m.fitPos = raw.Cond[c]
+	}
 	if cfg.EMA > 0 {
 		m.ema = &ema{decay: cfg.EMA}
 	}
@@ -856,6 +874,9 @@ func writeBundle(ctx context.Context, o Options, models []*model, trainConv, fit
 		return nil, err
 	}
 	if man.NoiseMemory, err = selectMemory(ctx, o, man, files, fitConv, valConv); err != nil {
+		return nil, err
+	}
+	if man.CalibLoop, err = calibLoop(ctx, o, models, man, files, fitConv, valConv); err != nil {
 		return nil, err
 	}
 	if err := bundle.WriteManifest(o.Out, man); err != nil {

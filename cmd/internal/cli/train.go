@@ -42,6 +42,7 @@ func trainCmd() *cobra.Command {
 	cands := fs.String("candidates", "", "with --select closed-loop, also write every candidate as a bundle under this directory (open-loop, step-N), to study the selection")
 	sel := fs.String("select", train.SelectOpenLoop, "how the kept weights are chosen: open-loop (each model's best validation check on its own) or closed-loop (the four models' weights of one validation step, or the open-loop choice, whichever continues the conversation closest to the validation part)")
 	damp := fs.String("calib-damp", "0", "damping of the time's calibration, the share of the map undone (0: the full calibration, 1: none), or auto: chosen by continuing the conversation closed loop on the validation part (scores of 0, 0.25, 0.5, 0.75, 1 go into the manifest); a --resume of a finished run only redoes it")
+	cloop := fs.String("calib-closed-loop", "none", "refit the calibrations closed loop after training: none, pooled (each model's map refitted on what the bundle draws continuing the fit part's conversation), or pos (the same, with a packet model's packets after the first of their burst calibrated on their own); validation scores before and after go into the manifest; not with --calib-damp; a --resume of a finished run only redoes it")
 	memory := fs.String("noise-memory", "0", "how much of the generators' noise a conversation carries from one draw to the next: P for the packet models, P,B for the packet and burst models (each in [0, 0.999]; 0: fresh noise every draw), or auto: chosen by continuing the conversation closed loop on the validation part (the scores go into the manifest); a --resume of a finished run only redoes it")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	packetCond := fs.String("packet-cond", "", "PSynGAN condition features, comma-separated (default: the configuration's); known: "+features.Known())
@@ -119,6 +120,12 @@ func trainCmd() *cobra.Command {
 		if _, _, err := train.ParseCalibDamp(*damp); err != nil {
 			return fmt.Errorf("train: --calib-damp %q: want auto or a number in [0, 1]", *damp)
 		}
+		if !slices.Contains([]string{train.CalibLoopNone, train.CalibLoopPooled, train.CalibLoopPos}, *cloop) {
+			return fmt.Errorf("train: --calib-closed-loop %q: want none, pooled or pos", *cloop)
+		}
+		if *cloop != train.CalibLoopNone && *damp != "0" {
+			return fmt.Errorf("train: --calib-closed-loop %s: a closed-loop calibration has no damping (--calib-damp %q)", *cloop, *damp)
+		}
 		if _, _, err := train.ParseNoiseMemory(*memory); err != nil {
 			return fmt.Errorf("train: --noise-memory %q: want auto, P or P,B with each in [0, %v]", *memory, bundle.MaxNoiseMemory)
 		}
@@ -128,7 +135,7 @@ func trainCmd() *cobra.Command {
 		return runTrain(ctx, stdout, stderr, trainArgs{tr: tr, out: *out, config: *config, steps: *steps, seed: *seed, frac: *frac, valFrac: *valFrac,
 			resume: *resume, parallel: *parallel, evalEvery: *evalEvery, ckEvery: *ckEvery, quiet: *quiet, packetCond: *packetCond,
 			burstCond: *burstCond, packetGiven: *packetGiven, packetBins: *packetBins, packetPos: *packetPos, inBurstSize: *inBurstSize, jointBins: *jointBins, burstGiven: *burstGiven, packetTime: *packetTime, burstTime: *burstTime, genWidths: *genWidths, criticWidths: *criticWidths, lr: *lr, logTimes: *logTimes,
-			upto: *upto, ema: ema, mismatch: mis, condNoise: cn, lrEnd: le, joint: *joint, calibrate: *calibrate, inBurst: *inBurst, batch: *batch, transform: *transform, sel: *sel, cands: *cands, damp: *damp, memory: *memory})
+			upto: *upto, ema: ema, mismatch: mis, condNoise: cn, lrEnd: le, joint: *joint, calibrate: *calibrate, inBurst: *inBurst, batch: *batch, transform: *transform, sel: *sel, cands: *cands, damp: *damp, memory: *memory, cloop: *cloop})
 	}
 	return cmd
 }
@@ -148,7 +155,7 @@ type trainArgs struct {
 	logTimes                                                                           string
 	upto, ema, mismatch, condNoise, lrEnd                                              float64
 	joint, calibrate, transform, sel, cands, damp                                      string
-	inBurst, memory, jointBins                                                         string
+	inBurst, memory, jointBins, cloop                                                  string
 	batch                                                                              int
 }
 
@@ -285,7 +292,7 @@ func runTrain(ctx context.Context, stdout, stderr io.Writer, a trainArgs) error 
 		return err
 	}
 	opts := train.Options{Conv: conv, TrainFrac: a.frac, ValFrac: a.valFrac, Configs: cfgs, Seed: a.seed, Out: a.out, Resume: a.resume,
-		Parallel: a.parallel, EvalEvery: a.evalEvery, CheckpointEvery: a.ckEvery, Select: a.sel, CandidatesDir: a.cands, CalibDamp: a.damp, NoiseMemory: a.memory}
+		Parallel: a.parallel, EvalEvery: a.evalEvery, CheckpointEvery: a.ckEvery, Select: a.sel, CandidatesDir: a.cands, CalibDamp: a.damp, NoiseMemory: a.memory, CalibLoop: a.cloop}
 	if !a.quiet {
 		opts.Progress = stderr
 	}

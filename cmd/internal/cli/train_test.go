@@ -80,6 +80,8 @@ func TestTrainCommandAndBundleConsumers(t *testing.T) {
 		{[]string{"train", "--out", dir, "--lr-end", "2"}, `--lr-end "2": want a fraction in [0, 1]`},
 		{[]string{"train", "--out", dir, "--noise-memory", "0.5,1"}, `--noise-memory "0.5,1": want auto, P or P,B with each in [0, 0.999]`},
 		{[]string{"train", "--out", dir, "--calib-damp", "x"}, `--calib-damp "x": want auto or a number in [0, 1]`},
+		{[]string{"train", "--out", dir, "--calib-closed-loop", "x"}, `--calib-closed-loop "x": want none, pooled or pos`},
+		{[]string{"train", "--out", dir, "--calib-closed-loop", "pos", "--calib-damp", "auto"}, `closed-loop calibration has no damping (--calib-damp "auto")`},
 		{[]string{"train", "--out", dir, "--packet-first-bins", "x"}, `--packet-first-bins "x": not a number of bins`},
 		{[]string{"train", "--out", dir, "--packet-first-bins", "65"}, "first_bins 65: want 0 to 64"},
 		{[]string{"train", "--out", dir, "--packet-first-given", "none", "--packet-first-bins", "8"}, "first_bins 8 needs first_given"},
