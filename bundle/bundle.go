@@ -171,8 +171,9 @@ type Manifest struct {
 // calibration closed loop (train --calib-closed-loop): the bundle
 // continued the fit part's conversation for Packets packets with the
 // calibrations of the previous round, and each model's map was refitted
-// from the generator outputs of that run onto its training rows, Rounds
-// times. Mode "pos" fits the packet models' draws after the first of
+// from the generator outputs of that run onto its training rows, its
+// generated quantiles moved the share Step of the way from the previous
+// round's (graphs.Calib.Toward), Rounds times. Mode "pos" fits the packet models' draws after the first of
 // their burst on their own (graphs.Calib.Later); "pooled" fits one map
 // per model. Scores are the closed-loop scores on the validation part
 // (as the weight selection scores them; lower is better) of the
@@ -180,6 +181,7 @@ type Manifest struct {
 type CalibLoop struct {
 	Mode    string      `json:"mode"`
 	Rounds  int         `json:"rounds"`
+	Step    float64     `json:"step"`
 	Packets int         `json:"packets"`
 	Scores  []LoopScore `json:"scores,omitempty"`
 }
@@ -192,6 +194,9 @@ type LoopScore struct {
 	KSMean        float64 `json:"ks_mean"`
 	TimelineRatio float64 `json:"timeline_ratio"` // 0: undefined
 }
+
+// MaxCalibRounds bounds CalibLoop.Rounds.
+const MaxCalibRounds = 100
 
 // CalibLoopModes are CalibLoop's modes.
 var CalibLoopModes = []string{"pooled", "pos"}
@@ -493,8 +498,10 @@ func (m *Manifest) validate() error {
 			return fmt.Errorf("bundle: a calib_loop record in a version %d manifest (it came with version 11)", m.FormatVersion)
 		case !slices.Contains(CalibLoopModes, cl.Mode):
 			return fmt.Errorf("bundle: calib_loop mode %q, want one of %q", cl.Mode, CalibLoopModes)
-		case cl.Rounds < 1 || cl.Packets < 1:
-			return fmt.Errorf("bundle: calib_loop: %d rounds of %d packets", cl.Rounds, cl.Packets)
+		case cl.Rounds < 1 || cl.Rounds > MaxCalibRounds || cl.Packets < 1 || !(cl.Step > 0 && cl.Step <= 1):
+			return fmt.Errorf("bundle: calib_loop: %d rounds (1 to %d) of %d packets, step %v (in (0, 1])", cl.Rounds, MaxCalibRounds, cl.Packets, cl.Step)
+		case len(cl.Scores) > cl.Rounds+1:
+			return fmt.Errorf("bundle: calib_loop: %d scores for %d rounds", len(cl.Scores), cl.Rounds)
 		case m.Damping != nil:
 			return errors.New("bundle: a calib_loop record and a damping record (a closed-loop calibration has no damp)")
 		}

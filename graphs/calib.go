@@ -94,6 +94,49 @@ func FitCalibByPos(gen []float32, genLater []bool, target []float32, targetLater
 	return &Calib{Gen: first.Gen, Target: first.Target, Later: later, PosCol: posCol}, nil
 }
 
+// Toward returns next with its generated quantiles moved only the share
+// step of the way from prev's (knot by knot; step 1 is next itself): a
+// damped update of a calibration refitted closed loop, whose outputs shift
+// when the map they feed back through changes. next's map for later
+// packets starts from prev's when prev has one, else from prev's main
+// map. The training quantiles are next's. Both must have the same number
+// of knots.
+func (next *Calib) Toward(prev *Calib, step float64) (*Calib, error) {
+	if !(step > 0 && step <= 1) {
+		return nil, fmt.Errorf("graphs: calibration step %v: want (0, 1]", step)
+	}
+	blend := func(p, n [2][]float64) ([2][]float64, error) {
+		var out [2][]float64
+		for j := 0; j < 2; j++ {
+			if len(p[j]) != len(n[j]) {
+				return out, fmt.Errorf("graphs: calibration step: %d and %d knots", len(p[j]), len(n[j]))
+			}
+			out[j] = make([]float64, len(n[j]))
+			for k := range n[j] {
+				out[j][k] = p[j][k] + step*(n[j][k]-p[j][k])
+			}
+		}
+		return out, nil
+	}
+	c := *next
+	var err error
+	if c.Gen, err = blend(prev.Gen, next.Gen); err != nil {
+		return nil, err
+	}
+	if next.Later != nil {
+		from := prev.Gen
+		if prev.Later != nil {
+			from = prev.Later.Gen
+		}
+		l := *next.Later
+		if l.Gen, err = blend(from, next.Later.Gen); err != nil {
+			return nil, err
+		}
+		c.Later = &l
+	}
+	return &c, nil
+}
+
 // fitMap fits one pair of quantile tables (FitCalib).
 func fitMap(gen, target []float32) (*CalibMap, error) {
 	if len(gen) < 4 || len(target) < 4 || len(gen)%2 != 0 || len(target)%2 != 0 {

@@ -3,6 +3,7 @@ package graphs
 import (
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -254,5 +255,46 @@ func TestCalibByPos(t *testing.T) {
 		if err := d.Check(); err == nil {
 			t.Errorf("%s: Check accepted it", name)
 		}
+	}
+}
+
+// Toward moves the generated quantiles knot by knot the share step of the
+// way from prev's (step 1: next's own), the later packets' map from prev's
+// later map or, without one, from prev's main map; the training quantiles
+// are next's. A step outside (0, 1] or tables of other lengths are refused.
+func TestCalibToward(t *testing.T) {
+	mk := func(g0, g1, t0 float64) [2][]float64 {
+		return [2][]float64{{g0, g0 + 1, g0 + 2}, {g1, g1 + 1, g1 + 2}}
+	}
+	prev := &Calib{Gen: mk(0, 10, 0), Target: mk(100, 100, 0)}
+	next := &Calib{Gen: mk(4, 14, 0), Target: mk(200, 200, 0), Later: &CalibMap{Gen: mk(8, 18, 0), Target: mk(300, 300, 0)}, PosCol: 3}
+	got, err := next.Toward(prev, 0.25)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// main: 0 + 0.25*(4-0) = 1, 10 + 0.25*4 = 11; later from prev's main:
+	// 0 + 0.25*8 = 2, 10 + 0.25*8 = 12.
+	want := &Calib{Gen: mk(1, 11, 0), Target: mk(200, 200, 0), Later: &CalibMap{Gen: mk(2, 12, 0), Target: mk(300, 300, 0)}, PosCol: 3}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("step 0.25: %+v\nwant %+v", got, want)
+	}
+	prev.Later = &CalibMap{Gen: mk(20, 30, 0), Target: mk(0, 0, 0)}
+	if got, err = next.Toward(prev, 0.5); err != nil || !reflect.DeepEqual(got.Later.Gen, mk(14, 24, 0)) {
+		t.Errorf("from prev's later map: %+v, %v; want generated knots from 14 and 24", got.Later, err)
+	}
+	if got, err = next.Toward(prev, 1); err != nil || !reflect.DeepEqual(got, next) {
+		t.Errorf("step 1: %+v, %v; want next", got, err)
+	}
+	if next.Gen[0][0] != 4 || next.Later.Gen[0][0] != 8 {
+		t.Error("Toward changed next")
+	}
+	for _, s := range []float64{0, -0.5, 1.5, math.NaN()} {
+		if _, err := next.Toward(prev, s); err == nil {
+			t.Errorf("step %v accepted", s)
+		}
+	}
+	short := &Calib{Gen: [2][]float64{{0, 1}, {0, 1}}, Target: prev.Target}
+	if _, err := next.Toward(short, 0.5); err == nil {
+		t.Error("tables of other lengths accepted")
 	}
 }

@@ -21,9 +21,31 @@ const (
 	CalibLoopPos    = "pos"
 )
 
-// CalibLoopRounds is how many times a closed-loop calibration is refitted:
-// each round generates with the previous round's maps.
-const CalibLoopRounds = 1
+// Defaults of Options.CalibLoopRounds and CalibLoopStep: how many times a
+// closed-loop calibration is refitted (each round generating with the
+// previous round's maps), and the share of the way each round moves the
+// maps' generated quantiles (graphs.Calib.Toward). One full round (1, 1)
+// overshoots where the draws feed back strongly (BENCHMARKS.md, "Twelfth
+// round").
+const (
+	DefaultCalibLoopRounds = 4
+	DefaultCalibLoopStep   = 0.5
+)
+
+// calibLoopSchedule returns the rounds and step asked for, checked.
+func (o *Options) calibLoopSchedule() (int, float64, error) {
+	r, s := o.CalibLoopRounds, o.CalibLoopStep
+	if r == 0 {
+		r = DefaultCalibLoopRounds
+	}
+	if s == 0 {
+		s = DefaultCalibLoopStep
+	}
+	if r < 1 || r > bundle.MaxCalibRounds || !(s > 0 && s <= 1) {
+		return 0, 0, fmt.Errorf("train: closed-loop calibration: %d rounds (want 1 to %d), step %v (want (0, 1])", r, bundle.MaxCalibRounds, s)
+	}
+	return r, s, nil
+}
 
 // calibLoopMode returns Options.CalibLoop checked, "" for none.
 func (o *Options) calibLoopMode() (string, error) {
@@ -48,8 +70,9 @@ func (o *Options) calibLoopMode() (string, error) {
 // generated marginals drift from the training ones (BENCHMARKS.md, "Sixth
 // round" and "Eleventh round"). Here the bundle continues the fit part's
 // conversation closed loop, and each model's map is refitted from the
-// outputs it drew there onto the same training rows, CalibLoopRounds
-// times (each round generating with the previous round's maps). Mode pos
+// outputs it drew there onto the same training rows, its generated
+// quantiles moved the share step of the way from the previous round's,
+// for the rounds asked (each generating with the previous round's maps). Mode pos
 // refits the packet models only, a packet model's draws after the first
 // of their burst and its burst openers each onto their own training rows
 // (graphs.Calib.Later); the burst models keep their calibration.
@@ -75,6 +98,10 @@ func calibLoop(ctx context.Context, o Options, models []*model, man *bundle.Mani
 	if len(posCol) == 0 {
 		return nil, fmt.Errorf("train: closed-loop calibration: no model is calibrated (--calibrate false)")
 	}
+	rounds, step, err := o.calibLoopSchedule()
+	if err != nil {
+		return nil, err
+	}
 	prime := features.Prime(fitConv)
 	tr := simulate.UDP
 	if fitConv.Proto == "tcp" {
@@ -83,10 +110,10 @@ func calibLoop(ctx context.Context, o Options, models []*model, man *bundle.Mani
 	fr := simulate.NewFraming(tr, fitConv.Server.Addr.Is6())
 	fr.Offline = true
 	packets := max(len(fitConv.Packets)+len(valConv.Packets), CalibRows)
-	rec := &bundle.CalibLoop{Mode: mode, Rounds: CalibLoopRounds, Packets: packets}
+	rec := &bundle.CalibLoop{Mode: mode, Rounds: rounds, Step: step, Packets: packets}
 	var bar *progress.Bar
 	if o.Progress != nil {
-		bar = progress.New(o.Progress, "closed-loop calibration", int64(2*CalibLoopRounds+1), "runs")
+		bar = progress.New(o.Progress, "closed-loop calibration", int64(2*rounds+1), "runs")
 	}
 	score := func(what string) error {
 		sc, err := scoreManifest(ctx, man, files, o.Seed, &prime, valConv)
@@ -103,7 +130,7 @@ func calibLoop(ctx context.Context, o Options, models []*model, man *bundle.Mani
 	if err := score("teacher-forced"); err != nil {
 		return nil, err
 	}
-	for r := 1; r <= CalibLoopRounds; r++ {
+	for r := 1; r <= rounds; r++ {
 		gen, later, err := drawClosedLoop(ctx, man, files, o.Seed*1000+uint64(r), &prime, fr, packets, posCol)
 		if err != nil {
 			return nil, fmt.Errorf("train: closed-loop calibration, round %d: %w", r, err)
@@ -130,10 +157,13 @@ func calibLoop(ctx context.Context, o Options, models []*model, man *bundle.Mani
 			} else {
 				c, err = graphs.FitCalib(gen[m.id], target)
 			}
+			mm := man.Models[m.id]
+			if err == nil {
+				c, err = c.Toward(mm.Target.Calib, step)
+			}
 			if err != nil {
 				return nil, fmt.Errorf("train: closed-loop calibration, round %d, model %s: %w", r, m.id, err)
 			}
-			mm := man.Models[m.id]
 			mm.Target.Calib = c
 			man.Models[m.id] = mm
 		}

@@ -410,7 +410,7 @@ func TestCalibLoop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o.Resume, o.CalibLoop = true, CalibLoopPos
+	o.Resume, o.CalibLoop, o.CalibLoopRounds = true, CalibLoopPos, 2
 	res, err := Run(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
@@ -419,8 +419,8 @@ func TestCalibLoop(t *testing.T) {
 		t.Fatalf("resume with a closed-loop calibration: up to date %v, %d steps trained; want a rewrite and no training", res.UpToDate, res.GenSteps)
 	}
 	cl := res.Manifest.CalibLoop
-	if cl == nil || cl.Mode != CalibLoopPos || cl.Rounds != CalibLoopRounds || cl.Packets < CalibRows || len(cl.Scores) != CalibLoopRounds+1 {
-		t.Fatalf("record %+v, want mode pos, %d rounds of at least %d packets and %d scores", cl, CalibLoopRounds, CalibRows, CalibLoopRounds+1)
+	if cl == nil || cl.Mode != CalibLoopPos || cl.Rounds != 2 || cl.Step != DefaultCalibLoopStep || cl.Packets < CalibRows || len(cl.Scores) != 3 {
+		t.Fatalf("record %+v, want mode pos, 2 rounds of at least %d packets, step %v and 3 scores", cl, CalibRows, DefaultCalibLoopStep)
 	}
 	for i, s := range cl.Scores {
 		if !(s.Score > 0) || !(s.TimelineRatio > 0) {
@@ -462,7 +462,11 @@ func TestCalibLoop(t *testing.T) {
 	if err != nil || len(pkts) != 500 {
 		t.Fatalf("generating from the bundle: %d packets, %v", len(pkts), err)
 	}
-	o.CalibLoop = CalibLoopPooled
+	o.CalibLoopRounds = 3
+	if r, err := Run(context.Background(), o); err != nil || r.UpToDate || r.Manifest.CalibLoop.Rounds != 3 {
+		t.Fatalf("resume with 3 rounds: %v, want a rewrite", err)
+	}
+	o.CalibLoop, o.CalibLoopRounds, o.CalibLoopStep = CalibLoopPooled, 1, 1
 	pooled, err := Run(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
@@ -486,9 +490,13 @@ func TestCalibLoop(t *testing.T) {
 		{"sideways", "", `closed-loop calibration "sideways"`},
 		{CalibLoopPos, "0.5", "no damping"},
 		{CalibLoopPooled, DampAuto, "no damping"},
+		{CalibLoopPos, "step", "step 1.5"},
 	} {
 		o := resumeOpts(t.TempDir())
 		o.CalibLoop, o.CalibDamp = bad.mode, bad.damp
+		if bad.damp == "step" {
+			o.CalibDamp, o.CalibLoopStep = "", 1.5
+		}
 		if _, err := Run(context.Background(), o); err == nil || !strings.Contains(err.Error(), bad.want) {
 			t.Errorf("mode %q damp %q: %v, want an error with %q", bad.mode, bad.damp, err, bad.want)
 		}

@@ -69,8 +69,12 @@ type Options struct {
 	NoiseMemory string
 	// CalibLoop refits the calibrations closed loop after training
 	// (calibLoop): CalibLoopNone ("" too), CalibLoopPooled or
-	// CalibLoopPos. Not with a calibration damping.
-	CalibLoop string
+	// CalibLoopPos. Not with a calibration damping. CalibLoopRounds and
+	// CalibLoopStep are its schedule (0: DefaultCalibLoopRounds,
+	// DefaultCalibLoopStep).
+	CalibLoop       string
+	CalibLoopRounds int
+	CalibLoopStep   float64
 
 	Progress io.Writer // progress bar; nil for none
 
@@ -241,6 +245,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	if mode, err := o.calibLoopMode(); err != nil {
+		return nil, err
+	} else if _, _, err := o.calibLoopSchedule(); err != nil {
 		return nil, err
 	} else if auto, fixed, _ := o.damping(); mode != "" && (auto || fixed != 0) {
 		return nil, errors.New("train: a closed-loop calibration has no damping (--calib-damp 0 with --calib-closed-loop)")
@@ -441,7 +447,9 @@ func upToDate(o Options, models []*model, id identity) (*bundle.Manifest, bool) 
 	}
 	// The closed-loop calibration as asked: none is a bundle without a
 	// record.
-	if mode, _ := o.calibLoopMode(); (man.CalibLoop == nil) != (mode == "") || (man.CalibLoop != nil && man.CalibLoop.Mode != mode) {
+	mode, _ := o.calibLoopMode()
+	rounds, step, _ := o.calibLoopSchedule()
+	if cl := man.CalibLoop; (cl == nil) != (mode == "") || (cl != nil && (cl.Mode != mode || cl.Rounds != rounds || cl.Step != step)) {
 		return nil, false
 	}
 	// The noise memory as asked: none is a bundle without a record.

@@ -43,6 +43,8 @@ func trainCmd() *cobra.Command {
 	sel := fs.String("select", train.SelectOpenLoop, "how the kept weights are chosen: open-loop (each model's best validation check on its own) or closed-loop (the four models' weights of one validation step, or the open-loop choice, whichever continues the conversation closest to the validation part)")
 	damp := fs.String("calib-damp", "0", "damping of the time's calibration, the share of the map undone (0: the full calibration, 1: none), or auto: chosen by continuing the conversation closed loop on the validation part (scores of 0, 0.25, 0.5, 0.75, 1 go into the manifest); a --resume of a finished run only redoes it")
 	cloop := fs.String("calib-closed-loop", "none", "refit the calibrations closed loop after training: none, pooled (each model's map refitted on what the bundle draws continuing the fit part's conversation), or pos (the same, with a packet model's packets after the first of their burst calibrated on their own); validation scores before and after go into the manifest; not with --calib-damp; a --resume of a finished run only redoes it")
+	cloopRounds := fs.Int("calib-loop-rounds", train.DefaultCalibLoopRounds, "with --calib-closed-loop, how many times the calibrations are refitted, each round drawing with the previous round's maps")
+	cloopStep := fs.Float64("calib-loop-step", train.DefaultCalibLoopStep, "with --calib-closed-loop, the share of the way each round moves the maps, in (0, 1] (1: the full refit)")
 	memory := fs.String("noise-memory", "0", "how much of the generators' noise a conversation carries from one draw to the next: P for the packet models, P,B for the packet and burst models (each in [0, 0.999]; 0: fresh noise every draw), or auto: chosen by continuing the conversation closed loop on the validation part (the scores go into the manifest); a --resume of a finished run only redoes it")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	packetCond := fs.String("packet-cond", "", "PSynGAN condition features, comma-separated (default: the configuration's); known: "+features.Known())
@@ -123,6 +125,9 @@ func trainCmd() *cobra.Command {
 		if !slices.Contains([]string{train.CalibLoopNone, train.CalibLoopPooled, train.CalibLoopPos}, *cloop) {
 			return fmt.Errorf("train: --calib-closed-loop %q: want none, pooled or pos", *cloop)
 		}
+		if *cloopRounds < 1 || *cloopRounds > bundle.MaxCalibRounds || !(*cloopStep > 0 && *cloopStep <= 1) {
+			return fmt.Errorf("train: --calib-loop-rounds %d, --calib-loop-step %v: want 1 to %d rounds and a step in (0, 1]", *cloopRounds, *cloopStep, bundle.MaxCalibRounds)
+		}
 		if *cloop != train.CalibLoopNone && *damp != "0" {
 			return fmt.Errorf("train: --calib-closed-loop %s: a closed-loop calibration has no damping (--calib-damp %q)", *cloop, *damp)
 		}
@@ -135,7 +140,7 @@ func trainCmd() *cobra.Command {
 		return runTrain(ctx, stdout, stderr, trainArgs{tr: tr, out: *out, config: *config, steps: *steps, seed: *seed, frac: *frac, valFrac: *valFrac,
 			resume: *resume, parallel: *parallel, evalEvery: *evalEvery, ckEvery: *ckEvery, quiet: *quiet, packetCond: *packetCond,
 			burstCond: *burstCond, packetGiven: *packetGiven, packetBins: *packetBins, packetPos: *packetPos, inBurstSize: *inBurstSize, jointBins: *jointBins, burstGiven: *burstGiven, packetTime: *packetTime, burstTime: *burstTime, genWidths: *genWidths, criticWidths: *criticWidths, lr: *lr, logTimes: *logTimes,
-			upto: *upto, ema: ema, mismatch: mis, condNoise: cn, lrEnd: le, joint: *joint, calibrate: *calibrate, inBurst: *inBurst, batch: *batch, transform: *transform, sel: *sel, cands: *cands, damp: *damp, memory: *memory, cloop: *cloop})
+			upto: *upto, ema: ema, mismatch: mis, condNoise: cn, lrEnd: le, joint: *joint, calibrate: *calibrate, inBurst: *inBurst, batch: *batch, transform: *transform, sel: *sel, cands: *cands, damp: *damp, memory: *memory, cloop: *cloop, cloopRounds: *cloopRounds, cloopStep: *cloopStep})
 	}
 	return cmd
 }
@@ -156,7 +161,8 @@ type trainArgs struct {
 	upto, ema, mismatch, condNoise, lrEnd                                              float64
 	joint, calibrate, transform, sel, cands, damp                                      string
 	inBurst, memory, jointBins, cloop                                                  string
-	batch                                                                              int
+	batch, cloopRounds                                                                 int
+	cloopStep                                                                          float64
 }
 
 func runTrain(ctx context.Context, stdout, stderr io.Writer, a trainArgs) error {
@@ -292,7 +298,8 @@ func runTrain(ctx context.Context, stdout, stderr io.Writer, a trainArgs) error 
 		return err
 	}
 	opts := train.Options{Conv: conv, TrainFrac: a.frac, ValFrac: a.valFrac, Configs: cfgs, Seed: a.seed, Out: a.out, Resume: a.resume,
-		Parallel: a.parallel, EvalEvery: a.evalEvery, CheckpointEvery: a.ckEvery, Select: a.sel, CandidatesDir: a.cands, CalibDamp: a.damp, NoiseMemory: a.memory, CalibLoop: a.cloop}
+		Parallel: a.parallel, EvalEvery: a.evalEvery, CheckpointEvery: a.ckEvery, Select: a.sel, CandidatesDir: a.cands, CalibDamp: a.damp, NoiseMemory: a.memory, CalibLoop: a.cloop,
+		CalibLoopRounds: a.cloopRounds, CalibLoopStep: a.cloopStep}
 	if !a.quiet {
 		opts.Progress = stderr
 	}
