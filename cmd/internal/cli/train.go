@@ -128,6 +128,9 @@ func trainCmd() *cobra.Command {
 		if *cloopRounds < 1 || *cloopRounds > bundle.MaxCalibRounds || !(*cloopStep > 0 && *cloopStep <= 1) {
 			return fmt.Errorf("train: --calib-loop-rounds %d, --calib-loop-step %v: want 1 to %d rounds and a step in (0, 1]", *cloopRounds, *cloopStep, bundle.MaxCalibRounds)
 		}
+		if *cloop == train.CalibLoopNone && (fs.Changed("calib-loop-rounds") || fs.Changed("calib-loop-step")) {
+			return fmt.Errorf("train: --calib-loop-rounds and --calib-loop-step need --calib-closed-loop pooled or pos")
+		}
 		if *cloop != train.CalibLoopNone && *damp != "0" {
 			return fmt.Errorf("train: --calib-closed-loop %s: a closed-loop calibration has no damping (--calib-damp %q)", *cloop, *damp)
 		}

@@ -81,6 +81,7 @@ func TestTrainCommandAndBundleConsumers(t *testing.T) {
 		{[]string{"train", "--out", dir, "--noise-memory", "0.5,1"}, `--noise-memory "0.5,1": want auto, P or P,B with each in [0, 0.999]`},
 		{[]string{"train", "--out", dir, "--calib-damp", "x"}, `--calib-damp "x": want auto or a number in [0, 1]`},
 		{[]string{"train", "--out", dir, "--calib-closed-loop", "x"}, `--calib-closed-loop "x": want none, pooled or pos`},
+		{[]string{"train", "--out", dir, "--calib-loop-rounds", "2"}, `--calib-loop-rounds and --calib-loop-step need --calib-closed-loop pooled or pos`},
 		{[]string{"train", "--out", dir, "--calib-closed-loop", "pos", "--calib-loop-step", "0"}, `--calib-loop-step 0: want 1 to 100 rounds and a step in (0, 1]`},
 		{[]string{"train", "--out", dir, "--calib-closed-loop", "pos", "--calib-loop-rounds", "0"}, `--calib-loop-rounds 0, --calib-loop-step 0.5: want 1 to 100 rounds`},
 		{[]string{"train", "--out", dir, "--calib-closed-loop", "pos", "--calib-damp", "auto"}, `closed-loop calibration has no damping (--calib-damp "auto")`},
