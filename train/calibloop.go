@@ -103,12 +103,7 @@ func calibLoop(ctx context.Context, o Options, models []*model, man *bundle.Mani
 		return nil, err
 	}
 	prime := features.Prime(fitConv)
-	tr := simulate.UDP
-	if fitConv.Proto == "tcp" {
-		tr = simulate.TCP
-	}
-	fr := simulate.NewFraming(tr, fitConv.Server.Addr.Is6())
-	fr.Offline = true
+	fr := offlineFraming(fitConv)
 	packets := max(len(fitConv.Packets)+len(valConv.Packets), CalibRows)
 	rec := &bundle.CalibLoop{Mode: mode, Rounds: rounds, Step: step, Packets: packets}
 	var bar *progress.Bar

@@ -123,17 +123,23 @@ type ClosedLoopScore struct {
 // classifier test (the fidelity bench's default).
 const selectWindowK = 8
 
+// offlineFraming frames offline generation like conversation c's packets
+// (its transport and address family).
+func offlineFraming(c *trace.Conversation) simulate.Framing {
+	tr := simulate.UDP
+	if c.Proto == "tcp" {
+		tr = simulate.TCP
+	}
+	fr := simulate.NewFraming(tr, c.Server.Addr.Is6())
+	fr.Offline = true
+	return fr
+}
+
 // scoreClosedLoop generates, with s continuing prime's conversation, as
 // many packets as real holds and scores them against real.
 func scoreClosedLoop(ctx context.Context, s sampler.Sampler, prime *features.History, real *trace.Conversation) (ClosedLoopScore, error) {
 	var sc ClosedLoopScore
-	tr := simulate.UDP
-	if real.Proto == "tcp" {
-		tr = simulate.TCP
-	}
-	fr := simulate.NewFraming(tr, real.Server.Addr.Is6())
-	fr.Offline = true
-	pkts, _, err := simulate.GenerateAll(ctx, s, simulate.GenOptions{Packets: int64(len(real.Packets)), Prime: prime, Framing: fr})
+	pkts, _, err := simulate.GenerateAll(ctx, s, simulate.GenOptions{Packets: int64(len(real.Packets)), Prime: prime, Framing: offlineFraming(real)})
 	if err != nil {
 		return sc, err
 	}
