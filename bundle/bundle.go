@@ -57,9 +57,12 @@ import (
 //	   packets after the first of their burst calibrated on their own),
 //	   the optional calib_loop record (calibrations refitted closed loop);
 //	   versions 3 to 10 are read as they are
+//	12 the configuration's pair (graphs.Config.Pair: the packet models
+//	   trained with a critic of consecutive packets too; generation is
+//	   unchanged); versions 3 to 11 are read as they are
 const (
 	Format        = "spatgan-bundle"
-	FormatVersion = 11
+	FormatVersion = 12
 	// MinFormatVersion is the oldest version this program reads.
 	MinFormatVersion = 3
 	ManifestName     = "manifest.json"
@@ -341,6 +344,9 @@ func (m *Manifest) validate() error {
 					return fmt.Errorf("bundle: model %s: key edge %d is not finite or out of order", id, k)
 				}
 			}
+		}
+		if mm.Config.Pair != 0 && m.FormatVersion < 12 {
+			return fmt.Errorf("bundle: model %s: pair in a version %d manifest (it came with version 12)", id, m.FormatVersion)
 		}
 		if (mm.Config.FirstPos || mm.Config.InBurstBySize || mm.Config.JointBins != 0) && m.FormatVersion < 10 {
 			return fmt.Errorf("bundle: model %s: first_pos, in_burst_by_size or joint_bins in a version %d manifest (they came with version 10)", id, m.FormatVersion)

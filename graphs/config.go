@@ -132,6 +132,17 @@ type Config struct {
 	// distribution given the previous time's decile, so how long pauses
 	// follow each other is in the transform. Empty: off.
 	TimeGiven string `json:"time_given,omitempty"`
+	// Pair (packet models), when positive, adds a second critic that
+	// judges two consecutive packets of a burst together, with the first
+	// one's condition: the first drawn for its real condition, the second
+	// for the condition the first draw leaves (its previous-packet
+	// features rebuilt in the graph from the first draw; see Pairs), as
+	// generation draws them. Pair is the weight of that critic's term in
+	// the generator's loss; the single-packet critic keeps weight 1. It
+	// needs the pos feature and one of the previous packet's (last_size,
+	// prev_size, last_size_pair, last_dt_us); a side whose size has keyed
+	// tables (FirstGiven) trains without it. 0: off.
+	Pair float64 `json:"pair,omitempty"`
 }
 
 // LRScale is the factor of LR at generator step gen (0-based) under LREnd:
@@ -294,6 +305,23 @@ func (c Config) Validate() error {
 		return errors.New("graphs: in_burst_by_size needs in_burst_dt")
 	case c.FirstPos && (c.Transform != TransformQuantile || !slices.Contains(c.Cond, "pos")):
 		return errors.New("graphs: first_pos needs the quantile transform and the pos condition feature")
+	}
+	if c.Pair != 0 {
+		switch {
+		case !(c.Pair > 0 && c.Pair <= 10):
+			return fmt.Errorf("graphs: pair %v must be in [0, 10]", c.Pair)
+		case c.Kind != Packet:
+			return errors.New("graphs: the pair critic applies to packet models only")
+		case !slices.Contains(c.Cond, "pos") || len(c.PairMaps()) == 0:
+			return errors.New("graphs: the pair critic needs the pos condition feature and one of last_size, prev_size, last_size_pair, last_dt_us")
+		case c.Mismatch > 0:
+			return errors.New("graphs: the pair critic and mismatch do not combine")
+		}
+		for _, f := range pairUnsupported {
+			if slices.Contains(c.Cond, f) {
+				return fmt.Errorf("graphs: the pair critic cannot rebuild condition feature %s", f)
+			}
+		}
 	}
 	if c.InBurstDt && c.Kind != Packet {
 		return errors.New("graphs: in_burst_dt applies to packet models only")

@@ -1,6 +1,7 @@
 package graphs
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -43,7 +44,127 @@ type WGAN struct {
 	penalty             tf.Node
 	genLoss             tf.Node
 	buf                 [][]float32
+	pair                *pairGraph // Config.Pair: nil without
 }
+
+// pairGraph is the pair critic's part of a training graph (Config.Pair).
+type pairGraph struct {
+	maps                      []PairMap
+	critic                    *tf.MLP
+	c1, x1, x2, c2, z1, z2, e tf.Node
+	v0, d                     []tf.Node // per map: value at the first knot, increments between knots
+	realFake                  tf.Node   // [2]: the pair critic's means on the real and the fake pairs
+	penalty                   tf.Node
+}
+
+// PairBatch is one batch of the pair critic (Config.Pair): Rows pairs of
+// consecutive packets, row-major: the first packet's condition C1 and
+// real targets X1, the second's X2 and real condition C2, noise Z1 and Z2
+// for the two draws, interpolation weights Eps, and per PairMap the map
+// of the second packet's column from the first packet's draw (V0: Rows
+// values; D: Rows x (PairKnotN-1) increments; see Pairs).
+type PairBatch struct {
+	Rows                      int
+	C1, X1, X2, C2, Z1, Z2, E []float32
+	V0, D                     [][]float32
+}
+
+// PairMaps returns the condition columns a pair's second packet takes from
+// the first packet's draw under cfg (see PairSupported).
+func (c Config) PairMaps() []PairMap {
+	var out []PairMap
+	for j, name := range c.Cond {
+		if src, ok := PairSupported[name]; ok {
+			out = append(out, PairMap{Src: src, Col: j})
+		}
+	}
+	return out
+}
+
+// buildPair adds the pair critic: the generator drawn twice, the second
+// time for the condition the first draw leaves, and a critic of the two
+// draws together with the first condition. It returns the critic's loss
+// (Wasserstein term and gradient penalty) and the generator's loss term.
+func (m *WGAN) buildPair(g *tf.Graph, rng *rand.Rand) (critLoss, genTerm tf.Node) {
+	cfg, k := m.Cfg, m.CondDim
+	p := &pairGraph{maps: cfg.PairMaps()}
+	m.pair = p
+	p.c1, p.x1 = g.Placeholder("pair_cond1", k), g.Placeholder("pair_x1", 2)
+	p.x2, p.c2 = g.Placeholder("pair_x2", 2), g.Placeholder("pair_cond2", k)
+	p.z1, p.z2 = g.Placeholder("pair_z1", cfg.ZDim), g.Placeholder("pair_z2", cfg.ZDim)
+	p.e = g.Placeholder("pair_eps", 1)
+	critWidths := append(append([]int{}, cfg.CriticWidths...), 1)
+	p.critic = g.MLP("pair_critic", 4+k, critWidths, cfg.act(), rng)
+
+	f1 := g.ApplyMLP(m.gen, g.Concat(p.z1, p.c1))
+	keep := make([]float32, k)
+	for j := range keep {
+		keep[j] = 1
+	}
+	for _, pm := range p.maps {
+		keep[pm.Col] = 0
+	}
+	c2 := g.Mul(p.c2, g.Vector(keep))
+	one := g.Scalar(1)
+	for i, pm := range p.maps {
+		v0 := g.Placeholder(fmt.Sprintf("pair_v0_%d", i), 1)
+		d := g.Placeholder(fmt.Sprintf("pair_d_%d", i), PairKnotN-1)
+		p.v0, p.d = append(p.v0, v0), append(p.d, d)
+		sel := []float32{0, 0}
+		sel[pm.Src] = 1
+		val := pairInterp(g, g.SumCols(g.Mul(f1, g.Vector(sel))), v0, d)
+		col := make([]float32, k)
+		col[pm.Col] = 1
+		c2 = g.Add(c2, g.Mul(val, g.Vector(col)))
+	}
+	f2 := g.ApplyMLP(m.gen, g.Concat(p.z2, c2))
+	fake := g.Concat(f1, f2)
+	real := g.Concat(p.x1, p.x2)
+	both := g.ApplyMLP(p.critic, g.Concat(g.ConcatRows(real, fake), g.ConcatRows(p.c1, p.c1)))
+	p.realFake = g.GroupMeans(both, 2)
+	wTerm := g.Sum(g.Mul(p.realFake, g.Vector([]float32{-1, 1})))
+	xHat := g.Add(g.Mul(p.e, real), g.Mul(g.Sub(one, p.e), fake))
+	grad := g.Gradients(g.ApplyMLP(p.critic, g.Concat(xHat, p.c1)), xHat)[0]
+	norm := g.Sqrt(g.Add(g.SumCols(g.Square(grad)), g.Scalar(1e-12)))
+	p.penalty = g.Mean(g.Square(g.Sub(norm, one)))
+	critLoss = g.Add(wTerm, g.Mul(g.Scalar(float32(cfg.Lambda)), p.penalty))
+	genTerm = g.Mul(g.Scalar(float32(-cfg.Pair)), g.Mean(g.ApplyMLP(p.critic, g.Concat(fake, p.c1))))
+	return critLoss, genTerm
+}
+
+// pairInterp is the graph's form of Pairs.At: the map tabulated by v0
+// ([rows, 1], its value at the first knot) and d ([rows, PairKnotN-1], its
+// increments between knots) at src ([rows, 1]), linear between knots and
+// constant outside them.
+func pairInterp(g *tf.Graph, src, v0, d tf.Node) tf.Node {
+	lo := make([]float32, PairKnotN-1)
+	for i := range lo {
+		lo[i] = float32(PairKnot(i))
+	}
+	// The share of each knot interval below src, clamped to [0, 1]:
+	// relu(u) - relu(u - 1).
+	u := g.Mul(g.Sub(src, g.Vector(lo)), g.Scalar(1/PairKnotStep))
+	w := g.Sub(g.Relu(u), g.Relu(g.Sub(u, g.Scalar(1))))
+	return g.Add(g.SumCols(g.Mul(w, d)), v0)
+}
+
+// pairFeeds appends the feeds of a pair batch.
+func (m *WGAN) pairFeeds(feeds []tf.Feed, b *PairBatch, critic bool) []tf.Feed {
+	p, n := m.pair, b.Rows
+	feeds = append(feeds, tf.Feed{Node: p.c1, Data: b.C1, Rows: n}, tf.Feed{Node: p.c2, Data: b.C2, Rows: n},
+		tf.Feed{Node: p.z1, Data: b.Z1, Rows: n}, tf.Feed{Node: p.z2, Data: b.Z2, Rows: n})
+	for i := range p.maps {
+		feeds = append(feeds, tf.Feed{Node: p.v0[i], Data: b.V0[i], Rows: n}, tf.Feed{Node: p.d[i], Data: b.D[i], Rows: n})
+	}
+	if critic {
+		feeds = append(feeds, tf.Feed{Node: p.x1, Data: b.X1, Rows: n}, tf.Feed{Node: p.x2, Data: b.X2, Rows: n},
+			tf.Feed{Node: p.e, Data: b.E, Rows: n})
+	}
+	return feeds
+}
+
+// HasPair reports whether the graph has the pair critic (Config.Pair).
+func (m *WGAN) HasPair() bool { return m.pair != nil }
 
 // CriticStats are the values of one critic step, before its update (with
 // Config.Mismatch, Fake includes the mismatched real rows).
@@ -112,8 +233,15 @@ func NewWGAN(cfg Config, condDim int, seed uint64, opt tf.SessionOptions) (*WGAN
 	// The generator's step runs the critic on its own rows only (no real
 	// rows to feed); with Mismatch, on the generated rows, not the mixture.
 	m.genLoss = g.Neg(g.Mean(critic(m.fake)))
+	critVars := m.critic.Variables()
+	if cfg.Pair > 0 {
+		pc, pg := m.buildPair(g, rng)
+		critLoss = g.Add(critLoss, pc)
+		m.genLoss = g.Add(m.genLoss, pg)
+		critVars = append(critVars, m.pair.critic.Variables()...)
+	}
 	adam := tf.AdamConfig{LR: cfg.LR, Beta1: cfg.Beta1, Beta2: cfg.Beta2, Epsilon: cfg.Epsilon}
-	m.critOpt = g.Adam("critic_adam", critLoss, m.critic.Variables(), adam)
+	m.critOpt = g.Adam("critic_adam", critLoss, critVars, adam)
 	m.genOpt = g.Adam("generator_adam", m.genLoss, m.gen.Variables(), adam)
 	sess, err := tf.NewSession(g, opt)
 	if err != nil {
@@ -134,6 +262,13 @@ func (m *WGAN) Close() error { return m.sess.Close() }
 // their conditions c, noise z (rows x ZDim) and interpolation weights eps
 // (rows).
 func (m *WGAN) CriticStep(x, c, z, eps []float32) (CriticStats, error) {
+	return m.CriticStepPair(x, c, z, eps, nil)
+}
+
+// CriticStepPair is CriticStep with the pair critic's batch pb, which a
+// model with Config.Pair needs (and one without ignores). Its stats are
+// the single-packet critic's.
+func (m *WGAN) CriticStepPair(x, c, z, eps []float32, pb *PairBatch) (CriticStats, error) {
 	rows := len(eps)
 	feeds := []tf.Feed{
 		{Node: m.xReal, Data: x, Rows: rows}, {Node: m.cond, Data: c, Rows: rows},
@@ -154,6 +289,12 @@ func (m *WGAN) CriticStep(x, c, z, eps []float32) (CriticStats, error) {
 		}
 		feeds = append(feeds, tf.Feed{Node: m.xMis, Data: m.mis, Rows: rows}, tf.Feed{Node: m.mask, Data: m.maskBuf, Rows: rows})
 	}
+	if m.pair != nil {
+		if pb == nil {
+			return CriticStats{}, errors.New("graphs: critic step: the pair critic needs a pair batch")
+		}
+		feeds = m.pairFeeds(feeds, pb, true)
+	}
 	out, err := m.critOpt.Run(m.sess, feeds, []tf.Node{m.dRealFake, m.penalty}, m.buf)
 	if err != nil {
 		return CriticStats{}, fmt.Errorf("graphs: critic step: %w", err)
@@ -163,11 +304,20 @@ func (m *WGAN) CriticStep(x, c, z, eps []float32) (CriticStats, error) {
 }
 
 // GenStep runs one generator update and returns the generator loss.
-func (m *WGAN) GenStep(c, z []float32) (float32, error) {
+func (m *WGAN) GenStep(c, z []float32) (float32, error) { return m.GenStepPair(c, z, nil) }
+
+// GenStepPair is GenStep with the pair critic's batch pb (see
+// CriticStepPair); the loss includes the pair term.
+func (m *WGAN) GenStepPair(c, z []float32, pb *PairBatch) (float32, error) {
 	rows := len(z) / m.Cfg.ZDim
-	out, err := m.genOpt.Run(m.sess, []tf.Feed{
-		{Node: m.cond, Data: c, Rows: rows}, {Node: m.z, Data: z, Rows: rows},
-	}, []tf.Node{m.genLoss}, m.buf)
+	feeds := []tf.Feed{{Node: m.cond, Data: c, Rows: rows}, {Node: m.z, Data: z, Rows: rows}}
+	if m.pair != nil {
+		if pb == nil {
+			return 0, errors.New("graphs: generator step: the pair critic needs a pair batch")
+		}
+		feeds = m.pairFeeds(feeds, pb, false)
+	}
+	out, err := m.genOpt.Run(m.sess, feeds, []tf.Node{m.genLoss}, m.buf)
 	if err != nil {
 		return 0, fmt.Errorf("graphs: generator step: %w", err)
 	}

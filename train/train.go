@@ -218,11 +218,13 @@ type model struct {
 	bestFile *tf.File
 	lastEval *bundle.Validation
 	id0      identity
-	saved    [2]int64  // generator and critic steps of the last checkpoint
-	ema      *ema      // nil unless the configuration averages the generator's weights
-	cands    []cand    // every validation step's weights (closed-loop selection only)
-	keepAll  bool      // keep cands
-	fitPos   []float64 // the fit part's rows' raw pos feature (nil without it)
+	saved    [2]int64         // generator and critic steps of the last checkpoint
+	ema      *ema             // nil unless the configuration averages the generator's weights
+	cands    []cand           // every validation step's weights (closed-loop selection only)
+	keepAll  bool             // keep cands
+	fitPos   []float64        // the fit part's rows' raw pos feature (nil without it)
+	pairs    *graphs.Pairs    // the pair critic's table (Config.Pair; nil without)
+	pb       graphs.PairBatch // its batch buffers
 }
 
 // Run trains the four models and writes the bundle.
@@ -494,13 +496,30 @@ func newModel(id string, side trace.Side, cfg graphs.Config, fitConv, valConv *t
 	if err != nil {
 		return nil, fmt.Errorf("train: model %s validation rows: %w", id, err)
 	}
+	var pairs *graphs.Pairs
+	if cfg.Pair > 0 {
+		// A side the pair critic cannot serve (keyed sizes, or fewer
+		// pairs than a batch) trains without it, and its configuration in
+		// the bundle says so.
+		p, err := ds.Pairs(cfg, raw)
+		switch {
+		case errors.Is(err, graphs.ErrPairKeyed):
+			cfg.Pair = 0
+		case err != nil:
+			return nil, fmt.Errorf("train: model %s: %w", id, err)
+		case p.N < cfg.Batch:
+			cfg.Pair = 0
+		default:
+			pairs = p
+		}
+	}
 	w, err := graphs.NewWGAN(cfg, ds.CondDim(), seed*4+index, tf.SessionOptions{IntraOpThreads: threads, InterOpThreads: 1})
 	if err != nil {
 		return nil, fmt.Errorf("train: model %s: %w", id, err)
 	}
 	pcg := rand.NewPCG(seed, 1000+index)
 	m := &model{id: id, side: side, cfg: cfg, train: ds, val: val, valRaw: valRaw, wgan: w,
-		pcg: pcg, rng: rand.New(pcg), best: math.Inf(1)}
+		pcg: pcg, rng: rand.New(pcg), best: math.Inf(1), pairs: pairs}
 	if c := slices.Index(cfg.Cond, "pos"); c >= 0 {
 		m.fitPos = raw.Cond[c]
 	}
@@ -530,6 +549,48 @@ func (m *model) batch(x, c, z, eps []float32) {
 	}
 }
 
+// pairBatch fills m.pb with a random batch of the pair critic's table (nil
+// without the pair critic).
+func (m *model) pairBatch() *graphs.PairBatch {
+	p := m.pairs
+	if p == nil {
+		return nil
+	}
+	b, k, n, kn := &m.pb, m.train.CondDim(), m.cfg.Batch, graphs.PairKnotN-1
+	if b.Rows != n {
+		*b = graphs.PairBatch{Rows: n, C1: make([]float32, k*n), C2: make([]float32, k*n), X1: make([]float32, 2*n), X2: make([]float32, 2*n),
+			Z1: make([]float32, m.cfg.ZDim*n), Z2: make([]float32, m.cfg.ZDim*n), E: make([]float32, n),
+			V0: make([][]float32, len(p.Maps)), D: make([][]float32, len(p.Maps))}
+		for i := range p.Maps {
+			b.V0[i], b.D[i] = make([]float32, n), make([]float32, kn*n)
+		}
+	}
+	for i := 0; i < n; i++ {
+		j := m.rng.IntN(p.N)
+		r := p.First[j]
+		copy(b.C1[k*i:k*i+k], m.train.C[k*r:k*r+k])
+		copy(b.C2[k*i:k*i+k], m.train.C[k*(r+1):k*(r+1)+k])
+		copy(b.X1[2*i:2*i+2], m.train.X[2*r:2*r+2])
+		copy(b.X2[2*i:2*i+2], m.train.X[2*(r+1):2*(r+1)+2])
+		b.E[i] = float32(m.rng.Float64())
+		for q := range p.Maps {
+			b.V0[q][i] = p.V0[q][j]
+			copy(b.D[q][kn*i:kn*i+kn], p.D[q][kn*j:kn*j+kn])
+		}
+	}
+	if sd := m.cfg.CondNoise; sd > 0 {
+		for i := range b.C1 {
+			b.C1[i] += float32(sd * m.rng.NormFloat64())
+			b.C2[i] += float32(sd * m.rng.NormFloat64())
+		}
+	}
+	for i := range b.Z1 {
+		b.Z1[i] = float32(m.rng.NormFloat64())
+		b.Z2[i] = float32(m.rng.NormFloat64())
+	}
+	return b
+}
+
 // run trains the model to its configured number of steps and returns the
 // generator steps run.
 func (m *model) run(ctx context.Context, o Options, ckdir string, lg *lossLog, bar *progress.Bar) (int64, error) {
@@ -557,7 +618,7 @@ func (m *model) run(ctx context.Context, o Options, ckdir string, lg *lossLog, b
 			return stop(0, err)
 		}
 		m.batch(x, c, z, eps)
-		if st, err = m.wgan.CriticStep(x, c, z, eps); err != nil {
+		if st, err = m.wgan.CriticStepPair(x, c, z, eps, m.pairBatch()); err != nil {
 			return 0, err
 		}
 		crit++
@@ -570,12 +631,12 @@ func (m *model) run(ctx context.Context, o Options, ckdir string, lg *lossLog, b
 		}
 		for i := 0; i < cfg.CriticIters; i++ {
 			m.batch(x, c, z, eps)
-			if st, err = m.wgan.CriticStep(x, c, z, eps); err != nil {
+			if st, err = m.wgan.CriticStepPair(x, c, z, eps, m.pairBatch()); err != nil {
 				return ran, err
 			}
 		}
 		m.batch(x, c, z, eps)
-		gl, err := m.wgan.GenStep(c, z)
+		gl, err := m.wgan.GenStepPair(c, z, m.pairBatch())
 		if err != nil {
 			return ran, err
 		}

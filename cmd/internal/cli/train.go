@@ -61,6 +61,7 @@ func trainCmd() *cobra.Command {
 	criticWidths := fs.String("critic-widths", "", "critic hidden widths, e.g. 512,256,128 (default: the configuration's)")
 	lr := fs.Float64("lr", 0, "Adam learning rate (0: the configuration's, 1e-4)")
 	mismatch := fs.String("mismatch", "", "weight in [0, 1) of real rows paired with another row's condition in the critic's fake term (a matching-aware critic); 0 for none (default: the configuration's)")
+	pairCritic := fs.String("pair-critic", "", "PSynGAN: weight in (0, 10] of a second critic that judges two consecutive packets of a burst together, the second drawn for the condition the first draw leaves (a side with keyed sizes trains without it), e.g. 1; 0 for none (default: the configuration's)")
 	lrEnd := fs.String("lr-end", "", "make the learning rate fall linearly to this fraction of --lr at the last step, e.g. 0.1; 0 for a constant rate (default: the configuration's)")
 	condNoise := fs.String("cond-noise", "", "standard deviation of Gaussian noise added to the training rows' conditions in network space, e.g. 0.2; 0 for none (default: the configuration's)")
 	emaDecay := fs.String("ema", "", "per-step decay of the moving average of generator weights, e.g. 0.999; 0 for none (default: the configuration's)")
@@ -98,6 +99,10 @@ func trainCmd() *cobra.Command {
 		}
 		below1 := func(f float64) bool { return f >= 0 && f < 1 }
 		mis, err := opt("mismatch", *mismatch, below1, "a weight in [0, 1), e.g. 0.5 (0: none)")
+		if err != nil {
+			return err
+		}
+		pc, err := opt("pair-critic", *pairCritic, func(f float64) bool { return f >= 0 && f <= 10 }, "a weight in [0, 10], e.g. 1 (0: none)")
 		if err != nil {
 			return err
 		}
@@ -143,7 +148,7 @@ func trainCmd() *cobra.Command {
 		return runTrain(ctx, stdout, stderr, trainArgs{tr: tr, out: *out, config: *config, steps: *steps, seed: *seed, frac: *frac, valFrac: *valFrac,
 			resume: *resume, parallel: *parallel, evalEvery: *evalEvery, ckEvery: *ckEvery, quiet: *quiet, packetCond: *packetCond,
 			burstCond: *burstCond, packetGiven: *packetGiven, packetBins: *packetBins, packetPos: *packetPos, inBurstSize: *inBurstSize, jointBins: *jointBins, burstGiven: *burstGiven, packetTime: *packetTime, burstTime: *burstTime, genWidths: *genWidths, criticWidths: *criticWidths, lr: *lr, logTimes: *logTimes,
-			upto: *upto, ema: ema, mismatch: mis, condNoise: cn, lrEnd: le, joint: *joint, calibrate: *calibrate, inBurst: *inBurst, batch: *batch, transform: *transform, sel: *sel, cands: *cands, damp: *damp, memory: *memory, cloop: *cloop, cloopRounds: *cloopRounds, cloopStep: *cloopStep})
+			upto: *upto, ema: ema, mismatch: mis, pair: pc, condNoise: cn, lrEnd: le, joint: *joint, calibrate: *calibrate, inBurst: *inBurst, batch: *batch, transform: *transform, sel: *sel, cands: *cands, damp: *damp, memory: *memory, cloop: *cloop, cloopRounds: *cloopRounds, cloopStep: *cloopStep})
 	}
 	return cmd
 }
@@ -161,7 +166,7 @@ type trainArgs struct {
 	packetGiven, packetBins, packetPos, inBurstSize, burstGiven, packetTime, burstTime string
 	lr                                                                                 float64
 	logTimes                                                                           string
-	upto, ema, mismatch, condNoise, lrEnd                                              float64
+	upto, ema, mismatch, pair, condNoise, lrEnd                                        float64
 	joint, calibrate, transform, sel, cands, damp                                      string
 	inBurst, memory, jointBins, cloop                                                  string
 	batch, cloopRounds                                                                 int
@@ -245,6 +250,9 @@ func runTrain(ctx context.Context, stdout, stderr io.Writer, a trainArgs) error 
 			}
 			if err := optionalBool("in-burst-by-size", a.inBurstSize, &c.InBurstBySize); err != nil {
 				return err
+			}
+			if a.pair >= 0 {
+				c.Pair = a.pair
 			}
 		}
 		switch a.transform {

@@ -92,6 +92,9 @@ func TestTrainCommandAndBundleConsumers(t *testing.T) {
 		{[]string{"train", "--out", dir, "--joint-bins", "65"}, "joint_bins 65: want 0 to 64"},
 		{[]string{"train", "--out", dir, "--joint", "false", "--joint-bins", "8"}, "joint_bins needs joint"},
 		{[]string{"train", "--out", dir, "--in-burst-dt", "false", "--in-burst-by-size", "true"}, "in_burst_by_size needs in_burst_dt"},
+		{[]string{"train", "--out", dir, "--pair-critic", "11"}, `--pair-critic "11": want a weight in [0, 10]`},
+		{[]string{"train", "--out", dir, "--pair-critic", "1", "--packet-cond", "opp_count,last_size"}, "the pair critic needs the pos condition feature"},
+		{[]string{"train", "--out", dir, "--pair-critic", "1", "--mismatch", "0.5"}, "the pair critic and mismatch do not combine"},
 	} {
 		if err := Run(context.Background(), &out, &errb, c.args); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: %v, want an error containing %q", c.args, err, c.want)
